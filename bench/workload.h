@@ -1,0 +1,90 @@
+// The work every contender does: Repaint messages derived from a sequence
+// number, their checksums, the cold pool of frames, and socket helpers.
+#pragma once
+
+#include <BlightTransport/protocol.h>
+
+#include <QtCore/QByteArray>
+#include <QtCore/QString>
+
+#include <cstddef>
+#include <vector>
+
+namespace Bench {
+
+inline constexpr size_t RepaintMessageSize = 12 + sizeof(Blight::RepaintPayload); // 48
+
+/*! The Repaint payload for message \a seq: every field derived from it. */
+Blight::RepaintPayload repaintFor(quint64 seq);
+/*! The ackid carried by message \a seq (never 0). */
+inline quint32 ackidFor(quint64 seq) { return quint32(seq % 0xfffffffeu) + 1; }
+/*! Header and payload of message \a seq as they go on the wire, 48 bytes. */
+void writeRepaintMessage(quint64 seq, char *out);
+/*! A cheap checksum of a 36-byte Repaint payload. */
+quint64 repaintChecksum(const char *payload);
+quint64 expectedRepaintChecksum(quint64 seq);
+
+/*! A 64-bit sum of little-endian words, by position in the frame, so that a
+    frame can be summed in pieces of any size. */
+quint64 positionalChecksum(const char *data, size_t size, size_t position, quint64 sum);
+
+/*!
+    Frames of one size filling at least totalBytes, each in its own QByteArray
+    (so that a zero-copy sender can hold a reference without copying), filled
+    with pseudo-random bytes. Frame i of a run is pool[i % size()]: rotating
+    through more memory than the caches hold keeps the source cold.
+*/
+class ColdPool
+{
+public:
+    ColdPool() = default;
+    ColdPool(size_t totalBytes, size_t frameSize);
+
+    size_t size() const { return m_frames.size(); }
+    size_t frameSize() const { return m_frameSize; }
+    size_t totalBytes() const { return m_frameSize * m_frames.size(); }
+    const QByteArray &frame(quint64 index) const { return m_frames[size_t(index % m_frames.size())]; }
+    quint64 checksum(quint64 index) const { return m_checksums[size_t(index % m_checksums.size())]; }
+    bool isEmpty() const { return m_frames.empty(); }
+
+private:
+    size_t m_frameSize = 0;
+    std::vector<QByteArray> m_frames;
+    std::vector<quint64> m_checksums;
+};
+
+/*! Both ends of an AF_UNIX socketpair(SOCK_STREAM); closes what it still owns. */
+struct SocketPair
+{
+    SocketPair();
+    ~SocketPair();
+    SocketPair(const SocketPair &) = delete;
+    SocketPair &operator=(const SocketPair &) = delete;
+    /*! Gives up ownership of the sender's end (a Qt object adopted it). */
+    int releaseSender();
+    bool valid() const { return sender >= 0 && receiver >= 0; }
+
+    int sender = -1;
+    int receiver = -1;
+    QString error;
+};
+
+/*! A connected TCP pair on 127.0.0.1 (client sends, accepted end receives). */
+struct TcpPair
+{
+    TcpPair();
+    ~TcpPair();
+    TcpPair(const TcpPair &) = delete;
+    TcpPair &operator=(const TcpPair &) = delete;
+    int releaseSender();
+    bool valid() const { return sender >= 0 && receiver >= 0; }
+
+    int sender = -1;
+    int receiver = -1;
+    QString error;
+};
+
+bool setNonBlocking(int fd, bool nonBlocking);
+QString errnoText(int error);
+
+} // namespace Bench

@@ -1,0 +1,54 @@
+// BlightServer: listens on a unix:, tcp:// or udp:// endpoint and hands out a
+// BlightSocket per accepted connection.
+#pragma once
+
+#include <BlightTransport/blightsocket.h>
+
+#include <QtCore/QObject>
+
+#include <memory>
+
+namespace Blight {
+
+class BlightServerPrivate;
+
+/*!
+    \class Blight::BlightServer
+    \brief Accepts connections on an endpoint without blocking.
+
+    For udp:// there is no accept: the bound socket becomes the one
+    connection, connected to the peer of the first datagram it receives.
+*/
+class BLIGHTTRANSPORT_EXPORT BlightServer : public QObject
+{
+    Q_OBJECT
+    Q_PROPERTY(QString endpoint READ endpoint NOTIFY listeningChanged)
+    Q_PROPERTY(bool listening READ isListening NOTIFY listeningChanged)
+
+public:
+    explicit BlightServer(BlightSocket::Mode mode = BlightSocket::Mode::Messages,
+                          QObject *parent = nullptr);
+    ~BlightServer() override;
+
+    /*! Binds and listens. tcp://host:0 picks a free port; endpoint() tells which. */
+    bool listen(const QString &endpoint);
+    void close();
+    bool isListening() const;
+    /*! The bound endpoint, with the real port. */
+    QString endpoint() const;
+    QString errorString() const;
+
+    bool hasPendingConnections() const;
+    /*! The next accepted socket, parented to the server; nullptr if none. */
+    BlightSocket *nextPendingConnection();
+
+Q_SIGNALS:
+    void newConnection();
+    void listeningChanged();
+    void acceptError(const QString &reason);
+
+private:
+    std::unique_ptr<BlightServerPrivate> d;
+};
+
+} // namespace Blight

@@ -1,0 +1,310 @@
+// BlightSocket: one connected socket speaking blight's wire protocol (or a raw
+// byte stream), with a coalescing copy path and a MSG_ZEROCOPY path.
+#pragma once
+
+#include <BlightTransport/blighttransport_global.h>
+#include <BlightTransport/endpoint.h>
+#include <BlightTransport/protocol.h>
+#include <BlightTransport/socketstatistics.h>
+
+#include <QtCore/QObject>
+#include <QtCore/QScopedPointer>
+
+#include <memory>
+
+namespace Blight {
+
+class BlightReply;
+class BlightSocketPrivate;
+
+/*!
+    \class Blight::BlightSocket
+    \brief Wraps one connected socket and speaks the blight wire protocol on it.
+
+    The object owns (or adopts) the descriptor, reads without blocking and
+    emits messageReceived() per complete message, answers pings, matches acks
+    and sends without blocking: the first message of an event-loop turn leaves
+    inside the call, later ones in the same turn are coalesced into one
+    sendmsg() when control returns to the event loop.
+
+    \section zc Zero-copy
+
+    On TCP and UDP sockets, payloads of at least zeroCopyThreshold() bytes go
+    out with MSG_ZEROCOPY. The socket then keeps a reference to the caller's
+    QByteArray (implicit sharing: no copy) until the kernel reports the pages
+    released, and emits buffersReleased(). A caller that modifies its own array
+    after send() detaches and does not disturb the bytes in flight; writing
+    through a pointer taken from data() \e before the call bypasses that
+    protection and can change bytes on the wire. Arrays made with
+    QByteArray::fromRawData() do not own their bytes: they are copied once.
+    AF_UNIX sockets (blight's own) cannot do zero-copy; they use the copy path,
+    and zeroCopyState() says so.
+
+    Sends never block and never drop a message: when the kernel is full the
+    message is queued. The queue is bounded by sendQueueLimit(): past it
+    send() and sendMessage() refuse the message (return false, lastSendError()
+    is QueueFull) and canSend() turns false until the queue drains to half.
+*/
+class BLIGHTTRANSPORT_EXPORT BlightSocket : public QObject
+{
+    Q_OBJECT
+    Q_PROPERTY(QString endpoint READ endpoint NOTIFY endpointChanged)
+    Q_PROPERTY(SocketKind kind READ kind NOTIFY endpointChanged)
+    Q_PROPERTY(Mode mode READ mode CONSTANT)
+    Q_PROPERTY(State state READ state NOTIFY stateChanged)
+    Q_PROPERTY(QString errorString READ errorString NOTIFY errorOccurred)
+
+    Q_PROPERTY(ZeroCopyMode zeroCopyMode READ zeroCopyMode WRITE setZeroCopyMode NOTIFY zeroCopyModeChanged)
+    Q_PROPERTY(bool zeroCopySupported READ isZeroCopySupported NOTIFY zeroCopyStateChanged)
+    Q_PROPERTY(bool zeroCopyActive READ isZeroCopyActive NOTIFY zeroCopyStateChanged)
+    Q_PROPERTY(ZeroCopyState zeroCopyState READ zeroCopyState NOTIFY zeroCopyStateChanged)
+    Q_PROPERTY(QString zeroCopyReason READ zeroCopyReason NOTIFY zeroCopyStateChanged)
+    Q_PROPERTY(qint64 zeroCopyThreshold READ zeroCopyThreshold WRITE setZeroCopyThreshold NOTIFY zeroCopyThresholdChanged)
+    Q_PROPERTY(qint64 pendingBytesLimit READ pendingBytesLimit WRITE setPendingBytesLimit NOTIFY pendingBytesLimitChanged)
+    Q_PROPERTY(int pendingBuffersLimit READ pendingBuffersLimit WRITE setPendingBuffersLimit NOTIFY pendingBuffersLimitChanged)
+    Q_PROPERTY(int copiedBackOffCount READ copiedBackOffCount WRITE setCopiedBackOffCount NOTIFY copiedBackOffCountChanged)
+    Q_PROPERTY(int backOffInterval READ backOffInterval WRITE setBackOffInterval NOTIFY backOffIntervalChanged)
+    Q_PROPERTY(int lingerTime READ lingerTime WRITE setLingerTime NOTIFY lingerTimeChanged)
+
+    Q_PROPERTY(qint64 sendQueueLimit READ sendQueueLimit WRITE setSendQueueLimit NOTIFY sendQueueLimitChanged)
+    Q_PROPERTY(qint64 flushThreshold READ flushThreshold WRITE setFlushThreshold NOTIFY flushThresholdChanged)
+    Q_PROPERTY(quint32 maxPayloadSize READ maxPayloadSize WRITE setMaxPayloadSize NOTIFY maxPayloadSizeChanged)
+    Q_PROPERTY(bool autoAnswerPings READ autoAnswerPings WRITE setAutoAnswerPings NOTIFY autoAnswerPingsChanged)
+    Q_PROPERTY(bool readingPaused READ isReadingPaused WRITE setReadingPaused NOTIFY readingPausedChanged)
+    Q_PROPERTY(bool canSend READ canSend NOTIFY canSendChanged)
+
+    Q_PROPERTY(Blight::SocketStatistics statistics READ statistics NOTIFY statisticsChanged)
+    Q_PROPERTY(quint64 messagesSent READ messagesSent NOTIFY statisticsChanged)
+    Q_PROPERTY(quint64 bytesSent READ bytesSent NOTIFY statisticsChanged)
+    Q_PROPERTY(quint64 messagesReceived READ messagesReceived NOTIFY statisticsChanged)
+    Q_PROPERTY(quint64 bytesReceived READ bytesReceived NOTIFY statisticsChanged)
+    Q_PROPERTY(quint64 systemCalls READ systemCalls NOTIFY statisticsChanged)
+    Q_PROPERTY(qint64 queuedBytes READ queuedBytes NOTIFY statisticsChanged)
+    Q_PROPERTY(qint64 pendingBuffers READ pendingBuffers NOTIFY statisticsChanged)
+    Q_PROPERTY(qint64 pendingBytes READ pendingBytes NOTIFY statisticsChanged)
+    Q_PROPERTY(quint64 errorCount READ errorCount NOTIFY statisticsChanged)
+
+public:
+    /*! A socket carries blight messages or a raw byte stream, never both. */
+    enum class Mode { Messages, RawStream };
+    Q_ENUM(Mode)
+    enum class SocketKind { None, UnixStream, UnixSeqPacket, Tcp4, Tcp6, Udp4, Udp6 };
+    Q_ENUM(SocketKind)
+    enum class State { Unconnected, Connecting, Connected, Closing };
+    Q_ENUM(State)
+    enum class ZeroCopyMode { Auto, On, Off };
+    Q_ENUM(ZeroCopyMode)
+    /*!
+        Active: eligible payloads go with MSG_ZEROCOPY. Unsupported: the socket
+        cannot (AF_UNIX). Disabled: zeroCopyMode() is Off. BackedOff: the
+        kernel reported copies and zero-copy is suspended until a later probe.
+        Budget: the pinned-bytes budget is exhausted for now.
+    */
+    enum class ZeroCopyState { Unsupported, Disabled, Active, BackedOff, Budget };
+    Q_ENUM(ZeroCopyState)
+    enum class Error {
+        NoError,
+        InvalidDescriptor,   //!< not a socket, listening, closed, or an unsupported family
+        InvalidEndpoint,
+        HostNotFound,
+        ConnectionRefused,
+        ConnectError,
+        RemoteClosed,        //!< orderly hang-up by the peer
+        ConnectionReset,
+        BrokenPipe,
+        ProtocolError,       //!< malformed header from the peer
+        NetworkError,        //!< any other errno on the socket
+        ServiceUnavailable,  //!< blight: endpoint: no compositor on the bus
+        QueueFull,           //!< send refused: sendQueueLimit() reached
+        MessageTooLarge,     //!< send refused: over maxPayloadSize() or a datagram
+        WrongMode,           //!< send() on a message socket or sendMessage() on a raw one
+        NotConnected,
+    };
+    Q_ENUM(Error)
+    enum class Ownership { TakeOwnership, Borrow };
+    Q_ENUM(Ownership)
+
+    explicit BlightSocket(QObject *parent = nullptr);
+    explicit BlightSocket(Mode mode, QObject *parent = nullptr);
+    /*! Destroying a socket with zero-copy buffers in flight does not free them
+        early: a background closer keeps them until released or lingerTime(). */
+    ~BlightSocket() override;
+
+    /*!
+        Adopts a connected stream or datagram socket. Refuses (returns false,
+        error() is InvalidDescriptor) anything that is not a connected AF_UNIX,
+        AF_INET or AF_INET6 socket. With Borrow the descriptor is not closed.
+    */
+    bool setSocketDescriptor(int fd, Ownership ownership = Ownership::TakeOwnership);
+    /*! Connects asynchronously; connected() or errorOccurred() follows. */
+    void connectToEndpoint(const QString &endpoint);
+    int socketDescriptor() const;
+
+    QString endpoint() const;
+    SocketKind kind() const;
+    Mode mode() const;
+    State state() const;
+    bool isConnected() const { return state() == State::Connected; }
+    Error error() const;
+    QString errorString() const;
+    /*! Why the last send() or sendMessage() returned false. */
+    Error lastSendError() const;
+
+    ZeroCopyMode zeroCopyMode() const;
+    void setZeroCopyMode(ZeroCopyMode mode);
+    bool isZeroCopySupported() const;
+    bool isZeroCopyActive() const;
+    ZeroCopyState zeroCopyState() const;
+    QString zeroCopyReason() const;
+    qint64 zeroCopyThreshold() const;
+    void setZeroCopyThreshold(qint64 bytes);
+    qint64 pendingBytesLimit() const;
+    void setPendingBytesLimit(qint64 bytes);
+    int pendingBuffersLimit() const;
+    void setPendingBuffersLimit(int count);
+    int copiedBackOffCount() const;
+    void setCopiedBackOffCount(int count);
+    /*! First delay (ms) before zero-copy is probed again after the kernel
+        copied; it doubles on every further back-off, up to a minute. */
+    int backOffInterval() const;
+    void setBackOffInterval(int msecs);
+    /*! How long close() waits for zero-copy buffers in flight before it tears
+        the connection down so that the kernel drops their data. */
+    int lingerTime() const;
+    void setLingerTime(int msecs);
+
+    qint64 sendQueueLimit() const;
+    void setSendQueueLimit(qint64 bytes);
+    qint64 flushThreshold() const;
+    void setFlushThreshold(qint64 bytes);
+    quint32 maxPayloadSize() const;
+    void setMaxPayloadSize(quint32 bytes);
+    bool autoAnswerPings() const;
+    void setAutoAnswerPings(bool answer);
+    bool isReadingPaused() const;
+    void setReadingPaused(bool paused);
+    bool canSend() const;
+
+    SocketStatistics statistics() const;
+    quint64 messagesSent() const;
+    quint64 bytesSent() const;
+    quint64 messagesReceived() const;
+    quint64 bytesReceived() const;
+    /*! sendmsg, readv/recvmsg and error-queue calls made by this socket. */
+    quint64 systemCalls() const;
+    qint64 queuedBytes() const;
+    qint64 pendingBuffers() const;
+    qint64 pendingBytes() const;
+    quint64 errorCount() const;
+
+    /*! A fresh ackid for a request (never 0). */
+    quint32 nextAckId();
+    /*!
+        Sends a request and returns a reply object that finishes when the
+        matching Ack arrives or after \a timeoutMs. The reply is a child of
+        this socket; delete it when done. Returns nullptr if the send was refused.
+    */
+    BlightReply *request(Blight::MessageType type, const QByteArray &payload = {}, int timeoutMs = 5000);
+
+public Q_SLOTS:
+    /*! Queues a blight message; false (and lastSendError()) when refused. */
+    bool sendMessage(Blight::MessageType type, quint32 ackid, const QByteArray &payload = {});
+    bool sendMessage(const Blight::Message &message);
+    /*! Raw-stream mode: sends the bytes as they are. */
+    bool send(const QByteArray &data);
+    /*! Hands everything queued to the kernel now, as far as it takes it. */
+    void flush();
+    /*! Stops sending, waits (without blocking) for zero-copy buffers in flight,
+        then closes. disconnected() follows. */
+    void close();
+    /*! Closes at once; zero-copy buffers in flight are kept until the kernel
+        has dropped them. */
+    void abort();
+
+Q_SIGNALS:
+    void connected();
+    void disconnected();
+    void stateChanged(Blight::BlightSocket::State state);
+    /*! A fatal error; disconnected() follows. */
+    void errorOccurred(Blight::BlightSocket::Error error, const QString &reason);
+    /*! A non-fatal condition worth reporting (an ICMP error on UDP, say). */
+    void warning(const QString &message);
+    void endpointChanged();
+
+    void messageReceived(const Blight::Message &message);
+    void ackReceived(quint32 ackid, const QByteArray &payload);
+    void pingReceived(quint32 ackid);
+    /*! Raw-stream mode: bytes as they arrived. */
+    void dataReceived(const QByteArray &data);
+
+    /*! The kernel released the zero-copy sends numbered lo..hi (inclusive, may wrap). */
+    void buffersReleased(quint32 lo, quint32 hi);
+    /*! Every completion range, with the kernel's COPIED flag. */
+    void completionReceived(quint32 lo, quint32 hi, bool copied);
+    /*! The send queue became empty: everything was handed to the kernel. */
+    void sendQueueEmpty();
+
+    void canSendChanged(bool canSend);
+    void statisticsChanged();
+    void zeroCopyModeChanged();
+    void zeroCopyStateChanged();
+    void zeroCopyThresholdChanged();
+    void pendingBytesLimitChanged();
+    void pendingBuffersLimitChanged();
+    void copiedBackOffCountChanged();
+    void backOffIntervalChanged();
+    void lingerTimeChanged();
+    void sendQueueLimitChanged();
+    void flushThresholdChanged();
+    void maxPayloadSizeChanged();
+    void autoAnswerPingsChanged();
+    void readingPausedChanged();
+
+protected:
+    bool event(QEvent *event) override;
+
+private:
+    friend class BlightReply;
+    Q_DECLARE_PRIVATE(BlightSocket)
+    std::unique_ptr<BlightSocketPrivate> d_ptr;
+};
+
+/*!
+    \class Blight::BlightReply
+    \brief The pending answer to a request sent with BlightSocket::request().
+*/
+class BLIGHTTRANSPORT_EXPORT BlightReply : public QObject
+{
+    Q_OBJECT
+    Q_PROPERTY(quint32 ackid READ ackid CONSTANT)
+    Q_PROPERTY(bool finished READ isFinished NOTIFY finished)
+    Q_PROPERTY(bool acked READ isAcked NOTIFY finished)
+
+public:
+    ~BlightReply() override;
+    quint32 ackid() const { return m_ackid; }
+    bool isFinished() const { return m_finished; }
+    /*! True when the Ack arrived; false after a timeout or disconnect. */
+    bool isAcked() const { return m_acked; }
+    QByteArray payload() const { return m_payload; }
+    QString errorString() const { return m_errorString; }
+
+Q_SIGNALS:
+    void finished();
+
+private:
+    friend class BlightSocket;
+    friend class BlightSocketPrivate;
+    BlightReply(quint32 ackid, BlightSocket *socket);
+    void finish(bool acked, const QByteArray &payload, const QString &errorString);
+    void timerEvent(QTimerEvent *event) override;
+
+    quint32 m_ackid;
+    int m_timerId = 0;
+    bool m_finished = false;
+    bool m_acked = false;
+    QByteArray m_payload;
+    QString m_errorString;
+};
+
+} // namespace Blight

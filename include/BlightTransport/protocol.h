@@ -1,0 +1,234 @@
+// The blight wire protocol: header, payload layouts, validation and the
+// incremental message assembler. No I/O here.
+#pragma once
+
+#include <BlightTransport/blighttransport_global.h>
+
+#include <QtCore/QByteArray>
+#include <QtCore/QByteArrayView>
+#include <QtCore/QMetaType>
+#include <QtCore/QObject>
+#include <QtCore/QString>
+
+#include <cstddef>
+#include <cstring>
+#include <optional>
+#include <type_traits>
+
+namespace Blight {
+Q_NAMESPACE_EXPORT(BLIGHTTRANSPORT_EXPORT)
+
+/*! Message types, numbered exactly as Oxide's libblight_protocol does. */
+enum class MessageType : qint32 {
+    Invalid = 0,
+    Ack = 1,
+    Ping = 2,
+    Repaint = 3,
+    Move = 4,
+    Info = 5,
+    Delete = 6,
+    List = 7,
+    Raise = 8,
+    Lower = 9,
+    Wait = 10,
+    Focus = 11,
+};
+Q_ENUM_NS(MessageType)
+
+using SurfaceId = quint16;
+
+/*! The 12-byte header, in host byte order. */
+struct Header
+{
+    qint32 type = 0;
+    quint32 ackid = 0;
+    quint32 size = 0;
+};
+
+/*! Repaint payload, 36 bytes (two trailing bytes of padding). */
+struct RepaintPayload
+{
+    qint32 x = 0;
+    qint32 y = 0;
+    quint32 width = 0;
+    quint32 height = 0;
+    qint32 waveform = 0;
+    qint32 contentType = 0;
+    qint32 mode = 0;
+    quint32 marker = 0;
+    SurfaceId identifier = 0;
+};
+
+/*! Move payload, 12 bytes (two bytes of padding after the identifier). */
+struct MovePayload
+{
+    SurfaceId identifier = 0;
+    qint32 x = 0;
+    qint32 y = 0;
+};
+
+/*! The reply payload of an Ack that answers Info, 32 bytes. */
+struct InfoReply
+{
+    qint32 x = 0;
+    qint32 y = 0;
+    quint32 width = 0;
+    quint32 height = 0;
+    qint32 stride = 0;
+    qint32 format = 0;
+    double scale = 0;
+};
+
+/*! Wait payload: the marker of the repaint to wait for. */
+struct WaitPayload
+{
+    quint32 marker = 0;
+};
+
+/*! Info, Delete, Raise and Lower carry just a surface identifier. */
+struct SurfacePayload
+{
+    SurfaceId identifier = 0;
+};
+
+inline constexpr qsizetype HeaderSize = 12;
+/*! Default cap on a payload: a 1872x1404 RGB32 frame (10.5 MB) fits. */
+inline constexpr quint32 DefaultMaxPayloadSize = 16u * 1024u * 1024u;
+
+/*! Why a header was rejected; None when it is acceptable. */
+enum class HeaderError {
+    None,
+    InvalidType,
+    MissingPayload,
+    PayloadTooLarge,
+};
+Q_ENUM_NS(HeaderError)
+
+BLIGHTTRANSPORT_EXPORT bool isValidType(qint32 type);
+/*! True for the types that Oxide requires to carry a payload. */
+BLIGHTTRANSPORT_EXPORT bool requiresPayload(MessageType type);
+BLIGHTTRANSPORT_EXPORT HeaderError validateHeader(const Header &header,
+                                                  quint32 maxPayloadSize = DefaultMaxPayloadSize);
+/*! A sentence that says what is wrong with \a header, for logs and errors. */
+BLIGHTTRANSPORT_EXPORT QString describeHeaderError(HeaderError error, const Header &header,
+                                                   quint32 maxPayloadSize);
+
+/*! "repaint", "ack", ... ; "invalid(42)" for anything else. */
+BLIGHTTRANSPORT_EXPORT QString typeName(qint32 type);
+/*! Accepts a name (any case) or a decimal number in 1..11. */
+BLIGHTTRANSPORT_EXPORT std::optional<MessageType> typeFromString(QStringView text);
+
+// The layout of every struct is fixed by Oxide's C structs; checked here so
+// that a change of compiler or ABI cannot shift a byte unnoticed.
+static_assert(sizeof(Header) == 12 && offsetof(Header, ackid) == 4 && offsetof(Header, size) == 8);
+static_assert(sizeof(RepaintPayload) == 36 && offsetof(RepaintPayload, marker) == 28
+              && offsetof(RepaintPayload, identifier) == 32);
+static_assert(sizeof(MovePayload) == 12 && offsetof(MovePayload, x) == 4 && offsetof(MovePayload, y) == 8);
+static_assert(sizeof(InfoReply) == 32 && offsetof(InfoReply, stride) == 16
+              && offsetof(InfoReply, format) == 20 && offsetof(InfoReply, scale) == 24);
+static_assert(sizeof(WaitPayload) == 4 && sizeof(SurfacePayload) == 2);
+
+template<typename T>
+concept WireStruct = std::is_trivially_copyable_v<T> && std::is_standard_layout_v<T>;
+
+/*! The bytes of \a value as they go on the wire (padding zeroed). */
+template<WireStruct T>
+QByteArray encode(const T &value)
+{
+    QByteArray bytes(qsizetype(sizeof(T)), '\0');
+    std::memcpy(bytes.data(), &value, sizeof(T));
+    if constexpr (std::is_same_v<T, RepaintPayload>)
+        std::memset(bytes.data() + offsetof(RepaintPayload, identifier) + sizeof(SurfaceId), 0, 2);
+    if constexpr (std::is_same_v<T, MovePayload>)
+        std::memset(bytes.data() + sizeof(SurfaceId), 0, 2);
+    return bytes;
+}
+
+/*! Decodes \a bytes when they have exactly the size of \a T. */
+template<WireStruct T>
+std::optional<T> decode(QByteArrayView bytes)
+{
+    if (bytes.size() != qsizetype(sizeof(T)))
+        return std::nullopt;
+    T value;
+    std::memcpy(&value, bytes.data(), sizeof(T));
+    return value;
+}
+
+BLIGHTTRANSPORT_EXPORT Header makeHeader(MessageType type, quint32 ackid, quint32 size);
+BLIGHTTRANSPORT_EXPORT void writeHeader(char *out, const Header &header);
+BLIGHTTRANSPORT_EXPORT Header readHeader(const char *in);
+
+/*! One received blight message. */
+struct Message
+{
+    Header header;
+    QByteArray payload;
+
+    MessageType type() const { return static_cast<MessageType>(header.type); }
+    quint32 ackid() const { return header.ackid; }
+
+    /*! The payload as \a T when its size is exactly sizeof(T). */
+    template<WireStruct T>
+    std::optional<T> payloadAs() const { return decode<T>(payload); }
+};
+
+/*!
+    Assembles messages from a byte stream that arrives in arbitrary pieces.
+
+    The reader asks readTargets() where the next bytes should land, reads into
+    those spans (one readv), and reports how many arrived with commit(). A
+    payload's bytes go straight into the QByteArray that is handed out, so a
+    large payload is not copied in user space. The payload array is allocated
+    only after the header passed validation, so its size is bounded by the cap.
+    The socket object and the fuzzer use exactly this code.
+*/
+class BLIGHTTRANSPORT_EXPORT MessageAssembler
+{
+public:
+    struct Span
+    {
+        char *data = nullptr;
+        qsizetype size = 0;
+    };
+    enum class Status { NeedMore, Message, Error };
+
+    explicit MessageAssembler(quint32 maxPayloadSize = DefaultMaxPayloadSize,
+                              qsizetype stagingSize = 64 * 1024);
+
+    /*! Fills \a spans (at most 2) and returns how many; the total is never 0. */
+    int readTargets(Span spans[2]);
+    /*! \a bytes arrived in the spans from readTargets(), in order. */
+    void commit(qsizetype bytes);
+    /*! Extracts the next complete message into \a out. */
+    Status next(Message *out);
+
+    HeaderError error() const { return m_error; }
+    QString errorString() const { return m_errorString; }
+    /*! True when part of a header or payload is waiting for more bytes. */
+    bool midMessage() const;
+    qsizetype bufferedBytes() const { return m_end - m_begin + m_payloadFilled; }
+
+    quint32 maxPayloadSize() const { return m_maxPayloadSize; }
+    void setMaxPayloadSize(quint32 size) { m_maxPayloadSize = size; }
+
+    /*! Parses one datagram that holds exactly one message. */
+    static Status parseDatagram(QByteArrayView datagram, quint32 maxPayloadSize, Message *out,
+                                QString *errorString);
+
+private:
+    QByteArray m_staging;
+    qsizetype m_begin = 0;
+    qsizetype m_end = 0;
+    bool m_haveHeader = false;
+    Header m_header;
+    QByteArray m_payload;
+    qsizetype m_payloadFilled = 0;
+    quint32 m_maxPayloadSize;
+    HeaderError m_error = HeaderError::None;
+    QString m_errorString;
+};
+
+} // namespace Blight
+
+Q_DECLARE_METATYPE(Blight::Message)

@@ -1,0 +1,70 @@
+// A snapshot of one socket's counters; cheap to copy, readable from QML.
+#pragma once
+
+#include <BlightTransport/blighttransport_global.h>
+
+#include <QtCore/QMetaType>
+#include <QtCore/QObject>
+
+namespace Blight {
+
+struct BLIGHTTRANSPORT_EXPORT SocketStatistics
+{
+    Q_GADGET
+    Q_PROPERTY(quint64 messagesSent MEMBER messagesSent)
+    Q_PROPERTY(quint64 bytesSent MEMBER bytesSent)
+    Q_PROPERTY(quint64 messagesReceived MEMBER messagesReceived)
+    Q_PROPERTY(quint64 bytesReceived MEMBER bytesReceived)
+    Q_PROPERTY(quint64 sendCalls MEMBER sendCalls)
+    Q_PROPERTY(quint64 receiveCalls MEMBER receiveCalls)
+    Q_PROPERTY(quint64 errorQueueCalls MEMBER errorQueueCalls)
+    Q_PROPERTY(quint64 wouldBlock MEMBER wouldBlock)
+    Q_PROPERTY(quint64 errors MEMBER errors)
+    Q_PROPERTY(qint64 queuedBytes MEMBER queuedBytes)
+    Q_PROPERTY(qint64 peakQueuedBytes MEMBER peakQueuedBytes)
+    Q_PROPERTY(quint64 zeroCopySends MEMBER zeroCopySends)
+    Q_PROPERTY(quint64 copySends MEMBER copySends)
+    Q_PROPERTY(quint64 zeroCopyBytes MEMBER zeroCopyBytes)
+    Q_PROPERTY(quint64 completions MEMBER completions)
+    Q_PROPERTY(quint64 copiedCompletions MEMBER copiedCompletions)
+    Q_PROPERTY(quint64 releasedBuffers MEMBER releasedBuffers)
+    Q_PROPERTY(qint64 pendingBuffers MEMBER pendingBuffers)
+    Q_PROPERTY(qint64 pendingBytes MEMBER pendingBytes)
+    Q_PROPERTY(qint64 peakPendingBytes MEMBER peakPendingBytes)
+    Q_PROPERTY(quint64 noBufferErrors MEMBER noBufferErrors)
+    Q_PROPERTY(quint64 backOffs MEMBER backOffs)
+    Q_PROPERTY(double releaseLatencyP50 MEMBER releaseLatencyP50)
+    Q_PROPERTY(double releaseLatencyP99 MEMBER releaseLatencyP99)
+    Q_PROPERTY(double releaseLatencyMax MEMBER releaseLatencyMax)
+
+public:
+    quint64 messagesSent = 0;    //!< messages handed to the kernel completely
+    quint64 bytesSent = 0;       //!< bytes handed to the kernel, headers included
+    quint64 messagesReceived = 0;
+    quint64 bytesReceived = 0;
+    quint64 sendCalls = 0;       //!< sendmsg() calls, including ones that failed
+    quint64 receiveCalls = 0;    //!< recvmsg()/readv() calls on the data path
+    quint64 errorQueueCalls = 0; //!< recvmsg(MSG_ERRQUEUE) calls
+    quint64 wouldBlock = 0;      //!< sends that met EAGAIN
+    quint64 errors = 0;          //!< errors reported through errorOccurred or warning
+    qint64 queuedBytes = 0;      //!< accepted but not yet handed to the kernel
+    qint64 peakQueuedBytes = 0;
+    quint64 zeroCopySends = 0;   //!< sendmsg() calls with MSG_ZEROCOPY that sent bytes
+    quint64 copySends = 0;       //!< sendmsg() calls without it that sent bytes
+    quint64 zeroCopyBytes = 0;
+    quint64 completions = 0;     //!< completion ranges read from the error queue
+    quint64 copiedCompletions = 0; //!< of which the kernel reported COPIED
+    quint64 releasedBuffers = 0; //!< zero-copy sends whose pages the kernel released
+    qint64 pendingBuffers = 0;   //!< zero-copy sends not yet released
+    qint64 pendingBytes = 0;
+    qint64 peakPendingBytes = 0;
+    quint64 noBufferErrors = 0;  //!< ENOBUFS met (back-pressure, nothing lost)
+    quint64 backOffs = 0;        //!< times zero-copy was suspended because the kernel copied
+    double releaseLatencyP50 = 0; //!< microseconds from send to release
+    double releaseLatencyP99 = 0;
+    double releaseLatencyMax = 0;
+};
+
+} // namespace Blight
+
+Q_DECLARE_METATYPE(Blight::SocketStatistics)

@@ -1,0 +1,9 @@
+// Logging categories of the transport.
+#include "logging_p.h"
+
+namespace Blight {
+Q_LOGGING_CATEGORY(lcSocket, "oxide.blight.socket", QtWarningMsg)
+Q_LOGGING_CATEGORY(lcZeroCopy, "oxide.blight.zerocopy", QtInfoMsg)
+Q_LOGGING_CATEGORY(lcServer, "oxide.blight.server", QtWarningMsg)
+Q_LOGGING_CATEGORY(lcCompositor, "oxide.blight.compositor", QtWarningMsg)
+} // namespace Blight
