@@ -192,6 +192,8 @@ void BlightServerPrivate::onAcceptable()
         }
         pending.append(socket);
         Q_EMIT q->newConnection();
+        if (fd < 0)
+            return; // closed by a newConnection() handler
     }
 }
 

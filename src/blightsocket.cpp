@@ -844,6 +844,16 @@ bool BlightSocketPrivate::sendBatch()
             noBuffersDelay = qMin(noBuffersDelay * 2, MaxNoBuffersDelayMs);
             return false;
         }
+        if (errorNumber == EMSGSIZE && datagram && batchZeroCopy) {
+            // The kernel caps zero-copy datagrams below the UDP maximum
+            // (63500 bytes on Linux 6.x): this one goes as a copy.
+            for (Piece &piece : queue) {
+                piece.eligible = false;
+                if (piece.messagesEnding > 0)
+                    break;
+            }
+            return true;
+        }
         if (errorNumber == EMSGSIZE && datagram) {
             fail(BlightSocket::Error::MessageTooLarge,
                  QStringLiteral("the kernel refused a datagram of %1 bytes as too large").arg(bytes));

@@ -49,6 +49,7 @@ private:
 
     QString busText() const;
     QString serviceText() const;
+    QString prefix() const;
     bool stillWanted() const;
     void failLater(BlightSocket::Error error, const QString &reason);
     void failNow(BlightSocket::Error error, const QString &reason);
@@ -86,6 +87,14 @@ QString CompositorLink::busText() const
     return m_sessionBus ? QStringLiteral("session bus") : QStringLiteral("system bus");
 }
 
+QString CompositorLink::prefix() const
+{
+    // "blight:session: ..." but "blight: ...", not "blight:: ...".
+    if (m_endpointText.endsWith(u':'))
+        return m_endpointText + u' ';
+    return m_endpointText + QStringLiteral(": ");
+}
+
 QString CompositorLink::serviceText() const
 {
     return QString(CompositorService);
@@ -94,22 +103,23 @@ QString CompositorLink::serviceText() const
 void CompositorLink::start()
 {
     if (!m_bus.isConnected()) {
+        // Say where the address came from: that is what a user can fix.
         const char *variable = m_sessionBus ? "DBUS_SESSION_BUS_ADDRESS" : "DBUS_SYSTEM_BUS_ADDRESS";
-        QString address = qEnvironmentVariable(variable);
-        if (address.isEmpty())
-            address = m_sessionBus ? QStringLiteral("not set") : QStringLiteral("not set, the default is used");
+        const QString address = qEnvironmentVariable(variable);
+        const QString where = address.isEmpty() ? QStringLiteral("%1 not set").arg(QLatin1StringView(variable))
+                                                : QStringLiteral("%1=%2").arg(QLatin1StringView(variable), address);
         const QDBusError why = m_bus.lastError();
         failLater(BlightSocket::Error::ConnectError,
-                  QStringLiteral("%1: cannot reach the D-Bus %2 (%3 %4): %5")
-                      .arg(m_endpointText, busText(), QLatin1StringView(variable), address,
+                  QStringLiteral("%1cannot reach the D-Bus %2 (%3): %4")
+                      .arg(prefix(), busText(), where,
                            why.isValid() ? why.message() : QStringLiteral("not connected")));
         return;
     }
     if (!(m_bus.connectionCapabilities() & QDBusConnection::UnixFileDescriptorPassing)) {
         failLater(BlightSocket::Error::ConnectError,
-                  QStringLiteral("%1: the D-Bus %2 connection cannot pass file descriptors, "
+                  QStringLiteral("%1the D-Bus %2 connection cannot pass file descriptors, "
                                  "so the compositor cannot hand out a socket over it")
-                      .arg(m_endpointText, busText()));
+                      .arg(prefix(), busText()));
         return;
     }
 
@@ -182,27 +192,27 @@ void CompositorLink::describeCallError(const QDBusError &error, BlightSocket::Er
     const QString detail = name + QStringLiteral(": ") + error.message();
     if (error.type() == QDBusError::ServiceUnknown || name == QLatin1StringView("org.freedesktop.DBus.Error.NameHasNoOwner")) {
         *kind = BlightSocket::Error::ServiceUnavailable;
-        *reason = QStringLiteral("%1: no compositor on the %2: nothing owns %3 (is blight running?) (%4)")
-                      .arg(m_endpointText, busText(), serviceText(), detail);
+        *reason = QStringLiteral("%1no compositor on the %2: nothing owns %3 (is blight running?) (%4)")
+                      .arg(prefix(), busText(), serviceText(), detail);
     } else if (error.type() == QDBusError::UnknownObject || error.type() == QDBusError::UnknownInterface
                || error.type() == QDBusError::UnknownMethod) {
         *kind = BlightSocket::Error::ServiceUnavailable;
-        *reason = QStringLiteral("%1: %2 on the %3 is not a blight compositor: it has no %4.%5() at %6 (%7)")
-                      .arg(m_endpointText, serviceText(), busText(), QString(CompositorInterface),
+        *reason = QStringLiteral("%1%2 on the %3 is not a blight compositor: it has no %4.%5() at %6 (%7)")
+                      .arg(prefix(), serviceText(), busText(), QString(CompositorInterface),
                            QString(CompositorOpenMethod), QString(CompositorPath), detail);
     } else if (error.type() == QDBusError::NoReply || error.type() == QDBusError::Timeout
                || error.type() == QDBusError::TimedOut) {
         *kind = BlightSocket::Error::ConnectError;
-        *reason = QStringLiteral("%1: the compositor did not answer %2() on the %3 (%4)")
-                      .arg(m_endpointText, QString(CompositorOpenMethod), busText(), detail);
+        *reason = QStringLiteral("%1the compositor did not answer %2() on the %3 (%4)")
+                      .arg(prefix(), QString(CompositorOpenMethod), busText(), detail);
     } else if (error.type() == QDBusError::Disconnected) {
         *kind = BlightSocket::Error::ConnectError;
-        *reason = QStringLiteral("%1: lost the D-Bus %2 during the handshake (%3)")
-                      .arg(m_endpointText, busText(), detail);
+        *reason = QStringLiteral("%1lost the D-Bus %2 during the handshake (%3)")
+                      .arg(prefix(), busText(), detail);
     } else {
         *kind = BlightSocket::Error::ConnectError;
-        *reason = QStringLiteral("%1: the compositor refused %2() (%3)")
-                      .arg(m_endpointText, QString(CompositorOpenMethod), detail);
+        *reason = QStringLiteral("%1the compositor refused %2() (%3)")
+                      .arg(prefix(), QString(CompositorOpenMethod), detail);
     }
 }
 
@@ -226,16 +236,16 @@ void CompositorLink::onReply(QDBusPendingCallWatcher *call)
     if (reply.type() != QDBusMessage::ReplyMessage || arguments.isEmpty()
         || arguments.constFirst().metaType() != QMetaType::fromType<QDBusUnixFileDescriptor>()) {
         failNow(BlightSocket::Error::ConnectError,
-                QStringLiteral("%1: the compositor's reply to %2() carried no file descriptor "
+                QStringLiteral("%1the compositor's reply to %2() carried no file descriptor "
                                "(reply signature \"%3\", expected \"h\")")
-                    .arg(m_endpointText, QString(CompositorOpenMethod), reply.signature()));
+                    .arg(prefix(), QString(CompositorOpenMethod), reply.signature()));
         return;
     }
     const auto descriptor = arguments.constFirst().value<QDBusUnixFileDescriptor>();
     if (!descriptor.isValid()) {
         failNow(BlightSocket::Error::ConnectError,
-                QStringLiteral("%1: the compositor's reply to %2() carried an invalid file descriptor")
-                    .arg(m_endpointText, QString(CompositorOpenMethod)));
+                QStringLiteral("%1the compositor's reply to %2() carried an invalid file descriptor")
+                    .arg(prefix(), QString(CompositorOpenMethod)));
         return;
     }
     // The message keeps its own descriptor and closes it; the socket gets a
@@ -244,8 +254,8 @@ void CompositorLink::onReply(QDBusPendingCallWatcher *call)
     if (fd < 0) {
         const int errorNumber = errno;
         failNow(BlightSocket::Error::ConnectError,
-                QStringLiteral("%1: cannot duplicate the compositor's descriptor: %2")
-                    .arg(m_endpointText, QString::fromLocal8Bit(std::strerror(errorNumber))));
+                QStringLiteral("%1cannot duplicate the compositor's descriptor: %2")
+                    .arg(prefix(), QString::fromLocal8Bit(std::strerror(errorNumber))));
         return;
     }
     m_owner = reply.service();
@@ -278,7 +288,7 @@ void CompositorLink::onOwnerChanged(const QString &name, const QString &oldOwner
     qCInfo(lcCompositor, "%s: the compositor %s %s", qPrintable(m_endpointText), qPrintable(oldOwner),
            qPrintable(what));
     failNow(BlightSocket::Error::ServiceUnavailable,
-            QStringLiteral("%1: the compositor (%2, %3) %4 %5").arg(m_endpointText, serviceText(), oldOwner, what, when));
+            QStringLiteral("%1the compositor (%2, %3) %4 %5").arg(prefix(), serviceText(), oldOwner, what, when));
 }
 
 void BlightSocketPrivate::startCompositorHandshake(bool sessionBus)

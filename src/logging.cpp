@@ -3,7 +3,7 @@
 
 namespace Blight {
 Q_LOGGING_CATEGORY(lcSocket, "oxide.blight.socket", QtWarningMsg)
-Q_LOGGING_CATEGORY(lcZeroCopy, "oxide.blight.zerocopy", QtInfoMsg)
+Q_LOGGING_CATEGORY(lcZeroCopy, "oxide.blight.zerocopy", QtWarningMsg)
 Q_LOGGING_CATEGORY(lcServer, "oxide.blight.server", QtWarningMsg)
 Q_LOGGING_CATEGORY(lcCompositor, "oxide.blight.compositor", QtWarningMsg)
 } // namespace Blight

@@ -1,0 +1,102 @@
+// The demo's connections: one DemoLink is a sender and a receiver over one
+// socket, with the receiver checking every byte.
+#pragma once
+
+#include <BlightTransport/blightsocket.h>
+
+#include <QtCore/QElapsedTimer>
+#include <QtCore/QHash>
+#include <QtCore/QJsonObject>
+#include <QtCore/QObject>
+
+#include <memory>
+
+class QCoreApplication;
+
+namespace Blight {
+class BlightServer;
+}
+
+namespace Blight::Cli {
+
+struct DemoConfig
+{
+    qint64 messages = 200000;
+    qint64 frames = 16;
+    qint64 frameSize = 5 * 1024 * 1024;
+    qint64 burst = 256;
+    BlightSocket::ZeroCopyMode zeroCopyMode = BlightSocket::ZeroCopyMode::Auto;
+    QString zeroCopyModeName = QStringLiteral("auto");
+};
+
+class DemoLink : public QObject
+{
+    Q_OBJECT
+
+public:
+    enum class Kind { UnixMessages, TcpMessages, TcpRaw };
+
+    DemoLink(const QString &name, Kind kind, const DemoConfig &config, QObject *parent = nullptr);
+
+    void start();
+    void abandon(const QString &reason) { failLink(reason); }
+    QString name() const { return m_name; }
+    BlightSocket *sender() const { return m_sender; }
+    BlightSocket *receiver() const { return m_receiver; }
+    double progress() const;
+    qint64 bytesChecked() const { return m_bytesChecked; }
+    bool isDone() const { return m_done; }
+    QJsonObject summary() const;
+
+Q_SIGNALS:
+    void socketsReady();
+    void finished();
+
+private:
+    Message expectedMessage(qint64 k) const;
+    qint64 frameIndexOf(qint64 k) const;
+    void wireSender();
+    void wireReceiver();
+    void pump();
+    void checkMessage(const Blight::Message &message);
+    void checkRawChunk(const QByteArray &chunk);
+    void checkFinished();
+    void failLink(const QString &reason);
+
+    QString m_name;
+    Kind m_kind;
+    DemoConfig m_config;
+    BlightSocket *m_sender = nullptr;
+    BlightSocket *m_receiver = nullptr;
+    BlightServer *m_server = nullptr;
+    qint64 m_total = 0;
+    qint64 m_frameStride = 0;
+    qint64 m_sent = 0;
+    qint64 m_received = 0;
+    qint64 m_framesReceived = 0;
+    qint64 m_rawOffset = 0;
+    qint64 m_bytesChecked = 0;
+    qint64 m_acksExpected = 0;
+    qint64 m_acksReceived = 0;
+    QHash<quint32, MessageType> m_awaitedAcks;
+    QElapsedTimer m_clock;
+    qint64 m_elapsedNs = 0;
+    SocketStatistics m_senderStats;
+    SocketStatistics m_receiverStats;
+    BlightSocket::ZeroCopyState m_zeroCopyState = BlightSocket::ZeroCopyState::Unsupported;
+    QString m_zeroCopyReason;
+    bool m_closing = false;
+    bool m_senderClosed = false;
+    bool m_receiverClosed = false;
+    bool m_done = false;
+    bool m_failed = false;
+    QString m_failure;
+};
+
+/*! A QGuiApplication when \a gui and the panel is built, else a QCoreApplication. */
+std::unique_ptr<QCoreApplication> createDemoApplication(int &argc, char **argv, bool gui);
+/*! With an empty \a screenshotPath, shows the panel and runs the event loop
+    until its window closes; otherwise renders it offscreen into that PNG. */
+int runDemoPanel(const QList<DemoLink *> &links, const QString &screenshotPath);
+
+} // namespace Blight::Cli
