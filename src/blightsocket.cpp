@@ -15,6 +15,7 @@
 #include <climits>
 #include <cstring>
 #include <ctime>
+#include <limits>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -792,28 +793,34 @@ bool BlightSocketPrivate::sendBatch()
     int count = 0;
     qsizetype bytes = 0;
     const bool batchZeroCopy = queue.front().eligible && zeroCopy;
+    // Pinned memory stays within the budget: a stream batch is cut at the
+    // bytes left in it; a datagram (which cannot be cut) or the first send
+    // after everything was released may exceed it alone.
+    qsizetype budgetLeft = std::numeric_limits<qsizetype>::max();
+    if (batchZeroCopy) {
+        if (!tracker.isEmpty()
+            && (tracker.pendingBytes() >= pendingBytesLimit || tracker.pendingCount() >= pendingBuffersLimit)) {
+            waitForCompletions();
+            return false;
+        }
+        if (!datagram)
+            budgetLeft = qMax<qsizetype>(pendingBytesLimit - tracker.pendingBytes(), 1);
+    }
     CompletionTracker::Buffers held;
     for (const Piece &piece : queue) {
-        if ((piece.eligible && zeroCopy) != batchZeroCopy || count == MaxIov)
+        if ((piece.eligible && zeroCopy) != batchZeroCopy || count == MaxIov || bytes >= budgetLeft)
             break;
-        iov[count++] = {const_cast<char *>(piece.bytes.constData()) + piece.offset, size_t(piece.remaining())};
-        bytes += piece.remaining();
+        const qsizetype take = qMin(piece.remaining(), budgetLeft - bytes);
+        iov[count++] = {const_cast<char *>(piece.bytes.constData()) + piece.offset, size_t(take)};
+        bytes += take;
         if (batchZeroCopy)
             held.append(piece.bytes);
         if (datagram && piece.messagesEnding > 0)
             break;
     }
     if (batchZeroCopy) {
-        // Keep the pinned memory and the kernel's notification memory within
-        // budget; a lone send over the budget still goes.
-        if (!tracker.isEmpty()
-            && (tracker.pendingBytes() + bytes > pendingBytesLimit || tracker.pendingCount() >= pendingBuffersLimit)) {
-            waitingForCompletions = true;
-            if (zeroCopyState == BlightSocket::ZeroCopyState::Active)
-                setZeroCopyState(BlightSocket::ZeroCopyState::Budget,
-                                 QStringLiteral("waiting for completions: %1 bytes in %2 sends pinned")
-                                     .arg(tracker.pendingBytes())
-                                     .arg(tracker.pendingCount()));
+        if (datagram && !tracker.isEmpty() && tracker.pendingBytes() + bytes > pendingBytesLimit) {
+            waitForCompletions();
             return false;
         }
         tracker.add(std::move(held), bytes, nowNs());
@@ -870,7 +877,10 @@ bool BlightSocketPrivate::sendBatch()
     } else {
         ++stats.copySends;
     }
+    const bool cut = batchZeroCopy && !datagram && bytes >= budgetLeft;
     advanceQueue(sent);
+    if (cut && sent == bytes)
+        return true; // the budget, not the socket, ended this batch
     if (!datagram && sent < bytes) {
         // A stream socket that took less than offered is full.
         writeBlocked = true;
@@ -878,6 +888,16 @@ bool BlightSocketPrivate::sendBatch()
         return false;
     }
     return true;
+}
+
+void BlightSocketPrivate::waitForCompletions()
+{
+    waitingForCompletions = true;
+    if (zeroCopyState == BlightSocket::ZeroCopyState::Active)
+        setZeroCopyState(BlightSocket::ZeroCopyState::Budget,
+                         QStringLiteral("waiting for completions: %1 bytes in %2 sends pinned")
+                             .arg(tracker.pendingBytes())
+                             .arg(tracker.pendingCount()));
 }
 
 void BlightSocketPrivate::advanceQueue(qsizetype bytes)
@@ -955,10 +975,11 @@ void BlightSocketPrivate::readStream()
         if (received == 0) {
             if (assembler.midMessage()) {
                 fail(BlightSocket::Error::RemoteClosed,
-                     QStringLiteral("peer closed the connection in the middle of a message (%1 bytes of it received)")
+                     QStringLiteral("%1: peer closed the connection in the middle of a message (%2 bytes of it received)")
+                         .arg(endpointText)
                          .arg(assembler.bufferedBytes()));
             } else {
-                fail(BlightSocket::Error::RemoteClosed, QStringLiteral("peer closed the connection"));
+                fail(BlightSocket::Error::RemoteClosed, QStringLiteral("%1: peer closed the connection").arg(endpointText));
             }
             return;
         }
@@ -1014,7 +1035,7 @@ void BlightSocketPrivate::readDatagrams()
             return;
         }
         if (received == 0 && kind == BlightSocket::SocketKind::UnixSeqPacket) {
-            fail(BlightSocket::Error::RemoteClosed, QStringLiteral("peer closed the connection"));
+            fail(BlightSocket::Error::RemoteClosed, QStringLiteral("%1: peer closed the connection").arg(endpointText));
             return;
         }
         if (received > rawBuffer.size() - 1) {
@@ -1074,7 +1095,7 @@ void BlightSocketPrivate::readRaw()
             return;
         }
         if (received == 0) {
-            fail(BlightSocket::Error::RemoteClosed, QStringLiteral("peer closed the connection"));
+            fail(BlightSocket::Error::RemoteClosed, QStringLiteral("%1: peer closed the connection").arg(endpointText));
             return;
         }
         stats.bytesReceived += quint64(received);
@@ -1234,7 +1255,7 @@ void BlightSocketPrivate::handleCompletion(quint32 lo, quint32 hi, bool copied)
     qCDebug(lcZeroCopy) << endpointText << "released" << lo << hi << "copied" << copied << released.sends;
 
     if (copied) {
-        ++consecutiveCopied;
+        consecutiveCopied += int(qMin<quint64>(qMax<quint32>(released.sends, 1), 1u << 20));
         // Completions of sends made before a probe say nothing about it.
         const bool countsForProbe = !probing || quint32(hi - probeStartId) < 0x80000000u;
         if (zeroCopyMode == BlightSocket::ZeroCopyMode::Auto && countsForProbe

@@ -65,6 +65,7 @@ public:
     void flushQueue();
     bool sendBatch();
     void advanceQueue(qsizetype bytes);
+    void waitForCompletions();
     void detachRawData();
     bool zeroCopyNow() const;
     void updateCanSend();

@@ -96,38 +96,45 @@ CompletionTracker::Release CompletionTracker::release(quint32 lo, quint32 hi, qi
     const quint64 length = quint64(quint32(hi - lo)) + 1;
     const quint32 front32 = quint32(m_frontSeq);
     const quint64 window = m_nextSeq - m_frontSeq;
-    quint64 first = 0;
-    quint64 count = 0;
-    const quint32 startOffset = lo - front32;
-    if (startOffset < window) {
-        first = startOffset;
-        count = qMin(length, window - startOffset);
-    } else {
-        const quint32 before = front32 - lo; // how far lo lies before the front
-        if (before < length) {
-            first = 0;
-            count = qMin(length - before, window);
-        }
-    }
-    result.ignored = length - count;
-    for (quint64 offset = first; offset < first + count; ++offset) {
-        Entry &entry = m_entries[size_t(offset)];
-        if (entry.released) {
-            ++result.ignored;
-            continue;
-        }
-        entry.released = true;
-        entry.buffers.clear();
-        ++result.sends;
-        result.bytes += entry.bytes;
-        m_latency.record(nowNs - entry.sentAtNs);
-        --m_pendingCount;
-        m_pendingBytes -= entry.bytes;
-        ++m_releasedCount;
-        m_releasedBytes += quint64(entry.bytes);
+    const quint64 startOffset = quint32(lo - front32);
+    // Window offsets covered by the range: [startOffset, startOffset + length)
+    // and, when that runs past 2^32, its wrapped part from offset 0.
+    struct Span
+    {
+        quint64 first;
+        quint64 end;
+    };
+    Span spans[2] = {{0, 0}, {0, 0}};
+    if (startOffset < window)
+        spans[0] = {startOffset, qMin(startOffset + length, window)};
+    constexpr quint64 Wrap = quint64(1) << 32;
+    if (startOffset + length > Wrap)
+        spans[1] = {0, qMin(qMin(startOffset + length - Wrap, window), startOffset)};
+    result.ignored = length - (spans[0].end - spans[0].first) - (spans[1].end - spans[1].first);
+    for (const Span &span : spans) {
+        for (quint64 offset = span.first; offset < span.end; ++offset)
+            releaseAt(offset, nowNs, &result);
     }
     popReleased();
     return result;
+}
+
+void CompletionTracker::releaseAt(quint64 offset, qint64 nowNs, Release *result)
+{
+    Entry &entry = m_entries[size_t(offset)];
+    if (entry.released) {
+        ++result->ignored;
+        return;
+    }
+    entry.released = true;
+    entry.buffers.clear();
+    ++result->sends;
+    result->bytes += entry.bytes;
+    m_latency.record(nowNs - entry.sentAtNs);
+    --m_pendingCount;
+    m_pendingBytes -= entry.bytes;
+    ++m_releasedCount;
+    m_releasedBytes += quint64(entry.bytes);
 }
 
 void CompletionTracker::popReleased()

@@ -88,6 +88,7 @@ private:
         qint64 sentAtNs = 0;
         bool released = false;
     };
+    void releaseAt(quint64 offset, qint64 nowNs, Release *result);
     void popReleased();
 
     std::deque<Entry> m_entries; // m_entries[i] has sequence m_frontSeq + i

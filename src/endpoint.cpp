@@ -106,7 +106,8 @@ QString Endpoint::toString() const
     case Scheme::Invalid:
         return {};
     case Scheme::Unix:
-        return QStringLiteral("unix:") + m_path;
+        // parse() drops a leading "//" after "unix:", so such paths keep theirs.
+        return (m_path.startsWith(u"//") ? QStringLiteral("unix://") : QStringLiteral("unix:")) + m_path;
     case Scheme::Fd:
         return QStringLiteral("fd:%1").arg(m_fd);
     case Scheme::Blight:

@@ -13,7 +13,7 @@ struct msghdr;
 
 namespace Blight {
 
-struct ErrorQueueEvent
+struct BLIGHTTRANSPORT_EXPORT ErrorQueueEvent
 {
     enum class Kind { ZeroCopyRange, SocketError };
     Kind kind = Kind::SocketError;

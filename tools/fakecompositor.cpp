@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <sys/socket.h>
+#include <utility>
 #include <unistd.h>
 
 namespace Blight {

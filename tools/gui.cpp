@@ -67,7 +67,7 @@ class PanelWindowPrivate
 public:
     // Destroyed bottom-up: the panel first, then its window, then the engine.
     QQmlEngine engine;
-    QQuickWindow window;
+    std::unique_ptr<QQuickWindow> window; // only with a QGuiApplication
     std::unique_ptr<QQuickItem> panel;
     QString errorString;
 };
@@ -120,7 +120,8 @@ PanelWindow::PanelWindow(const QString &title, QSize size)
     }
     root.release();
 
-    QQuickWindow &window = d->window;
+    d->window = std::make_unique<QQuickWindow>();
+    QQuickWindow &window = *d->window;
     window.setTitle(title.isEmpty() ? QStringLiteral("Blight transport") : title);
     window.setColor(Qt::white);
     window.resize(size);
@@ -131,10 +132,7 @@ PanelWindow::PanelWindow(const QString &title, QSize size)
     QObject::connect(&window, &QQuickWindow::heightChanged, panel, [panel](int height) { panel->setHeight(height); });
 }
 
-PanelWindow::~PanelWindow()
-{
-    d->panel.reset();
-}
+PanelWindow::~PanelWindow() = default;
 
 bool PanelWindow::isValid() const
 {
@@ -161,12 +159,12 @@ void PanelWindow::setSockets(const QList<Blight::BlightSocket *> &sockets)
 void PanelWindow::show()
 {
     if (d->panel)
-        d->window.show();
+        d->window->show();
 }
 
 QQuickWindow *PanelWindow::window() const
 {
-    return &d->window;
+    return d->window.get();
 }
 
 bool PanelWindow::saveScreenshot(const QString &path)
@@ -175,18 +173,19 @@ bool PanelWindow::saveScreenshot(const QString &path)
         printError(d->errorString);
         return false;
     }
-    if (!d->window.isVisible())
-        d->window.show();
+    QQuickWindow &window = *d->window;
+    if (!window.isVisible())
+        window.show();
     // The latest numbers, not those of up to one sampling interval ago.
     QMetaObject::invokeMethod(d->panel.get(), "sampleAll", Qt::DirectConnection);
     QCoreApplication::processEvents();
-    QImage image = d->window.grabWindow(); // also lays the panel out
+    QImage image = window.grabWindow(); // also lays the panel out
     // A screenshot shows everything: grow the page rather than cut views off.
     const int needed = qCeil(d->panel->property("contentHeight").toReal());
-    if (needed > d->window.height()) {
-        d->window.resize(d->window.width(), needed);
+    if (needed > window.height()) {
+        window.resize(window.width(), needed);
         QCoreApplication::processEvents();
-        image = d->window.grabWindow();
+        image = window.grabWindow();
     }
     if (image.isNull() || !image.save(path, "PNG")) {
         printError(QStringLiteral("cannot write the panel screenshot to %1").arg(path));
