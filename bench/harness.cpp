@@ -172,10 +172,28 @@ std::map<QString, Metric> &metricRegistry()
             [](const Sample &s) { return perGigabyte(s.processCpuSeconds, s); });
         add(u"syscalls_per_msg"_s, u"syscalls/msg"_s, 3,
             [](const Sample &s) { return perMessage(s.syscalls, s); });
-        add(u"thread_syscalls_per_msg"_s, u"all thread syscalls/msg"_s, 3,
+        add(u"thread_syscalls_per_msg"_s, u"all thread syscalls/msg (warm-up)"_s, 3,
             [](const Sample &s) { return perMessage(s.threadSyscalls, s); });
         add(u"peak_rss_mib"_s, u"peak RSS MiB"_s, 1,
             [](const Sample &s) { return std::optional(s.peakRssMiB); });
+        // Scenario-specific figures from Sample::extra, with their labels.
+        const std::pair<const char16_t *, const char16_t *> extras[] = {
+            {u"rtt_median_us", u"RTT median us"},
+            {u"rtt_p99_us", u"RTT p99 us"},
+            {u"release_median_us", u"release median us"},
+            {u"release_p99_us", u"release p99 us"},
+            {u"transport_release_p50_us", u"transport's own p50 us"},
+            {u"uncopied_pct", u"% not COPIED"},
+        };
+        for (const auto &[key, label] : extras) {
+            const QString k = QString::fromUtf16(key);
+            add(k, QString::fromUtf16(label), 1, [k](const Sample &s) -> std::optional<double> {
+                auto found = s.extra.find(k);
+                if (found == s.extra.end())
+                    return std::nullopt;
+                return found->second;
+            });
+        }
         return m;
     }();
     return registry;
@@ -226,9 +244,10 @@ bool Meter::threadSyscallsAvailable()
     return syscallTracepointId() >= 0;
 }
 
-void Meter::start()
+void Meter::start(bool countSyscalls)
 {
-    if (m_perfFd < 0)
+    m_counting = countSyscalls;
+    if (m_counting && m_perfFd < 0)
         m_perfFd = openSyscallCounter();
     resetPeakRss();
     m_sys = readCounter(m_perfFd);
@@ -243,12 +262,17 @@ void Meter::stop(Sample *sample, std::optional<std::chrono::steady_clock::time_p
     const double thread = threadCpuNow();
     const double process = processCpuNow();
     const quint64 sys = readCounter(m_perfFd);
+    if (m_perfFd >= 0) {
+        // Detach the tracepoint at once: it must not slow the next run.
+        ::close(m_perfFd);
+        m_perfFd = -1;
+    }
     const auto finish = end.value_or(now);
     sample->wallSeconds = std::chrono::duration<double>(finish - m_wall).count();
     sample->threadCpuSeconds = thread - m_thread;
     sample->processCpuSeconds = process - m_process;
     // The counter's own read() and getrusage() are two calls of ours, not the contender's.
-    sample->threadSyscalls = m_perfFd >= 0 ? double(sys - m_sys) - 2.0 : -1.0;
+    sample->threadSyscalls = m_counting && sys > 0 ? double(sys - m_sys) - 2.0 : -1.0;
     sample->peakRssMiB = peakRssMiB();
 }
 
@@ -316,14 +340,17 @@ const ContenderResult *ScenarioResult::contender(const QString &name) const
     return nullptr;
 }
 
-std::optional<Stat> ScenarioResult::metricStat(const QString &name, const QString &key) const
+std::optional<Stat> ScenarioResult::metricStat(const QString &name, const QString &metricKey) const
 {
     const ContenderResult *c = contender(name);
     if (!c)
         return std::nullopt;
-    const Metric &m = metric(key);
+    const Metric &m = metric(metricKey);
     std::vector<double> values;
-    for (const Sample &s : c->rounds) {
+    // All-thread system calls are counted in the warm-up run only.
+    const bool warmupOnly = metricKey == u"thread_syscalls_per_msg"_s;
+    const std::vector<Sample> warmup{c->warmup};
+    for (const Sample &s : warmupOnly ? warmup : c->rounds) {
         if (!s.ok)
             continue;
         if (auto v = m.value(s))
@@ -482,6 +509,8 @@ void Runner::printTable(const Scenario &scenario, const ScenarioResult &result) 
     for (const QStringList &row : rows)
         print(row);
     for (const RatioDef &ratio : scenario.ratios) {
+        if (!result.contender(ratio.a) || !result.contender(ratio.b))
+            continue; // a contender left out with --contender
         const auto stat = result.ratioStat(ratio);
         o << "  " << ratioName(ratio) << " (" << metric(ratio.metric).label << "): "
           << (stat ? formatStat(*stat, 3) + u'x' : u"n/a"_s) << "\n";
@@ -540,8 +569,8 @@ void Runner::printTargets(const std::vector<TargetResult> &targets) const
     o << "== targets (medians of one run)\n";
     for (const TargetResult &r : targets) {
         const Target &t = r.target;
-        const QString what = t.ratio ? ratioName(*t.ratio) + u" (" + metric(t.ratio->metric).label + u')'
-                                     : t.contender + u' ' + metric(t.metric).label;
+        const QString what = t.ratio ? QString(ratioName(*t.ratio) + u" (" + metric(t.ratio->metric).label + u')')
+                                     : QString(t.contender + u' ' + metric(t.metric).label);
         o << "  " << (r.evaluated ? (r.met ? "MET    " : "NOT MET") : "NOT RUN") << "  " << t.scenario
           << ": " << what << ' ' << compareText(t.compare) << ' ' << t.threshold;
         if (r.evaluated)
@@ -567,6 +596,10 @@ QJsonObject Runner::toJson(const std::vector<Scenario> &scenarios,
                        {u"reference"_s, scenario.reference},
                        {u"count"_s, double(scenario.count)},
                        {u"unit"_s, scenario.unit}};
+        QJsonArray columns;
+        for (const QString &key : scenario.columns)
+            columns.append(QJsonObject{{u"key"_s, key}, {u"label"_s, metric(key).label}});
+        sj[u"columns"_s] = columns;
         if (!result.ran) {
             sj[u"skip_reason"_s] = result.skipReason;
             scenariosJson[scenario.key] = sj;
@@ -597,22 +630,33 @@ QJsonObject Runner::toJson(const std::vector<Scenario> &scenarios,
                     continue;
                 QJsonObject mj = statJson(*stat);
                 QJsonArray values;
-                for (const Sample &s : c.rounds) {
-                    const auto v = s.ok ? metric(key).value(s) : std::nullopt;
-                    values.append(v ? QJsonValue(*v) : QJsonValue());
+                if (key == u"thread_syscalls_per_msg"_s) {
+                    mj[u"from"_s] = u"warm-up run"_s;
+                } else {
+                    for (const Sample &s : c.rounds) {
+                        const auto v = s.ok ? metric(key).value(s) : std::nullopt;
+                        values.append(v ? QJsonValue(*v) : QJsonValue());
+                    }
+                    mj[u"values"_s] = values;
                 }
-                mj[u"values"_s] = values;
                 metrics[key] = mj;
             }
             cj[u"metrics"_s] = metrics;
             contenders[c.name] = cj;
         }
         sj[u"contenders"_s] = contenders;
+        QJsonArray contenderOrder; // JSON objects do not keep the run order
+        for (const ContenderResult &c : result.contenders)
+            contenderOrder.append(c.name);
+        sj[u"contender_order"_s] = contenderOrder;
         QJsonObject ratios;
         for (const RatioDef &ratio : scenario.ratios) {
+            if (!result.contender(ratio.a) || !result.contender(ratio.b))
+                continue;
             const auto stat = result.ratioStat(ratio);
             QJsonObject rj = stat ? statJson(*stat) : QJsonObject{};
             rj[u"metric"_s] = ratio.metric;
+            rj[u"label"_s] = metric(ratio.metric).label;
             ratios[ratioName(ratio)] = rj;
         }
         sj[u"ratios"_s] = ratios;
@@ -643,7 +687,11 @@ QJsonObject Runner::toJson(const std::vector<Scenario> &scenarios,
         targetsJson.append(tj);
     }
 
-    QJsonObject root{{u"date"_s, QDateTime::currentDateTimeUtc().toString(Qt::ISODate)},
+    QJsonArray scenarioOrder;
+    for (const Scenario &scenario : scenarios)
+        scenarioOrder.append(scenario.key);
+    QJsonObject root{{u"scenario_order"_s, scenarioOrder},
+                     {u"date"_s, QDateTime::currentDateTimeUtc().toString(Qt::ISODate)},
                      {u"machine"_s, machineInfo()},
                      {u"command"_s, m_config.command},
                      {u"quick"_s, m_config.quick},
@@ -656,29 +704,34 @@ QJsonObject Runner::toJson(const std::vector<Scenario> &scenarios,
 
 QJsonObject machineInfo()
 {
-    QString cpu;
-    QFile cpuinfo(u"/proc/cpuinfo"_s);
-    if (cpuinfo.open(QIODevice::ReadOnly)) {
-        const QList<QByteArray> lines = cpuinfo.readAll().split('\n');
-        for (const QByteArray &line : lines) {
-            if (line.startsWith("model name")) {
-                cpu = QString::fromLocal8Bit(line.mid(line.indexOf(':') + 1).trimmed());
-                break;
+    // Taken once, at the first call (main() makes it at start-up), so that the
+    // load average is the one before the benchmark ran.
+    static const QJsonObject info = [] {
+        QString cpu;
+        QFile cpuinfo(u"/proc/cpuinfo"_s);
+        if (cpuinfo.open(QIODevice::ReadOnly)) {
+            const QList<QByteArray> lines = cpuinfo.readAll().split('\n');
+            for (const QByteArray &line : lines) {
+                if (line.startsWith("model name")) {
+                    cpu = QString::fromLocal8Bit(line.mid(line.indexOf(':') + 1).trimmed());
+                    break;
+                }
             }
         }
-    }
-    QString load;
-    QFile loadavg(u"/proc/loadavg"_s);
-    if (loadavg.open(QIODevice::ReadOnly))
-        load = QString::fromLatin1(loadavg.readAll().trimmed());
-    utsname name{};
-    uname(&name);
-    return QJsonObject{{u"nproc"_s, int(sysconf(_SC_NPROCESSORS_ONLN))},
-                       {u"cpu"_s, cpu},
-                       {u"kernel"_s, QString::fromLatin1(name.sysname) + u' ' + QString::fromLatin1(name.release)},
-                       {u"arch"_s, QSysInfo::currentCpuArchitecture()},
-                       {u"qt"_s, QString::fromLatin1(qVersion())},
-                       {u"loadavg_at_start"_s, load}};
+        QString load;
+        QFile loadavg(u"/proc/loadavg"_s);
+        if (loadavg.open(QIODevice::ReadOnly))
+            load = QString::fromLatin1(loadavg.readAll().trimmed());
+        utsname name{};
+        uname(&name);
+        return QJsonObject{{u"nproc"_s, int(sysconf(_SC_NPROCESSORS_ONLN))},
+                           {u"cpu"_s, cpu},
+                           {u"kernel"_s, QString(QString::fromLatin1(name.sysname) + u' ' + QString::fromLatin1(name.release))},
+                           {u"arch"_s, QSysInfo::currentCpuArchitecture()},
+                           {u"qt"_s, QString::fromLatin1(qVersion())},
+                           {u"loadavg_at_start"_s, load}};
+    }();
+    return info;
 }
 
 } // namespace Bench

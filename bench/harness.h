@@ -25,7 +25,7 @@ struct Sample
     double threadCpuSeconds = 0;  //!< CPU of the sending thread
     double processCpuSeconds = 0; //!< CPU of the whole process (all threads)
     double syscalls = -1;         //!< counted by the contender: its loop or the transport's statistics
-    double threadSyscalls = -1;   //!< every system call of the sending thread (kernel tracepoint)
+    double threadSyscalls = -1;   //!< every system call of the sending thread (kernel tracepoint, warm-up only)
     double peakRssMiB = 0;
     std::map<QString, double> extra; //!< scenario-specific figures (latencies, COPIED share, ...)
 };
@@ -50,7 +50,10 @@ public:
     Meter(const Meter &) = delete;
     Meter &operator=(const Meter &) = delete;
 
-    void start();
+    /*! With \a countSyscalls (the warm-up run), every system call of this
+        thread is counted with the raw_syscalls:sys_enter tracepoint. Timed
+        runs leave it off: an attached tracepoint slows every system call. */
+    void start(bool countSyscalls);
     /*! Fills the time, CPU, syscall and RSS fields of \a sample. \a end, when
         given, is when the work was complete (the receiver's clock). */
     void stop(Sample *sample,
@@ -64,6 +67,7 @@ private:
     double m_process = 0;
     quint64 m_sys = 0;
     int m_perfFd = -1;
+    bool m_counting = false;
 };
 
 double threadCpuNow();

@@ -1,4 +1,6 @@
-// The socket's counters as labelled tiles, three per row (two when narrow).
+// The socket's counters as labelled tiles, four per row on a wide panel, fewer when narrow.
+pragma ComponentBehavior: Bound
+
 import QtQuick
 import Oxide.Blight.Transport
 
@@ -8,7 +10,7 @@ Grid {
     required property TransportMonitor monitor
     property real unit: 16
 
-    columns: width > unit * 30 ? 3 : 2
+    columns: width > unit * 40 ? 4 : (width > unit * 24 ? 3 : 2)
     columnSpacing: unit * 0.5
     rowSpacing: unit * 0.5
 
@@ -31,6 +33,7 @@ Grid {
     Repeater {
         model: grid.counters
         delegate: Rectangle {
+            id: tile
             required property var modelData
             width: (grid.width - (grid.columns - 1) * grid.columnSpacing) / grid.columns
             height: tileColumn.implicitHeight + grid.unit * 0.6
@@ -45,16 +48,16 @@ Grid {
                 width: parent.width - 2 * x
                 Text {
                     width: parent.width
-                    text: modelData.label
+                    text: tile.modelData.label
                     color: "black"
                     font.pixelSize: grid.unit * 0.8
                     elide: Text.ElideRight
                 }
                 Text {
-                    objectName: "counter_" + modelData.key
+                    objectName: "counter_" + tile.modelData.key
                     width: parent.width
-                    text: modelData.bytes ? TransportFormat.bytes(grid.monitor[modelData.key])
-                                          : TransportFormat.count(grid.monitor[modelData.key])
+                    text: tile.modelData.bytes ? TransportFormat.bytes(grid.monitor[tile.modelData.key])
+                                               : TransportFormat.count(grid.monitor[tile.modelData.key])
                     color: "black"
                     font.pixelSize: grid.unit * 1.3
                     font.bold: true

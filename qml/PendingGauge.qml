@@ -11,12 +11,19 @@ Column {
 
     spacing: unit * 0.3
 
+    // "0%" only when nothing is pending: a little is "<1%".
+    function percentText(fraction) {
+        if (fraction > 0 && fraction < 0.01)
+            return "<1%";
+        return Math.round(fraction * 100) + "%";
+    }
+
     Text {
         width: parent.width
-        text: qsTr("Pending release: %1 of %2 (%3%)")
+        text: qsTr("Pending release: %1 of %2 (%3)")
             .arg(TransportFormat.bytes(gauge.monitor.pendingBytes))
             .arg(gauge.monitor.pendingBytesLimit > 0 ? TransportFormat.bytes(gauge.monitor.pendingBytesLimit) : qsTr("no cap"))
-            .arg(Math.round(gauge.monitor.pendingFraction * 100))
+            .arg(gauge.percentText(gauge.monitor.pendingFraction))
         color: "black"
         font.pixelSize: gauge.unit
         font.bold: true

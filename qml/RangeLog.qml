@@ -1,5 +1,7 @@
 // The last released zero-copy ranges, newest first: lo..hi, how many sends,
 // when, and whether the kernel copied after all (in words).
+pragma ComponentBehavior: Bound
+
 import QtQuick
 import Oxide.Blight.Transport
 
@@ -8,12 +10,14 @@ Column {
 
     required property TransportMonitor monitor
     property real unit: 16
+    /*! Rows shown at most; the model keeps its own capacity. */
+    property int maxRows: 20
 
     spacing: unit * 0.2
 
     Text {
         width: parent.width
-        text: qsTr("Released ranges (last %1 of %2)").arg(log.monitor.rangeLog.count).arg(log.monitor.rangesSeen)
+        text: qsTr("Released ranges (last %1 of %2)").arg(Math.min(log.monitor.rangeLog.count, log.maxRows)).arg(log.monitor.rangesSeen)
         color: "black"
         font.pixelSize: log.unit
         font.bold: true
@@ -22,8 +26,10 @@ Column {
     Text {
         visible: log.monitor.rangeLog.count === 0
         width: parent.width
-        text: log.monitor.zeroCopySends > 0 ? qsTr("Waiting for the kernel to release buffers…")
-                                             : qsTr("No zero-copy sends, so no ranges to release.")
+        text: log.monitor.completions > 0
+              ? qsTr("%1 completions arrived before this panel was watching.").arg(log.monitor.completions)
+              : log.monitor.zeroCopySends > 0 ? qsTr("Waiting for the kernel to release buffers…")
+                                              : qsTr("No zero-copy sends, so no ranges to release.")
         color: "black"
         font.pixelSize: log.unit * 0.85
         font.italic: true
@@ -40,15 +46,19 @@ Column {
     Repeater {
         model: log.monitor.rangeLog
         delegate: Row {
+            id: entry
+            required property int index
             required property real lo
             required property real hi
             required property real count
             required property date time
             required property bool copied
             spacing: log.unit
+            visible: entry.index < log.maxRows
+            height: visible ? implicitHeight : 0
             Text {
                 width: log.width * 0.42
-                text: lo + ".." + hi
+                text: entry.lo + ".." + entry.hi
                 color: "black"
                 font.pixelSize: log.unit * 0.85
                 font.family: "DejaVu Sans Mono"
@@ -56,22 +66,22 @@ Column {
             }
             Text {
                 width: log.width * 0.14
-                text: count === 1 ? qsTr("1 send") : qsTr("%1 sends").arg(count)
+                text: entry.count === 1 ? qsTr("1 send") : qsTr("%1 sends").arg(entry.count)
                 color: "black"
                 font.pixelSize: log.unit * 0.85
             }
             Text {
                 width: log.width * 0.2
-                text: Qt.formatTime(time, "hh:mm:ss.zzz")
+                text: Qt.formatTime(entry.time, "hh:mm:ss.zzz")
                 color: "black"
                 font.pixelSize: log.unit * 0.85
                 font.family: "DejaVu Sans Mono"
             }
             Text {
-                text: copied ? qsTr("COPIED") : qsTr("zero-copy")
+                text: entry.copied ? qsTr("COPIED") : qsTr("zero-copy")
                 color: "black"
                 font.pixelSize: log.unit * 0.85
-                font.bold: copied
+                font.bold: entry.copied
             }
         }
     }

@@ -28,6 +28,16 @@ Column {
 
     Canvas {
         id: canvas
+
+        Text {
+            anchors.centerIn: parent
+            visible: sparkline.values.length < 2
+            text: qsTr("no traffic while watching")
+            color: "black"
+            font.pixelSize: sparkline.unit * 0.85
+            font.italic: true
+        }
+
         width: parent.width
         height: Math.max(sparkline.unit * 2, sparkline.height - y)
         renderTarget: Canvas.Image

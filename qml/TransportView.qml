@@ -10,6 +10,8 @@ Column {
     property real unit: 16
     property int interval: 100
     property bool showSeparator: false
+    /*! Rows of the released-range log to show. */
+    property int rangeRows: 20
     readonly property TransportMonitor monitor: transportMonitor
 
     spacing: unit * 0.75
@@ -96,7 +98,7 @@ Column {
     Sparkline {
         objectName: "throughputSparkline"
         width: parent.width
-        height: view.unit * 6
+        height: view.unit * 5
         unit: view.unit
         values: transportMonitor.throughputHistory
         label: qsTr("Throughput %1/s (send %2/s, receive %3/s), peak %4/s")
@@ -122,6 +124,7 @@ Column {
     RangeLog {
         objectName: "rangeLog"
         width: parent.width
+        maxRows: view.rangeRows
         unit: view.unit
         monitor: transportMonitor
     }

@@ -394,10 +394,18 @@ void TransportMonitor::sample()
         m_sendRate = double(stats.bytesSent - std::min(stats.bytesSent, m_stats.bytesSent)) / seconds;
         m_receiveRate = double(stats.bytesReceived - std::min(stats.bytesReceived, m_stats.bytesReceived)) / seconds;
         m_peakThroughput = std::max(m_peakThroughput, throughput());
-        m_history.append(throughput());
-        if (m_history.size() > m_historyLength)
-            m_history.remove(0, m_history.size() - m_historyLength);
-        Q_EMIT throughputChanged();
+        // An idle socket with a flat history changes nothing on screen: stay
+        // quiet, which matters on e-ink where every repaint shows.
+        const bool flat = throughput() == 0
+            && std::all_of(m_history.cbegin(), m_history.cend(), [](qreal value) { return value == 0; });
+        if (!flat) {
+            if (m_history.isEmpty())
+                m_history.append(0); // the idle baseline the traffic rose from
+            m_history.append(throughput());
+            if (m_history.size() > m_historyLength)
+                m_history.remove(0, m_history.size() - m_historyLength);
+            Q_EMIT throughputChanged();
+        }
     }
     m_lastSampleNs = now;
 

@@ -101,16 +101,16 @@ class BLIGHTTRANSPORTQML_EXPORT TransportMonitor : public QObject
     Q_PROPERTY(QString zeroCopyReason READ zeroCopyReason NOTIFY zeroCopyChanged)
     Q_PROPERTY(QString badgeText READ badgeText NOTIFY zeroCopyChanged)
 
-    Q_PROPERTY(qint64 zeroCopyThreshold READ zeroCopyThreshold NOTIFY limitsChanged)
-    Q_PROPERTY(qint64 pendingBytesLimit READ pendingBytesLimit NOTIFY limitsChanged)
+    Q_PROPERTY(double zeroCopyThreshold READ zeroCopyThreshold NOTIFY limitsChanged)
+    Q_PROPERTY(double pendingBytesLimit READ pendingBytesLimit NOTIFY limitsChanged)
     Q_PROPERTY(int pendingBuffersLimit READ pendingBuffersLimit NOTIFY limitsChanged)
 
-    Q_PROPERTY(qint64 pendingBuffers READ pendingBuffers NOTIFY countersChanged)
-    Q_PROPERTY(qint64 pendingBytes READ pendingBytes NOTIFY countersChanged)
-    Q_PROPERTY(qint64 peakPendingBytes READ peakPendingBytes NOTIFY countersChanged)
+    Q_PROPERTY(double pendingBuffers READ pendingBuffers NOTIFY countersChanged)
+    Q_PROPERTY(double pendingBytes READ pendingBytes NOTIFY countersChanged)
+    Q_PROPERTY(double peakPendingBytes READ peakPendingBytes NOTIFY countersChanged)
     Q_PROPERTY(double pendingFraction READ pendingFraction NOTIFY countersChanged)
     Q_PROPERTY(double peakPendingFraction READ peakPendingFraction NOTIFY countersChanged)
-    Q_PROPERTY(qint64 queuedBytes READ queuedBytes NOTIFY countersChanged)
+    Q_PROPERTY(double queuedBytes READ queuedBytes NOTIFY countersChanged)
     Q_PROPERTY(double messagesSent READ messagesSent NOTIFY countersChanged)
     Q_PROPERTY(double bytesSent READ bytesSent NOTIFY countersChanged)
     Q_PROPERTY(double messagesReceived READ messagesReceived NOTIFY countersChanged)
@@ -169,16 +169,17 @@ public:
     /*! The panel badge: says the state in words, never by colour alone. */
     QString badgeText() const;
 
-    qint64 zeroCopyThreshold() const { return m_threshold; }
-    qint64 pendingBytesLimit() const { return m_pendingBytesLimit; }
+    // Sizes go to QML as numbers, as the counters below.
+    double zeroCopyThreshold() const { return double(m_threshold); }
+    double pendingBytesLimit() const { return double(m_pendingBytesLimit); }
     int pendingBuffersLimit() const { return m_pendingBuffersLimit; }
 
-    qint64 pendingBuffers() const { return m_stats.pendingBuffers; }
-    qint64 pendingBytes() const { return m_stats.pendingBytes; }
-    qint64 peakPendingBytes() const { return m_stats.peakPendingBytes; }
+    double pendingBuffers() const { return double(m_stats.pendingBuffers); }
+    double pendingBytes() const { return double(m_stats.pendingBytes); }
+    double peakPendingBytes() const { return double(m_stats.peakPendingBytes); }
     double pendingFraction() const;
     double peakPendingFraction() const;
-    qint64 queuedBytes() const { return m_stats.queuedBytes; }
+    double queuedBytes() const { return double(m_stats.queuedBytes); }
     // 64-bit counters go to QML as numbers (exact up to 2^53).
     double messagesSent() const { return double(m_stats.messagesSent); }
     double bytesSent() const { return double(m_stats.bytesSent); }

@@ -4,14 +4,18 @@
 #include "blightsocket_p.h"
 #include "logging_p.h"
 
+#include <QtCore/QAbstractEventDispatcher>
 #include <QtCore/QCoreApplication>
 #include <QtCore/QFile>
 #include <QtCore/QMutex>
+#include <QtCore/QSet>
 #include <QtCore/QThread>
 #include <QtCore/QTimerEvent>
 #include <QtNetwork/QHostInfo>
 
 #include <cerrno>
+#include <algorithm>
+#include <vector>
 #include <climits>
 #include <cstring>
 #include <ctime>
@@ -44,6 +48,48 @@ constexpr int ReadRoundsPerWake = 16;
 constexpr qsizetype RawReadSize = 256 * 1024;
 constexpr int MaxBackOffMs = 60000;
 constexpr int MaxNoBuffersDelayMs = 64;
+
+// Event-loop turns, per thread. The dispatcher announces the edges of each
+// pass with aboutToBlock() and awake(); at every edge the turn number moves
+// on and the sockets that queued messages during the pass flush them. No
+// event is posted, so ending a turn costs no system call.
+struct TurnClock
+{
+    quint64 turn = 1;
+    QPointer<QAbstractEventDispatcher> dispatcher;
+    std::vector<BlightSocketPrivate *> pending;
+    std::vector<BlightSocketPrivate *> flushing;
+};
+thread_local TurnClock turnClock;
+
+void onTurnEdge()
+{
+    ++turnClock.turn;
+    if (turnClock.pending.empty() || !turnClock.flushing.empty())
+        return;
+    turnClock.flushing.swap(turnClock.pending);
+    // A socket destroyed by a handler in the loop clears its own slot.
+    for (size_t i = 0; i < turnClock.flushing.size(); ++i) {
+        if (BlightSocketPrivate *d = std::exchange(turnClock.flushing[i], nullptr))
+            d->endOfTurn();
+    }
+    turnClock.flushing.clear();
+}
+
+bool hookTurnClock()
+{
+    if (Q_LIKELY(!turnClock.dispatcher.isNull()))
+        return true;
+    QAbstractEventDispatcher *dispatcher = QAbstractEventDispatcher::instance();
+    if (!dispatcher)
+        return false;
+    {
+        turnClock.dispatcher = dispatcher;
+        QObject::connect(dispatcher, &QAbstractEventDispatcher::aboutToBlock, dispatcher, onTurnEdge, Qt::DirectConnection);
+        QObject::connect(dispatcher, &QAbstractEventDispatcher::awake, dispatcher, onTurnEdge, Qt::DirectConnection);
+    }
+    return true;
+}
 
 const QEvent::Type EndOfTurnEvent = QEvent::Type(QEvent::registerEventType());
 const QEvent::Type ResumeReadingEvent = QEvent::Type(QEvent::registerEventType());
@@ -122,6 +168,12 @@ Q_GLOBAL_STATIC(Orphanage, orphanage)
 
 } // namespace
 
+quint64 currentTurn()
+{
+    hookTurnClock();
+    return turnClock.turn;
+}
+
 // ---------------------------------------------------------------- private
 
 BlightSocketPrivate::BlightSocketPrivate(BlightSocket *q, BlightSocket::Mode socketMode)
@@ -133,7 +185,44 @@ BlightSocketPrivate::BlightSocketPrivate(BlightSocket *q, BlightSocket::Mode soc
 {
 }
 
-BlightSocketPrivate::~BlightSocketPrivate() = default;
+BlightSocketPrivate::~BlightSocketPrivate()
+{
+    forgetEndOfTurn();
+    releaseDescriptorClaim();
+}
+
+void BlightSocketPrivate::forgetEndOfTurn()
+{
+    if (!endOfTurnPosted)
+        return;
+    endOfTurnPosted = false;
+    std::erase(turnClock.pending, this);
+    std::replace(turnClock.flushing.begin(), turnClock.flushing.end(), this, static_cast<BlightSocketPrivate *>(nullptr));
+}
+
+// Descriptors adopted by live sockets: adopting one twice would make two
+// objects read, write and close the same socket.
+Q_GLOBAL_STATIC(QMutex, claimedDescriptorsMutex)
+Q_GLOBAL_STATIC(QSet<int>, claimedDescriptors)
+
+bool BlightSocketPrivate::claimDescriptor(int newFd)
+{
+    QMutexLocker locker(claimedDescriptorsMutex());
+    if (claimedDescriptors()->contains(newFd))
+        return false;
+    claimedDescriptors()->insert(newFd);
+    claimedFd = newFd;
+    return true;
+}
+
+void BlightSocketPrivate::releaseDescriptorClaim()
+{
+    if (claimedFd < 0)
+        return;
+    QMutexLocker locker(claimedDescriptorsMutex());
+    claimedDescriptors()->remove(claimedFd);
+    claimedFd = -1;
+}
 
 void BlightSocketPrivate::reset()
 {
@@ -245,6 +334,8 @@ bool BlightSocketPrivate::adopt(int newFd, BlightSocket::Ownership ownership, bo
     if (!connectOnFirstDatagram && ::getpeername(newFd, reinterpret_cast<sockaddr *>(&peer), &peerLength) != 0)
         return refuse(QStringLiteral("descriptor %1 is not connected (%2)").arg(newFd).arg(errnoText(errno)));
 
+    if (!claimDescriptor(newFd))
+        return refuse(QStringLiteral("descriptor %1 is already used by another BlightSocket").arg(newFd));
     fd = newFd;
     ownsFd = ownership == BlightSocket::Ownership::TakeOwnership;
     kind = newKind;
@@ -553,6 +644,28 @@ void BlightSocketPrivate::appendPiece(QByteArray bytes, bool eligible, int messa
     ++queuedPieces;
 }
 
+void BlightSocketPrivate::appendStaged(const char *header, QByteArrayView payload, int messagesEnding)
+{
+    // Header and small payload in one go: the common case of a burst.
+    const qsizetype size = HeaderSize + payload.size();
+    if (datagram || queue.empty() || !queue.back().staging || queue.back().bytes.size() + size > StagingCapacity) {
+        appendStaged(header, HeaderSize, 0);
+        if (!payload.isEmpty())
+            appendStaged(payload.data(), payload.size(), 0);
+        queue.back().messagesEnding += messagesEnding;
+        return;
+    }
+    Piece &piece = queue.back();
+    const qsizetype at = piece.bytes.size();
+    piece.bytes.resize(at + size);
+    char *out = piece.bytes.data() + at;
+    std::memcpy(out, header, HeaderSize);
+    if (!payload.isEmpty())
+        std::memcpy(out + HeaderSize, payload.data(), size_t(payload.size()));
+    piece.messagesEnding += messagesEnding;
+    stats.queuedBytes += size;
+}
+
 void BlightSocketPrivate::appendStaged(const char *data, qsizetype size, int messagesEnding)
 {
     // Datagram pieces hold exactly one message, so they are never merged.
@@ -571,7 +684,7 @@ void BlightSocketPrivate::appendStaged(const char *data, qsizetype size, int mes
     stats.queuedBytes += size;
 }
 
-bool BlightSocketPrivate::trySendImmediately(const char *header, const QByteArray &payload)
+bool BlightSocketPrivate::trySendImmediately(const char *header, QByteArrayView payload, const QByteArray *owner)
 {
     // The common case of a lone message: one sendmsg straight from the
     // caller's bytes, no queue, no allocation.
@@ -583,7 +696,7 @@ bool BlightSocketPrivate::trySendImmediately(const char *header, const QByteArra
         total += HeaderSize;
     }
     if (!payload.isEmpty()) {
-        iov[count++] = {const_cast<char *>(payload.constData()), size_t(payload.size())};
+        iov[count++] = {const_cast<char *>(payload.data()), size_t(payload.size())};
         total += payload.size();
     }
     msghdr message{};
@@ -614,49 +727,118 @@ bool BlightSocketPrivate::trySendImmediately(const char *header, const QByteArra
     }
     if (sent == total) {
         ++stats.messagesSent;
+        Q_EMIT q_ptr->statisticsChanged();
         return true;
     }
     if (datagram && sent > 0) {
         fail(BlightSocket::Error::MessageTooLarge, QStringLiteral("the kernel sent a datagram only in part"));
         return false;
     }
-    // Queue what is left; the payload by reference unless it is raw data.
+    // Queue what is left: the payload by reference when the caller's array
+    // owns its bytes, else a copy.
     qsizetype done = sent;
     if (header && done < HeaderSize) {
+        if (datagram) {
+            QByteArray whole;
+            whole.reserve(total);
+            whole.append(header, HeaderSize).append(payload.data(), payload.size());
+            appendPiece(std::move(whole), false, 1);
+            stats.peakQueuedBytes = qMax(stats.peakQueuedBytes, stats.queuedBytes);
+            return true;
+        }
         appendStaged(header + done, HeaderSize - done, payload.isEmpty() ? 1 : 0);
         done = 0;
     } else if (header) {
         done -= HeaderSize;
     }
     if (!payload.isEmpty()) {
-        QByteArray rest = isRawData(payload) ? QByteArray(payload.constData(), payload.size()) : payload;
-        stats.queuedBytes += rest.size() - done;
-        queue.push_back(Piece{std::move(rest), done, false, false, 1});
-        ++queuedPieces;
+        const QByteArrayView rest = payload.sliced(done);
+        if (owner && !isRawData(*owner)) {
+            stats.queuedBytes += rest.size();
+            queue.push_back(Piece{*owner, done, false, false, 1});
+            ++queuedPieces;
+        } else if (rest.size() <= StageLimit && !datagram) {
+            appendStaged(rest.data(), rest.size(), 1);
+        } else {
+            appendPiece(rest.toByteArray(), false, 1);
+        }
     }
+    stats.peakQueuedBytes = qMax(stats.peakQueuedBytes, stats.queuedBytes);
+    return true;
+}
+
+bool BlightSocketPrivate::sendsImmediately()
+{
+    // The first message of an event-loop turn leaves inside the call and
+    // later ones in the same turn leave together at its end. A sender that
+    // sent a burst in its last turn is taken to be bursting: then the first
+    // message waits with the rest, which saves a system call per burst.
+    const quint64 turn = currentTurn();
+    if (turn != countedTurn) {
+        previousTurnMessages = turnMessages;
+        turnMessages = 0;
+        countedTurn = turn;
+    }
+    ++turnMessages;
+    return state == BlightSocket::State::Connected && queue.empty() && immediateTurn != turn
+        && previousTurnMessages <= 1 && !writeBlocked && !noBuffersTimer.isActive();
+}
+
+bool BlightSocketPrivate::checkDatagramSize(qsizetype total)
+{
+    if (!datagram || kind == BlightSocket::SocketKind::UnixSeqPacket)
+        return true;
+    const qsizetype maxDatagram = kind == BlightSocket::SocketKind::Udp6 ? 65527 : 65507;
+    if (total <= maxDatagram)
+        return true;
+    lastSendError = BlightSocket::Error::MessageTooLarge;
+    return false;
+}
+
+bool BlightSocketPrivate::enqueueMessageCopy(const Header &header, QByteArrayView payload)
+{
+    const qsizetype total = HeaderSize + payload.size();
+    if (!checkDatagramSize(total) || !acceptable(total))
+        return false;
+    char headerBytes[HeaderSize];
+    writeHeader(headerBytes, header);
+    if (sendsImmediately()) {
+        immediateTurn = currentTurn();
+        const bool ok = trySendImmediately(headerBytes, payload, nullptr);
+        if (ok && !queue.empty())
+            scheduleEndOfTurn();
+        return ok;
+    }
+    if (datagram) {
+        QByteArray whole;
+        whole.reserve(total);
+        whole.append(headerBytes, HeaderSize).append(payload.data(), payload.size());
+        appendPiece(std::move(whole), false, 1);
+    } else if (payload.size() <= StageLimit) {
+        appendStaged(headerBytes, payload, 1);
+    } else {
+        appendStaged(headerBytes, HeaderSize, 0);
+        appendPiece(payload.toByteArray(), false, 1);
+    }
+    stats.peakQueuedBytes = qMax(stats.peakQueuedBytes, stats.queuedBytes);
+    afterEnqueue(false, false);
     return true;
 }
 
 bool BlightSocketPrivate::enqueueMessage(const Header &header, const QByteArray &payload)
 {
     const qsizetype total = HeaderSize + payload.size();
-    if (datagram) {
-        const qsizetype maxDatagram = kind == BlightSocket::SocketKind::Udp6 ? 65527 : 65507;
-        if (kind != BlightSocket::SocketKind::UnixSeqPacket && total > maxDatagram) {
-            lastSendError = BlightSocket::Error::MessageTooLarge;
-            return false;
-        }
-    }
-    if (!acceptable(total))
+    if (!checkDatagramSize(total) || !acceptable(total))
         return false;
     char headerBytes[HeaderSize];
     writeHeader(headerBytes, header);
     const bool eligible = zeroCopySupported && payload.size() >= zeroCopyThreshold && !isRawData(payload);
-    const bool immediate = state == BlightSocket::State::Connected && queue.empty() && !turnActive
-        && !writeBlocked && !noBuffersTimer.isActive();
+    const bool immediate = sendsImmediately();
+    if (immediate)
+        immediateTurn = currentTurn();
     if (immediate && !(eligible && zeroCopyNow())) {
-        const bool ok = trySendImmediately(headerBytes, payload);
-        if (ok)
+        const bool ok = trySendImmediately(headerBytes, payload, &payload);
+        if (ok && !queue.empty())
             scheduleEndOfTurn();
         return ok;
     }
@@ -665,28 +847,20 @@ bool BlightSocketPrivate::enqueueMessage(const Header &header, const QByteArray 
         // needs its own array that lives until the release.
         appendPiece(QByteArray(headerBytes, HeaderSize), true, payload.isEmpty() ? 1 : 0);
         appendPiece(payload, true, 1);
+    } else if (datagram) {
+        // A datagram's header and payload leave together, in one piece.
+        QByteArray whole;
+        whole.reserve(total);
+        whole.append(headerBytes, HeaderSize).append(payload);
+        appendPiece(std::move(whole), false, 1);
     } else if (payload.size() > StageLimit) {
         appendStaged(headerBytes, HeaderSize, 0);
         appendPiece(payload, false, 1);
-        if (datagram)
-            queue[queue.size() - 2].messagesEnding = 0;
     } else {
-        appendStaged(headerBytes, HeaderSize, payload.isEmpty() ? 1 : 0);
-        if (!payload.isEmpty()) {
-            if (datagram) {
-                // Same piece: a datagram's header and payload leave together.
-                queue.back().bytes.append(payload);
-                queue.back().messagesEnding = 1;
-                stats.queuedBytes += payload.size();
-            } else {
-                appendStaged(payload.constData(), payload.size(), 1);
-            }
-        }
+        appendStaged(headerBytes, payload, 1);
     }
     stats.peakQueuedBytes = qMax(stats.peakQueuedBytes, stats.queuedBytes);
-    if (immediate)
-        turnActive = false;
-    afterEnqueue();
+    afterEnqueue(immediate, isRawData(payload));
     return true;
 }
 
@@ -694,45 +868,39 @@ bool BlightSocketPrivate::enqueueRaw(const QByteArray &data)
 {
     if (data.isEmpty())
         return true;
-    if (datagram) {
-        const qsizetype maxDatagram = kind == BlightSocket::SocketKind::Udp6 ? 65527 : 65507;
-        if (kind != BlightSocket::SocketKind::UnixSeqPacket && data.size() > maxDatagram) {
-            lastSendError = BlightSocket::Error::MessageTooLarge;
-            return false;
-        }
-    }
-    if (!acceptable(data.size()))
+    if (!checkDatagramSize(data.size()) || !acceptable(data.size()))
         return false;
     const bool eligible = zeroCopySupported && data.size() >= zeroCopyThreshold && !isRawData(data);
-    const bool immediate = state == BlightSocket::State::Connected && queue.empty() && !turnActive
-        && !writeBlocked && !noBuffersTimer.isActive();
+    const bool immediate = sendsImmediately();
+    if (immediate)
+        immediateTurn = currentTurn();
     if (immediate && !(eligible && zeroCopyNow())) {
-        const bool ok = trySendImmediately(nullptr, data);
-        if (ok)
+        const bool ok = trySendImmediately(nullptr, data, &data);
+        if (ok && !queue.empty())
             scheduleEndOfTurn();
         return ok;
     }
-    if (eligible || data.size() > StageLimit)
+    if (eligible || data.size() > StageLimit || datagram)
         appendPiece(data, eligible, 1);
     else
         appendStaged(data.constData(), data.size(), 1);
     stats.peakQueuedBytes = qMax(stats.peakQueuedBytes, stats.queuedBytes);
-    if (immediate)
-        turnActive = false;
-    afterEnqueue();
+    afterEnqueue(immediate, isRawData(data));
     return true;
 }
 
-void BlightSocketPrivate::afterEnqueue()
+void BlightSocketPrivate::afterEnqueue(bool immediate, bool rawData)
 {
     if (state != BlightSocket::State::Connected)
         return;
-    // The first message of a turn leaves at once; later ones wait for the
-    // end of the turn unless enough has piled up to fill a sendmsg.
-    if (!turnActive || stats.queuedBytes >= flushThreshold || queuedPieces >= MaxIov)
+    // A zero-copy message that opens a turn leaves at once too; later ones
+    // wait for the end of the turn unless enough has piled up for a sendmsg.
+    if (immediate || stats.queuedBytes >= flushThreshold || queuedPieces >= MaxIov)
         flushQueue();
-    detachRawData();
-    scheduleEndOfTurn();
+    if (rawData)
+        detachRawData();
+    if (!queue.empty())
+        scheduleEndOfTurn();
 }
 
 void BlightSocketPrivate::detachRawData()
@@ -747,17 +915,18 @@ void BlightSocketPrivate::detachRawData()
 void BlightSocketPrivate::scheduleEndOfTurn()
 {
     Q_Q(BlightSocket);
-    turnActive = true;
     if (!endOfTurnPosted) {
         endOfTurnPosted = true;
-        QCoreApplication::postEvent(q, new QEvent(EndOfTurnEvent));
+        if (hookTurnClock())
+            turnClock.pending.push_back(this);
+        else
+            QCoreApplication::postEvent(q, new QEvent(EndOfTurnEvent)); // no dispatcher yet
     }
 }
 
 void BlightSocketPrivate::endOfTurn()
 {
     endOfTurnPosted = false;
-    turnActive = false;
     if (!queue.empty() && state == BlightSocket::State::Connected)
         flushQueue();
     if (queue.empty() && queueDrained && !closing) {
@@ -1263,7 +1432,7 @@ void BlightSocketPrivate::handleCompletion(quint32 lo, quint32 hi, bool copied)
                 || zeroCopyState == BlightSocket::ZeroCopyState::Budget)
             && (probing || consecutiveCopied >= copiedBackOffCount)) {
             backOff();
-        } else if (zeroCopyMode == BlightSocket::ZeroCopyMode::On && consecutiveCopied == copiedBackOffCount) {
+        } else if (zeroCopyMode == BlightSocket::ZeroCopyMode::On && consecutiveCopied >= copiedBackOffCount) {
             setZeroCopyState(zeroCopyState, QStringLiteral("forced on, but the kernel copies (delivery to a local "
                                                            "socket or loopback): zero-copy only adds cost here"));
         }
@@ -1476,6 +1645,7 @@ void BlightSocketPrivate::finalize()
     stats.pendingBytes = 0;
     if (ownsFd)
         ::close(fd);
+    releaseDescriptorClaim();
     fd = -1;
     queue.clear();
     queuedPieces = 0;
@@ -1531,7 +1701,8 @@ BlightSocket::~BlightSocket()
             ::close(d->connectingFd);
         return;
     }
-    const bool canLinger = !d->tracker.isEmpty() && !QCoreApplication::closingDown() && thread()->isRunning()
+    QCoreApplication *app = QCoreApplication::instance();
+    const bool canLinger = !d->tracker.isEmpty() && app && !QCoreApplication::closingDown()
         && thread() == QThread::currentThread() && !d->tornDown;
     if (canLinger) {
         // Buffers are still pinned by the kernel: hand the descriptor, the
@@ -1553,10 +1724,16 @@ BlightSocket::~BlightSocket()
         moved->stats.queuedBytes = 0;
         moved->replies.clear();
         moved->closing = false;
+        moved->forgetEndOfTurn();
         QObject::connect(heir, &BlightSocket::disconnected, heir, &QObject::deleteLater);
-        if (thread() == QCoreApplication::instance()->thread())
-            heir->setParent(QCoreApplication::instance());
-        moved->beginClose(true);
+        // A worker thread may end right after this: the heir lingers in the
+        // application's thread, whose event loop outlives it.
+        if (heir->thread() != app->thread())
+            heir->moveToThread(app->thread());
+        QMetaObject::invokeMethod(heir, [heir, app] {
+            heir->setParent(app);
+            heir->d_func()->beginClose(true);
+        }, Qt::QueuedConnection);
         return;
     }
     // Nothing in flight (or the application is ending): close now.
@@ -1849,6 +2026,25 @@ bool BlightSocket::sendMessage(MessageType type, quint32 ackid, const QByteArray
         return false;
     }
     return d->enqueueMessage(makeHeader(type, ackid, quint32(payload.size())), payload);
+}
+
+bool BlightSocket::sendMessageCopy(MessageType type, quint32 ackid, QByteArrayView payload)
+{
+    Q_D(BlightSocket);
+    d->lastSendError = Error::NoError;
+    if (d->mode != Mode::Messages) {
+        d->lastSendError = Error::WrongMode;
+        return false;
+    }
+    if (!isValidType(qint32(type)) || (payload.isEmpty() && requiresPayload(type))) {
+        d->lastSendError = Error::ProtocolError;
+        return false;
+    }
+    if (quint64(payload.size()) > d->maxPayloadSize) {
+        d->lastSendError = Error::MessageTooLarge;
+        return false;
+    }
+    return d->enqueueMessageCopy(makeHeader(type, ackid, quint32(payload.size())), payload);
 }
 
 bool BlightSocket::sendMessage(const Message &message)

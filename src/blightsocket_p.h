@@ -19,6 +19,9 @@
 
 namespace Blight {
 
+/*! The current event-loop turn of this thread (it never returns 0). */
+quint64 currentTurn();
+
 class BlightSocketPrivate
 {
     Q_DECLARE_PUBLIC(BlightSocket)
@@ -58,10 +61,14 @@ public:
     bool enqueueMessage(const Header &header, const QByteArray &payload);
     bool enqueueRaw(const QByteArray &data);
     bool acceptable(qsizetype bytes);
-    bool trySendImmediately(const char *header, const QByteArray &payload);
+    bool enqueueMessageCopy(const Header &header, QByteArrayView payload);
+    bool sendsImmediately();
+    bool checkDatagramSize(qsizetype total);
+    bool trySendImmediately(const char *header, QByteArrayView payload, const QByteArray *owner);
     void appendPiece(QByteArray bytes, bool eligible, int messagesEnding);
     void appendStaged(const char *data, qsizetype size, int messagesEnding);
-    void afterEnqueue();
+    void appendStaged(const char *header, QByteArrayView payload, int messagesEnding);
+    void afterEnqueue(bool immediate, bool rawData);
     void flushQueue();
     bool sendBatch();
     void advanceQueue(qsizetype bytes);
@@ -71,6 +78,9 @@ public:
     void updateCanSend();
     void scheduleEndOfTurn();
     void endOfTurn();
+    void forgetEndOfTurn();
+    bool claimDescriptor(int newFd);
+    void releaseDescriptorClaim();
 
     // Receiving.
     void onReadable();
@@ -120,6 +130,7 @@ public:
 
     // Descriptor and state.
     int fd = -1;
+    int claimedFd = -1;
     bool ownsFd = true;
     BlightSocket::State state = BlightSocket::State::Unconnected;
     BlightSocket::SocketKind kind = BlightSocket::SocketKind::None;
@@ -141,7 +152,10 @@ public:
     // Send queue.
     std::deque<Piece> queue;
     int queuedPieces = 0;
-    bool turnActive = false;
+    quint64 immediateTurn = 0; // the event-loop turn of the last immediate send
+    quint64 countedTurn = 0;   // the turn turnMessages counts for
+    int turnMessages = 0;
+    int previousTurnMessages = 0;
     bool endOfTurnPosted = false;
     bool writeBlocked = false;
     bool waitingForCompletions = false;

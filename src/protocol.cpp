@@ -90,23 +90,6 @@ std::optional<MessageType> typeFromString(QStringView text)
     return std::nullopt;
 }
 
-Header makeHeader(MessageType type, quint32 ackid, quint32 size)
-{
-    return Header{qint32(type), ackid, size};
-}
-
-void writeHeader(char *out, const Header &header)
-{
-    std::memcpy(out, &header, sizeof(Header));
-}
-
-Header readHeader(const char *in)
-{
-    Header header;
-    std::memcpy(&header, in, sizeof(Header));
-    return header;
-}
-
 MessageAssembler::MessageAssembler(quint32 maxPayloadSize, qsizetype stagingSize)
     : m_staging(qMax(stagingSize, HeaderSize * 2), Qt::Uninitialized)
     , m_maxPayloadSize(maxPayloadSize)

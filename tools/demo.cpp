@@ -513,7 +513,8 @@ int runDemo(const QStringList &arguments)
     const bool gui = parser.isSet(guiOption);
     const QString screenshot = parser.value(screenshotOption);
 
-    std::unique_ptr<QCoreApplication> app = createDemoApplication(argc, argv, gui || !screenshot.isEmpty());
+    std::unique_ptr<QCoreApplication> app =
+        createDemoApplication(argc, argv, gui || !screenshot.isEmpty(), !gui && !screenshot.isEmpty());
     if (!app)
         return 2;
 
@@ -563,15 +564,18 @@ int runDemo(const QStringList &arguments)
         QCoreApplication::exit(1);
     });
     watchdog.start(300000);
+    std::shared_ptr<DemoPanel> panel;
+    if (gui || !screenshot.isEmpty()) {
+        panel = openDemoPanel(links, gui);
+        if (!panel)
+            return 2;
+    }
     ticker.start();
     for (DemoLink *link : std::as_const(links))
         link->start();
 
-    int guiResult = 0;
-    if (gui)
-        guiResult = runDemoPanel(links, QString());
-    else
-        QCoreApplication::exec();
+    // With --gui the loop ends when the window is closed.
+    const int guiResult = QCoreApplication::exec();
     ticker.stop();
     progress.finish();
 
@@ -586,7 +590,7 @@ int runDemo(const QStringList &arguments)
         printJsonLine(QJsonObject{{QStringLiteral("ok"), ok}, {QStringLiteral("connections"), summaries}});
     else
         printHumanSummary(summaries, ok);
-    if (!screenshot.isEmpty() && runDemoPanel(links, screenshot) != 0)
+    if (!screenshot.isEmpty() && !saveDemoPanel(panel.get(), screenshot))
         return 1;
     return ok && guiResult == 0 ? 0 : 1;
 }

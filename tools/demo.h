@@ -93,10 +93,16 @@ private:
     QString m_failure;
 };
 
-/*! A QGuiApplication when \a gui and the panel is built, else a QCoreApplication. */
-std::unique_ptr<QCoreApplication> createDemoApplication(int &argc, char **argv, bool gui);
-/*! With an empty \a screenshotPath, shows the panel and runs the event loop
-    until its window closes; otherwise renders it offscreen into that PNG. */
-int runDemoPanel(const QList<DemoLink *> &links, const QString &screenshotPath);
+/*! A QGuiApplication when \a gui and the panel is built, else a QCoreApplication;
+    offscreen when \a offscreen (a --screenshot without --gui). */
+std::unique_ptr<QCoreApplication> createDemoApplication(int &argc, char **argv, bool gui, bool offscreen);
+
+class DemoPanel;
+/*! Opens the panel before the links start, so that it sees all their
+    traffic; it follows their sockets as they connect. Shown in a window when
+    \a window. Returns nullptr (error printed) when the panel cannot load. */
+std::shared_ptr<DemoPanel> openDemoPanel(const QList<DemoLink *> &links, bool window);
+/*! Renders the panel (offscreen) into \a path as PNG. */
+bool saveDemoPanel(DemoPanel *panel, const QString &path);
 
 } // namespace Blight::Cli

@@ -6,7 +6,11 @@
 
 namespace Blight::Cli {
 
-std::unique_ptr<QCoreApplication> createDemoApplication(int &argc, char **argv, bool gui)
+class DemoPanel
+{
+};
+
+std::unique_ptr<QCoreApplication> createDemoApplication(int &argc, char **argv, bool gui, bool)
 {
     if (gui) {
         printError(QStringLiteral("this build has no QML panel (configured with BLIGHT_BUILD_QML=OFF)"));
@@ -15,10 +19,15 @@ std::unique_ptr<QCoreApplication> createDemoApplication(int &argc, char **argv, 
     return std::make_unique<QCoreApplication>(argc, argv);
 }
 
-int runDemoPanel(const QList<DemoLink *> &, const QString &)
+std::shared_ptr<DemoPanel> openDemoPanel(const QList<DemoLink *> &, bool)
 {
     printError(QStringLiteral("this build has no QML panel (configured with BLIGHT_BUILD_QML=OFF)"));
-    return 2;
+    return nullptr;
+}
+
+bool saveDemoPanel(DemoPanel *, const QString &)
+{
+    return false;
 }
 
 } // namespace Blight::Cli

@@ -21,15 +21,21 @@ namespace Blight::Cli {
 
 namespace {
 
-void printError(const QString &message)
+void reportError(const QString &message)
 {
     std::fprintf(stderr, "blight-transport: %s\n", qPrintable(message));
 }
 
-// Where Oxide.Blight.Transport lives: the install tree relative to the
-// executable, the build tree when run from it; QML_IMPORT_PATH wins.
+// Where Oxide.Blight.Transport lives. addImportPath() puts a path first, so
+// the last added wins: QML_IMPORT_PATH, then the install tree next to the
+// executable (only there for an installed binary), then the build tree.
 void addImportPaths(QQmlEngine *engine)
 {
+#ifdef BLIGHT_QML_BUILD_DIR
+    const QString buildDir = QStringLiteral(BLIGHT_QML_BUILD_DIR);
+    if (QFileInfo::exists(buildDir))
+        engine->addImportPath(buildDir);
+#endif
 #ifdef BLIGHT_QML_INSTALL_DIR
     const QString installDir = QStringLiteral(BLIGHT_QML_INSTALL_DIR);
     const QString installed = QDir::isAbsolutePath(installDir)
@@ -38,12 +44,6 @@ void addImportPaths(QQmlEngine *engine)
     if (QFileInfo::exists(installed))
         engine->addImportPath(installed);
 #endif
-#ifdef BLIGHT_QML_BUILD_DIR
-    const QString buildDir = QStringLiteral(BLIGHT_QML_BUILD_DIR);
-    if (QFileInfo::exists(buildDir))
-        engine->addImportPath(buildDir);
-#endif
-    // addImportPath() puts a path first: add the variable's entries last, in reverse.
     const QStringList environmentPaths =
         qEnvironmentVariable("QML_IMPORT_PATH").split(QDir::listSeparator(), Qt::SkipEmptyParts);
     for (auto it = environmentPaths.crbegin(); it != environmentPaths.crend(); ++it)
@@ -170,7 +170,7 @@ QQuickWindow *PanelWindow::window() const
 bool PanelWindow::saveScreenshot(const QString &path)
 {
     if (!d->panel) {
-        printError(d->errorString);
+        reportError(d->errorString);
         return false;
     }
     QQuickWindow &window = *d->window;
@@ -187,8 +187,9 @@ bool PanelWindow::saveScreenshot(const QString &path)
         QCoreApplication::processEvents();
         image = window.grabWindow();
     }
-    if (image.isNull() || !image.save(path, "PNG")) {
-        printError(QStringLiteral("cannot write the panel screenshot to %1").arg(path));
+    // Black on white for e-ink: grey levels are all the panel has, and the file stays small.
+    if (image.isNull() || !image.convertToFormat(QImage::Format_Grayscale8).save(path, "PNG")) {
+        reportError(QStringLiteral("cannot write the panel screenshot to %1").arg(path));
         return false;
     }
     std::fprintf(stderr, "blight-transport: panel saved to %s (%dx%d)\n", qPrintable(path), image.width(),
@@ -202,7 +203,7 @@ int showPanel(const QList<Blight::BlightSocket *> &sockets, const QString &scree
     const bool screenshot = !screenshotPath.isEmpty();
     PanelWindow panel(title, screenshot ? PanelWindow::EinkSize : PanelWindow::DesktopSize);
     if (!panel.isValid()) {
-        printError(panel.errorString());
+        reportError(panel.errorString());
         return 1;
     }
     panel.setSockets(sockets);

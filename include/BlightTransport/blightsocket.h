@@ -206,6 +206,22 @@ public:
     */
     BlightReply *request(Blight::MessageType type, const QByteArray &payload = {}, int timeoutMs = 5000);
 
+    /*!
+        Sends a message whose payload is copied from \a payload when it has to
+        wait in the queue: no allocation for small payloads, never zero-copy.
+        For typed payloads see sendPayload().
+    */
+    bool sendMessageCopy(Blight::MessageType type, quint32 ackid, QByteArrayView payload);
+    /*! Sends a message whose payload is a wire struct (RepaintPayload,
+        MovePayload, ...), without allocating. */
+    template<WireStruct T>
+    bool sendPayload(Blight::MessageType type, quint32 ackid, const T &payload)
+    {
+        char bytes[sizeof(T)];
+        encodeInto(bytes, payload);
+        return sendMessageCopy(type, ackid, QByteArrayView(bytes, qsizetype(sizeof(T))));
+    }
+
 public Q_SLOTS:
     /*! Queues a blight message; false (and lastSendError()) when refused. */
     bool sendMessage(Blight::MessageType type, quint32 ackid, const QByteArray &payload = {});

@@ -131,16 +131,23 @@ static_assert(sizeof(WaitPayload) == 4 && sizeof(SurfacePayload) == 2);
 template<typename T>
 concept WireStruct = std::is_trivially_copyable_v<T> && std::is_standard_layout_v<T>;
 
+/*! Writes the bytes of \a value as they go on the wire (padding zeroed) to \a out. */
+template<WireStruct T>
+void encodeInto(char *out, const T &value)
+{
+    std::memcpy(out, &value, sizeof(T));
+    if constexpr (std::is_same_v<T, RepaintPayload>)
+        std::memset(out + offsetof(RepaintPayload, identifier) + sizeof(SurfaceId), 0, 2);
+    if constexpr (std::is_same_v<T, MovePayload>)
+        std::memset(out + sizeof(SurfaceId), 0, 2);
+}
+
 /*! The bytes of \a value as they go on the wire (padding zeroed). */
 template<WireStruct T>
 QByteArray encode(const T &value)
 {
-    QByteArray bytes(qsizetype(sizeof(T)), '\0');
-    std::memcpy(bytes.data(), &value, sizeof(T));
-    if constexpr (std::is_same_v<T, RepaintPayload>)
-        std::memset(bytes.data() + offsetof(RepaintPayload, identifier) + sizeof(SurfaceId), 0, 2);
-    if constexpr (std::is_same_v<T, MovePayload>)
-        std::memset(bytes.data() + sizeof(SurfaceId), 0, 2);
+    QByteArray bytes(qsizetype(sizeof(T)), Qt::Uninitialized);
+    encodeInto(bytes.data(), value);
     return bytes;
 }
 
@@ -155,9 +162,22 @@ std::optional<T> decode(QByteArrayView bytes)
     return value;
 }
 
-BLIGHTTRANSPORT_EXPORT Header makeHeader(MessageType type, quint32 ackid, quint32 size);
-BLIGHTTRANSPORT_EXPORT void writeHeader(char *out, const Header &header);
-BLIGHTTRANSPORT_EXPORT Header readHeader(const char *in);
+inline Header makeHeader(MessageType type, quint32 ackid, quint32 size)
+{
+    return Header{qint32(type), ackid, size};
+}
+
+inline void writeHeader(char *out, const Header &header)
+{
+    std::memcpy(out, &header, sizeof(Header));
+}
+
+inline Header readHeader(const char *in)
+{
+    Header header;
+    std::memcpy(&header, in, sizeof(Header));
+    return header;
+}
 
 /*! One received blight message. */
 struct Message
@@ -207,7 +227,9 @@ public:
     QString errorString() const { return m_errorString; }
     /*! True when part of a header or payload is waiting for more bytes. */
     bool midMessage() const;
-    qsizetype bufferedBytes() const { return m_end - m_begin + m_payloadFilled; }
+    /*! Bytes of the message in progress received so far, header included,
+        plus any bytes after it that are already buffered. */
+    qsizetype bufferedBytes() const { return m_end - m_begin + (m_haveHeader ? HeaderSize + m_payloadFilled : 0); }
 
     quint32 maxPayloadSize() const { return m_maxPayloadSize; }
     void setMaxPayloadSize(quint32 size) { m_maxPayloadSize = size; }

@@ -1,0 +1,462 @@
+// This library's contenders: Blight::BlightSocket on the same sockets, driven
+// the way its API documents (sendPayload/send per message, canSendChanged for
+// back-pressure, buffersReleased for zero-copy completions).
+#include "contenders.h"
+#include "netns.h"
+#include "receiver.h"
+
+#include <BlightTransport/blightsocket.h>
+
+#include <unistd.h>
+
+using namespace Qt::StringLiterals;
+using Blight::BlightSocket;
+
+namespace Bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void collect(Sample *s, const ReceiveResult &r, quint64 expected, const EventLoopRun &run)
+{
+    s->messages = r.messages;
+    s->bytes = r.bytes;
+    if (run.failed())
+        s->error = run.error();
+    else if (!r.ok)
+        s->error = r.error;
+    else if (r.messages != expected)
+        s->error = u"%1 of %2 arrived"_s.arg(r.messages).arg(expected);
+    s->ok = s->error.isEmpty();
+}
+
+quint64 transportCalls(const Blight::SocketStatistics &stats)
+{
+    return stats.sendCalls + stats.receiveCalls + stats.errorQueueCalls;
+}
+
+void addTransportStatistics(Sample *s, const BlightSocket &socket)
+{
+    const Blight::SocketStatistics stats = socket.statistics();
+    s->syscalls = double(transportCalls(stats));
+    s->extra[u"send_calls"_s] = double(stats.sendCalls);
+    s->extra[u"zerocopy_sends"_s] = double(stats.zeroCopySends);
+    s->extra[u"copy_sends"_s] = double(stats.copySends);
+    s->extra[u"completions"_s] = double(stats.completions);
+    s->extra[u"copied_completions"_s] = double(stats.copiedCompletions);
+    s->extra[u"back_offs"_s] = double(stats.backOffs);
+    s->extra[u"would_block"_s] = double(stats.wouldBlock);
+    s->extra[u"no_buffer_errors"_s] = double(stats.noBufferErrors);
+    s->extra[u"peak_queued_mib"_s] = double(stats.peakQueuedBytes) / 1048576.0;
+}
+
+BlightSocket::ZeroCopyMode modeFor(ZeroCopy zeroCopy)
+{
+    switch (zeroCopy) {
+    case ZeroCopy::Off: return BlightSocket::ZeroCopyMode::Off;
+    case ZeroCopy::Auto: return BlightSocket::ZeroCopyMode::Auto;
+    case ZeroCopy::On: return BlightSocket::ZeroCopyMode::On;
+    }
+    return BlightSocket::ZeroCopyMode::Auto;
+}
+
+// Waits, outside the timed part, until every zero-copy buffer is released,
+// so that the next run starts clean and nothing is freed early.
+bool drainCompletions(BlightSocket &socket, QString *error)
+{
+    if (socket.pendingBuffers() == 0)
+        return true;
+    EventLoopRun drain(10000);
+    QObject::connect(&socket, &BlightSocket::buffersReleased, drain.context(), [&] {
+        if (socket.pendingBuffers() == 0)
+            drain.quit();
+    });
+    drain.exec();
+    if (socket.pendingBuffers() != 0) {
+        *error = u"%1 zero-copy buffers never released"_s.arg(socket.pendingBuffers());
+        return false;
+    }
+    return true;
+}
+
+// Counts released buffers, and those the kernel copied, from completion ranges.
+struct CompletionCount
+{
+    quint64 copied = 0;
+    quint64 uncopied = 0;
+    void add(quint32 lo, quint32 hi, bool wasCopied)
+    {
+        const quint64 n = quint64(quint32(hi - lo)) + 1; // inclusive; may wrap
+        (wasCopied ? copied : uncopied) += n;
+    }
+    void report(Sample *s) const
+    {
+        const quint64 total = copied + uncopied;
+        s->extra[u"completed_buffers"_s] = double(total);
+        if (total > 0)
+            s->extra[u"uncopied_pct"_s] = 100.0 * double(uncopied) / double(total);
+    }
+};
+
+} // namespace
+
+Sample runTransportSmall(int burst, const RunRequest &request)
+{
+    Sample s;
+    SocketPair pair;
+    if (!pair.valid()) {
+        s.error = pair.error;
+        return s;
+    }
+    MessageReceiver receiver(pair.receiver, request.count, request.warmup);
+    BlightSocket socket;
+    if (!socket.setSocketDescriptor(pair.sender)) {
+        s.error = u"BlightSocket::setSocketDescriptor: "_s + socket.errorString();
+        return s;
+    }
+    pair.releaseSender();
+    socket.setSendQueueLimit(SmallQueueBound);
+
+    EventLoopRun run;
+    quint64 seq = 0;
+    bool waiting = false;
+    std::function<void()> turn = [&] {
+        for (int i = 0; i < burst && seq < request.count; ++i) {
+            if (!socket.sendPayload(Blight::MessageType::Repaint, ackidFor(seq), repaintFor(seq))) {
+                if (socket.lastSendError() == BlightSocket::Error::QueueFull) {
+                    waiting = true; // resumed by canSendChanged(true)
+                    return;
+                }
+                run.fail(u"sendPayload refused: %1"_s.arg(int(socket.lastSendError())));
+                return;
+            }
+            ++seq;
+        }
+        if (seq < request.count)
+            run.post(turn);
+    };
+    QObject::connect(&socket, &BlightSocket::canSendChanged, run.context(), [&](bool can) {
+        if (can && waiting) {
+            waiting = false;
+            turn();
+        }
+    });
+    QObject::connect(&socket, &BlightSocket::errorOccurred, run.context(),
+                     [&](BlightSocket::Error, const QString &reason) { run.fail(u"BlightSocket: "_s + reason); });
+
+    Meter meter;
+    meter.start(request.warmup);
+    receiver.start([&run](bool) { run.quit(); });
+    run.post(turn);
+    run.exec();
+    if (!receiver.finished())
+        receiver.abort();
+    const ReceiveResult &r = receiver.wait();
+    meter.stop(&s, r.ok ? std::optional(r.doneAt) : std::nullopt);
+    collect(&s, r, request.count, run);
+    addTransportStatistics(&s, socket);
+    socket.abort();
+    return s;
+}
+
+Sample runTransportRtt(const RunRequest &request)
+{
+    Sample s;
+    SocketPair pair;
+    if (!pair.valid()) {
+        s.error = pair.error;
+        return s;
+    }
+    MessageReceiver peer(pair.receiver, request.count, request.warmup, true);
+    BlightSocket socket;
+    if (!socket.setSocketDescriptor(pair.sender)) {
+        s.error = u"BlightSocket::setSocketDescriptor: "_s + socket.errorString();
+        return s;
+    }
+    pair.releaseSender();
+
+    EventLoopRun run;
+    std::vector<double> latencies;
+    latencies.reserve(request.count);
+    quint64 seq = 0;
+    Clock::time_point sentAt;
+    auto sendNext = [&] {
+        sentAt = Clock::now();
+        if (!socket.sendPayload(Blight::MessageType::Repaint, ackidFor(seq), repaintFor(seq)))
+            run.fail(u"sendPayload refused: %1"_s.arg(int(socket.lastSendError())));
+    };
+    QObject::connect(&socket, &BlightSocket::ackReceived, run.context(), [&](quint32 ackid, const QByteArray &payload) {
+        if (ackid != ackidFor(seq) || !payload.isEmpty()) {
+            run.fail(u"message %1: unexpected Ack %2"_s.arg(seq).arg(ackid));
+            return;
+        }
+        latencies.push_back(std::chrono::duration<double, std::micro>(Clock::now() - sentAt).count());
+        if (++seq == request.count) {
+            run.quit();
+            return;
+        }
+        sendNext();
+    });
+    QObject::connect(&socket, &BlightSocket::errorOccurred, run.context(),
+                     [&](BlightSocket::Error, const QString &reason) { run.fail(u"BlightSocket: "_s + reason); });
+
+    Meter meter;
+    meter.start(request.warmup);
+    peer.start([&run](bool ok) {
+        if (!ok)
+            run.quit();
+    });
+    run.post(sendNext);
+    run.exec();
+    meter.stop(&s);
+    if (!peer.finished())
+        peer.abort();
+    const ReceiveResult &r = peer.wait();
+    collect(&s, r, request.count, run);
+    s.messages = latencies.size();
+    if (s.ok && latencies.size() != request.count) {
+        s.ok = false;
+        s.error = u"%1 of %2 round trips"_s.arg(latencies.size()).arg(request.count);
+    }
+    addLatencies(&s, u"rtt"_s, latencies);
+    addTransportStatistics(&s, socket);
+    socket.abort();
+    return s;
+}
+
+Sample runTransportFrames(const ColdPool &pool, ZeroCopy zeroCopy, const RunRequest &request)
+{
+    Sample s;
+    TcpPair pair;
+    if (!pair.valid()) {
+        s.error = pair.error;
+        return s;
+    }
+    FrameReceiver receiver(pair.receiver, pool, request.count, request.warmup);
+    BlightSocket socket(BlightSocket::Mode::RawStream);
+    if (!socket.setSocketDescriptor(pair.sender)) {
+        s.error = u"BlightSocket::setSocketDescriptor: "_s + socket.errorString();
+        return s;
+    }
+    pair.releaseSender();
+    socket.setZeroCopyMode(modeFor(zeroCopy));
+    socket.setSendQueueLimit(FrameQueueBound);
+
+    EventLoopRun run;
+    CompletionCount completions;
+    quint64 frame = 0;
+    auto pump = [&] {
+        while (frame < request.count) {
+            if (!socket.send(pool.frame(frame))) {
+                if (socket.lastSendError() != BlightSocket::Error::QueueFull)
+                    run.fail(u"send refused: %1"_s.arg(int(socket.lastSendError())));
+                return; // resumed by canSendChanged(true)
+            }
+            ++frame;
+        }
+    };
+    QObject::connect(&socket, &BlightSocket::canSendChanged, run.context(), [&](bool can) {
+        if (can)
+            pump();
+    });
+    QObject::connect(&socket, &BlightSocket::completionReceived, run.context(),
+                     [&](quint32 lo, quint32 hi, bool copied) { completions.add(lo, hi, copied); });
+    QObject::connect(&socket, &BlightSocket::errorOccurred, run.context(),
+                     [&](BlightSocket::Error, const QString &reason) { run.fail(u"BlightSocket: "_s + reason); });
+
+    Meter meter;
+    meter.start(request.warmup);
+    receiver.start([&run](bool) { run.quit(); });
+    run.post(pump);
+    run.exec();
+    if (!receiver.finished())
+        receiver.abort();
+    const ReceiveResult &r = receiver.wait();
+    meter.stop(&s, r.ok ? std::optional(r.doneAt) : std::nullopt);
+    collect(&s, r, request.count, run);
+    QString error;
+    if (s.ok && !drainCompletions(socket, &error)) {
+        s.ok = false;
+        s.error = error;
+    }
+    addTransportStatistics(&s, socket);
+    completions.report(&s);
+    s.extra[u"zerocopy_active_at_end"_s] = socket.isZeroCopyActive() ? 1 : 0;
+    socket.abort();
+    return s;
+}
+
+Sample runTransportUdp(VethNamespaces &veth, const ColdPool &pool, const RunRequest &request)
+{
+    Sample s;
+    QString error;
+    const int fd = veth.openUdpSocket(&error);
+    if (fd < 0) {
+        s.error = error;
+        return s;
+    }
+    const auto before = veth.senderTxPackets(&error);
+    BlightSocket socket(BlightSocket::Mode::RawStream);
+    if (!socket.setSocketDescriptor(fd)) {
+        ::close(fd);
+        s.error = u"BlightSocket::setSocketDescriptor: "_s + socket.errorString();
+        return s;
+    }
+    socket.setZeroCopyMode(BlightSocket::ZeroCopyMode::On);
+    socket.setSendQueueLimit(FrameQueueBound);
+    if (!socket.isZeroCopyActive()) {
+        s.error = u"zero-copy not active on the veth UDP socket: "_s + socket.zeroCopyReason();
+        return s;
+    }
+
+    EventLoopRun run;
+    CompletionCount completions;
+    quint64 sent = 0;
+    auto checkDone = [&] {
+        if (sent == request.count && socket.queuedBytes() == 0 && socket.pendingBuffers() == 0)
+            run.quit();
+    };
+    auto pump = [&] {
+        while (sent < request.count) {
+            if (!socket.send(pool.frame(sent))) {
+                if (socket.lastSendError() != BlightSocket::Error::QueueFull)
+                    run.fail(u"send refused: %1"_s.arg(int(socket.lastSendError())));
+                return; // resumed by canSendChanged(true)
+            }
+            ++sent;
+        }
+        checkDone();
+    };
+    QObject::connect(&socket, &BlightSocket::canSendChanged, run.context(), [&](bool can) {
+        if (can)
+            pump();
+    });
+    QObject::connect(&socket, &BlightSocket::completionReceived, run.context(),
+                     [&](quint32 lo, quint32 hi, bool copied) { completions.add(lo, hi, copied); });
+    QObject::connect(&socket, &BlightSocket::buffersReleased, run.context(), checkDone);
+    QObject::connect(&socket, &BlightSocket::sendQueueEmpty, run.context(), checkDone);
+    QObject::connect(&socket, &BlightSocket::errorOccurred, run.context(),
+                     [&](BlightSocket::Error, const QString &reason) { run.fail(u"BlightSocket: "_s + reason); });
+
+    Meter meter;
+    meter.start(request.warmup);
+    run.post(pump);
+    run.exec();
+    meter.stop(&s);
+    addTransportStatistics(&s, socket);
+    completions.report(&s);
+    const Blight::SocketStatistics stats = socket.statistics();
+    s.messages = sent;
+    s.bytes = stats.bytesSent;
+    s.error = run.error();
+    const auto after = veth.senderTxPackets(&error);
+    if (s.error.isEmpty() && !error.isEmpty())
+        s.error = error;
+    if (s.error.isEmpty() && before && after && *after - *before < sent)
+        s.error = u"veth counted %1 packets out for %2 datagrams"_s.arg(*after - *before).arg(sent);
+    if (s.error.isEmpty() && stats.bytesSent != quint64(sent) * pool.frameSize())
+        s.error = u"%1 bytes handed to the kernel, %2 expected"_s.arg(stats.bytesSent).arg(quint64(sent) * pool.frameSize());
+    s.ok = s.error.isEmpty() && sent == request.count;
+    socket.abort();
+    return s;
+}
+
+Sample runTransportReleaseLatency(VethNamespaces *veth, const ColdPool &pool, const RunRequest &request)
+{
+    Sample s;
+    QString error;
+    std::unique_ptr<TcpPair> tcp;
+    std::unique_ptr<FrameReceiver> receiver;
+    int fd = -1;
+    if (veth) {
+        fd = veth->openUdpSocket(&error);
+    } else {
+        tcp = std::make_unique<TcpPair>();
+        if (tcp->valid()) {
+            receiver = std::make_unique<FrameReceiver>(tcp->receiver, pool, request.count, request.warmup);
+            fd = tcp->releaseSender();
+        } else {
+            error = tcp->error;
+        }
+    }
+    if (fd < 0) {
+        s.error = error;
+        return s;
+    }
+    BlightSocket socket(BlightSocket::Mode::RawStream);
+    if (!socket.setSocketDescriptor(fd)) {
+        ::close(fd);
+        s.error = u"BlightSocket::setSocketDescriptor: "_s + socket.errorString();
+        return s;
+    }
+    socket.setZeroCopyMode(BlightSocket::ZeroCopyMode::On);
+    if (!socket.isZeroCopyActive()) {
+        s.error = u"zero-copy not active: "_s + socket.zeroCopyReason();
+        return s;
+    }
+
+    EventLoopRun run;
+    CompletionCount completions;
+    std::vector<double> latencies;
+    latencies.reserve(request.count);
+    quint64 sent = 0;
+    Clock::time_point sentAt;
+    auto sendOne = [&] {
+        sentAt = Clock::now();
+        if (!socket.send(pool.frame(sent)))
+            run.fail(u"send refused: %1"_s.arg(int(socket.lastSendError())));
+        ++sent;
+    };
+    QObject::connect(&socket, &BlightSocket::completionReceived, run.context(),
+                     [&](quint32 lo, quint32 hi, bool copied) { completions.add(lo, hi, copied); });
+    QObject::connect(&socket, &BlightSocket::buffersReleased, run.context(), [&] {
+        if (socket.pendingBuffers() != 0)
+            return;
+        latencies.push_back(std::chrono::duration<double, std::micro>(Clock::now() - sentAt).count());
+        if (sent == request.count) {
+            run.quit();
+            return;
+        }
+        // The next frame goes on the next turn, as an application's would.
+        run.post(sendOne);
+    });
+    QObject::connect(&socket, &BlightSocket::errorOccurred, run.context(),
+                     [&](BlightSocket::Error, const QString &reason) { run.fail(u"BlightSocket: "_s + reason); });
+
+    Meter meter;
+    meter.start(request.warmup);
+    if (receiver) {
+        receiver->start([&run](bool ok) {
+            if (!ok)
+                run.quit();
+        });
+    }
+    run.post(sendOne);
+    run.exec();
+    meter.stop(&s);
+    s.error = run.error();
+    if (receiver) {
+        // Every frame is in the kernel; the receiver still reads the last ones.
+        if (!s.error.isEmpty())
+            receiver->abort();
+        const ReceiveResult &r = receiver->wait();
+        if (s.error.isEmpty() && !r.ok)
+            s.error = r.error;
+    }
+    addTransportStatistics(&s, socket);
+    completions.report(&s);
+    addLatencies(&s, u"release"_s, latencies);
+    const Blight::SocketStatistics stats = socket.statistics();
+    s.extra[u"transport_release_p50_us"_s] = stats.releaseLatencyP50;
+    s.extra[u"transport_release_p99_us"_s] = stats.releaseLatencyP99;
+    s.messages = latencies.size();
+    s.bytes = quint64(latencies.size()) * pool.frameSize();
+    if (s.error.isEmpty() && latencies.size() != request.count)
+        s.error = u"%1 of %2 frames released"_s.arg(latencies.size()).arg(request.count);
+    s.ok = s.error.isEmpty();
+    socket.abort();
+    return s;
+}
+
+} // namespace Bench

@@ -1,0 +1,275 @@
+// Scenario and target definitions (issue 6).
+#include "scenarios.h"
+
+#include "contenders.h"
+
+using namespace Qt::StringLiterals;
+
+namespace Bench {
+
+namespace {
+
+constexpr size_t MiB = 1024 * 1024;
+constexpr size_t FrameSize = 5 * MiB;
+/*! "64 KB" frames for release-latency: 64,000 bytes, because a 65,536-byte
+    payload does not fit in one UDP datagram. */
+constexpr size_t LatencyFrameSize = 64000;
+
+struct Sizes
+{
+    quint64 small, smallWarmup;
+    quint64 rtt, rttWarmup;
+    size_t coldPool;
+    quint64 frames, framesWarmup;
+    size_t tilesBytes, tilesWarmupBytes, tilesPool;
+    quint64 latency, latencyWarmup;
+    size_t latencyPool;
+    quint64 memcpyFrames, memcpyWarmup;
+};
+
+Sizes sizesFor(bool quick)
+{
+    if (quick)
+        return Sizes{20000, 5000, 2000, 500, 32 * MiB, 12, 4, 16 * MiB, 4 * MiB, 16 * MiB, 200, 50, 4 * MiB, 16, 4};
+    // The cold pool is at least 256 MiB, far beyond any cache of this machine.
+    return Sizes{1000000, 100000, 100000, 10000, 260 * MiB, 400, 20, 1024 * MiB, 64 * MiB, 256 * MiB,
+                 20000, 1000, 64 * MiB, 820, 52};
+}
+
+ColdPool &framePool(BenchContext &context, const Sizes &sizes)
+{
+    if (!context.frames)
+        context.frames = std::make_unique<ColdPool>(sizes.coldPool, FrameSize);
+    return *context.frames;
+}
+
+QString sizeText(size_t bytes)
+{
+    if (bytes % MiB == 0)
+        return u"%1 MiB"_s.arg(bytes / MiB);
+    if (bytes % 1024 == 0)
+        return u"%1 KiB"_s.arg(bytes / 1024);
+    return u"%1 bytes"_s.arg(bytes);
+}
+
+} // namespace
+
+bool maySkip(const QString &scenarioKey)
+{
+    return scenarioKey.startsWith(u"tiles-udp-veth/"_s) || scenarioKey == u"release-latency/veth"_s;
+}
+
+std::vector<Scenario> makeScenarios(BenchContext &context)
+{
+    const Sizes sizes = sizesFor(context.quick);
+    BenchContext *ctx = &context;
+    std::vector<Scenario> scenarios;
+
+    for (int burst : {1, 16, 1024}) {
+        Scenario s;
+        s.key = u"small-unix/burst-%1"_s.arg(burst);
+        s.description = u"Repaint messages (12 + 36 bytes) over socketpair(AF_UNIX, SOCK_STREAM), "
+                        u"%1 per event-loop turn (the Oxide pattern has no event loop)"_s.arg(burst);
+        s.reference = u"oxide-pattern"_s;
+        s.count = sizes.small;
+        s.warmupCount = sizes.smallWarmup;
+        s.unit = u"messages"_s;
+        s.contenders = {
+            {u"oxide-pattern"_s, [](const RunRequest &r) { return runOxideSmall(r); }},
+            {u"qlocalsocket"_s, [burst](const RunRequest &r) { return runQLocalSocketSmall(burst, r); }},
+            {u"transport"_s, [burst](const RunRequest &r) { return runTransportSmall(burst, r); }},
+        };
+        s.columns = {u"msgs_per_s"_s, u"thread_cpu_ns_per_msg"_s, u"process_cpu_ns_per_msg"_s,
+                     u"syscalls_per_msg"_s, u"thread_syscalls_per_msg"_s, u"peak_rss_mib"_s};
+        s.ratios = {{u"transport"_s, u"oxide-pattern"_s, u"msgs_per_s"_s},
+                    {u"qlocalsocket"_s, u"oxide-pattern"_s, u"msgs_per_s"_s},
+                    {u"transport"_s, u"qlocalsocket"_s, u"msgs_per_s"_s}};
+        scenarios.push_back(std::move(s));
+    }
+
+    {
+        Scenario s;
+        s.key = u"small-unix-rtt"_s;
+        s.description = u"request/response: a Repaint, the peer thread answers with an Ack, the next "
+                        u"request goes when the Ack arrives"_s;
+        s.reference = u"oxide-pattern"_s;
+        s.count = sizes.rtt;
+        s.warmupCount = sizes.rttWarmup;
+        s.unit = u"round trips"_s;
+        s.contenders = {
+            {u"oxide-pattern"_s, [](const RunRequest &r) { return runOxideRtt(r); }},
+            {u"qlocalsocket"_s, [](const RunRequest &r) { return runQLocalSocketRtt(r); }},
+            {u"transport"_s, [](const RunRequest &r) { return runTransportRtt(r); }},
+        };
+        s.columns = {u"rtt_median_us"_s, u"rtt_p99_us"_s, u"thread_cpu_ns_per_msg"_s,
+                     u"syscalls_per_msg"_s, u"thread_syscalls_per_msg"_s};
+        s.ratios = {{u"transport"_s, u"oxide-pattern"_s, u"rtt_median_us"_s},
+                    {u"qlocalsocket"_s, u"oxide-pattern"_s, u"rtt_median_us"_s},
+                    {u"transport"_s, u"qlocalsocket"_s, u"rtt_median_us"_s}};
+        scenarios.push_back(std::move(s));
+    }
+
+    {
+        Scenario s;
+        s.key = u"memcpy-limit"_s;
+        s.description = u"memcpy of %1 frames from the cold pool (%2): the limit of any copy path"_s.arg(
+            sizeText(FrameSize), sizeText(sizes.coldPool));
+        s.reference = u"memcpy"_s;
+        s.count = sizes.memcpyFrames;
+        s.warmupCount = sizes.memcpyWarmup;
+        s.unit = u"frames"_s;
+        s.setup = [ctx, sizes] {
+            framePool(*ctx, sizes);
+            return QString();
+        };
+        s.contenders = {{u"memcpy"_s, [ctx](const RunRequest &r) { return runMemcpy(*ctx->frames, r); }}};
+        s.columns = {u"gb_per_s"_s, u"thread_cpu_s_per_gb"_s};
+        scenarios.push_back(std::move(s));
+    }
+
+    {
+        Scenario s;
+        s.key = u"frames-tcp"_s;
+        s.description = u"%1 frames from the cold pool (%2) over TCP on 127.0.0.1"_s.arg(sizeText(FrameSize),
+                                                                                           sizeText(sizes.coldPool));
+        s.reference = u"plain-send"_s;
+        s.count = sizes.frames;
+        s.warmupCount = sizes.framesWarmup;
+        s.unit = u"frames"_s;
+        s.setup = [ctx, sizes] {
+            framePool(*ctx, sizes);
+            return QString();
+        };
+        s.contenders = {
+            {u"plain-send"_s, [ctx](const RunRequest &r) { return runPlainFramesTcp(*ctx->frames, r); }},
+            {u"qtcpsocket"_s, [ctx](const RunRequest &r) { return runQTcpSocketFrames(*ctx->frames, r); }},
+            {u"transport"_s,
+             [ctx](const RunRequest &r) { return runTransportFrames(*ctx->frames, ZeroCopy::Off, r); }},
+            {u"transport-zerocopy-auto"_s,
+             [ctx](const RunRequest &r) { return runTransportFrames(*ctx->frames, ZeroCopy::Auto, r); }},
+            {u"transport-zerocopy-on"_s,
+             [ctx](const RunRequest &r) { return runTransportFrames(*ctx->frames, ZeroCopy::On, r); }},
+        };
+        s.columns = {u"gb_per_s"_s, u"thread_cpu_s_per_gb"_s, u"process_cpu_s_per_gb"_s,
+                     u"syscalls_per_msg"_s, u"thread_syscalls_per_msg"_s, u"uncopied_pct"_s, u"peak_rss_mib"_s};
+        s.ratios = {{u"qtcpsocket"_s, u"plain-send"_s, u"gb_per_s"_s},
+                    {u"transport"_s, u"plain-send"_s, u"gb_per_s"_s},
+                    {u"transport-zerocopy-auto"_s, u"plain-send"_s, u"gb_per_s"_s},
+                    {u"transport-zerocopy-on"_s, u"plain-send"_s, u"gb_per_s"_s}};
+        scenarios.push_back(std::move(s));
+    }
+
+    for (size_t kib : {16, 32, 60}) {
+        const size_t size = kib * 1024;
+        Scenario s;
+        s.key = u"tiles-udp-veth/%1k"_s.arg(kib);
+        s.description = u"%1-byte UDP datagrams from a cold pool (%2) through a veth pair into a private "
+                        u"namespace whose end drops them"_s.arg(size)
+                            .arg(sizeText(sizes.tilesPool));
+        s.reference = u"plain-send"_s;
+        s.count = sizes.tilesBytes / size;
+        s.warmupCount = sizes.tilesWarmupBytes / size;
+        s.unit = u"datagrams"_s;
+        s.setup = [ctx, sizes, size] {
+            const QString reason = ctx->veth.setUp();
+            if (!reason.isEmpty())
+                return reason;
+            ctx->tiles = std::make_unique<ColdPool>(sizes.tilesPool, size);
+            return QString();
+        };
+        s.teardown = [ctx] { ctx->tiles.reset(); };
+        s.contenders = {
+            {u"plain-send"_s, [ctx](const RunRequest &r) { return runPlainUdp(ctx->veth, *ctx->tiles, r); }},
+            {u"transport-zerocopy-on"_s,
+             [ctx](const RunRequest &r) { return runTransportUdp(ctx->veth, *ctx->tiles, r); }},
+        };
+        s.columns = {u"gb_per_s"_s, u"thread_cpu_s_per_gb"_s, u"process_cpu_s_per_gb"_s,
+                     u"syscalls_per_msg"_s, u"uncopied_pct"_s, u"peak_rss_mib"_s};
+        s.ratios = {{u"transport-zerocopy-on"_s, u"plain-send"_s, u"process_cpu_s_per_gb"_s}};
+        scenarios.push_back(std::move(s));
+    }
+
+    for (bool veth : {true, false}) {
+        Scenario s;
+        s.key = veth ? u"release-latency/veth"_s : u"release-latency/tcp-loopback"_s;
+        s.description = u"time from send() to buffersReleased for %1-byte frames, one in flight, %2"_s.arg(
+            LatencyFrameSize)
+                            .arg(veth ? u"UDP through the dropping veth pair"_s : u"TCP on 127.0.0.1"_s);
+        s.reference = u"transport-zerocopy-on"_s;
+        s.count = sizes.latency;
+        s.warmupCount = sizes.latencyWarmup;
+        s.unit = u"frames"_s;
+        s.setup = [ctx, sizes, veth] {
+            if (veth) {
+                const QString reason = ctx->veth.setUp();
+                if (!reason.isEmpty())
+                    return reason;
+            }
+            if (!ctx->latencyFrames)
+                ctx->latencyFrames = std::make_unique<ColdPool>(sizes.latencyPool, LatencyFrameSize);
+            return QString();
+        };
+        s.contenders = {{u"transport-zerocopy-on"_s, [ctx, veth](const RunRequest &r) {
+                             return runTransportReleaseLatency(veth ? &ctx->veth : nullptr, *ctx->latencyFrames, r);
+                         }}};
+        s.columns = {u"release_median_us"_s, u"release_p99_us"_s, u"transport_release_p50_us"_s,
+                     u"uncopied_pct"_s};
+        scenarios.push_back(std::move(s));
+    }
+    return scenarios;
+}
+
+std::vector<Target> makeTargets()
+{
+    using C = Target::Compare;
+    std::vector<Target> targets;
+    auto ratio = [&](const QString &text, const QString &scenario, const QString &a, const QString &b,
+                     const QString &metricKey, C compare, double threshold) {
+        Target t;
+        t.text = text;
+        t.scenario = scenario;
+        t.ratio = RatioDef{a, b, metricKey};
+        t.compare = compare;
+        t.threshold = threshold;
+        targets.push_back(t);
+    };
+    auto own = [&](const QString &text, const QString &scenario, const QString &contender,
+                   const QString &metricKey, C compare, double threshold) {
+        Target t;
+        t.text = text;
+        t.scenario = scenario;
+        t.contender = contender;
+        t.metric = metricKey;
+        t.compare = compare;
+        t.threshold = threshold;
+        targets.push_back(t);
+    };
+    ratio(u"small-unix at burst 1024: at least 10x the messages/s of the Oxide pattern"_s,
+          u"small-unix/burst-1024"_s, u"transport"_s, u"oxide-pattern"_s, u"msgs_per_s"_s, C::AtLeast, 10.0);
+    for (int burst : {1, 16, 1024}) {
+        ratio(u"small-unix at burst %1: at least 1.0x QLocalSocket"_s.arg(burst),
+              u"small-unix/burst-%1"_s.arg(burst), u"transport"_s, u"qlocalsocket"_s, u"msgs_per_s"_s,
+              C::AtLeast, 1.0);
+    }
+    // The issue says "exactly one"; DESIGN.md 3 says "one system call per
+    // message or fewer". Fewer happens when the kernel buffer is full and the
+    // queued messages leave together: that meets the intent, so at most one.
+    own(u"small-unix at burst 1: one system call per message (or fewer)"_s, u"small-unix/burst-1"_s,
+        u"transport"_s, u"syscalls_per_msg"_s, C::AtMost, 1.0);
+    ratio(u"small-unix-rtt: median round trip at most 1.0x the Oxide pattern's"_s, u"small-unix-rtt"_s,
+          u"transport"_s, u"oxide-pattern"_s, u"rtt_median_us"_s, C::AtMost, 1.0);
+    ratio(u"small-unix-rtt: median round trip at most 1.0x QLocalSocket's"_s, u"small-unix-rtt"_s,
+          u"transport"_s, u"qlocalsocket"_s, u"rtt_median_us"_s, C::AtMost, 1.0);
+    ratio(u"frames-tcp: zero-copy auto at least 0.95x the plain send() loop's GB/s"_s, u"frames-tcp"_s,
+          u"transport-zerocopy-auto"_s, u"plain-send"_s, u"gb_per_s"_s, C::AtLeast, 0.95);
+    ratio(u"tiles-udp-veth at 60 KB: zero-copy CPU per GB at most 0.7x the plain loop's"_s,
+          u"tiles-udp-veth/60k"_s, u"transport-zerocopy-on"_s, u"plain-send"_s, u"process_cpu_s_per_gb"_s,
+          C::AtMost, 0.7);
+    own(u"tiles-udp-veth at 60 KB: 100 % of completions without COPIED"_s, u"tiles-udp-veth/60k"_s,
+        u"transport-zerocopy-on"_s, u"uncopied_pct"_s, C::AtLeast, 100.0);
+    own(u"release-latency on the veth path: median under 100 us"_s, u"release-latency/veth"_s,
+        u"transport-zerocopy-on"_s, u"release_median_us"_s, C::Below, 100.0);
+    return targets;
+}
+
+} // namespace Bench

@@ -1,0 +1,203 @@
+// Messages, checksums, the cold pool and socket helpers shared by all contenders.
+#include "workload.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+using namespace Qt::StringLiterals;
+
+namespace Bench {
+
+Blight::RepaintPayload repaintFor(quint64 seq)
+{
+    Blight::RepaintPayload p;
+    p.x = qint32(seq % 1404);
+    p.y = qint32((seq * 7) % 1872);
+    p.width = quint32(1 + seq % 512);
+    p.height = quint32(1 + (seq >> 9) % 512);
+    p.waveform = qint32(seq % 8);
+    p.contentType = qint32(seq % 3);
+    p.mode = qint32(seq % 5);
+    p.marker = quint32(seq);
+    p.identifier = Blight::SurfaceId(seq * 2654435761u >> 16);
+    return p;
+}
+
+void writeRepaintMessage(quint64 seq, char *out)
+{
+    const Blight::Header header{qint32(Blight::MessageType::Repaint), ackidFor(seq),
+                                quint32(sizeof(Blight::RepaintPayload))};
+    std::memcpy(out, &header, sizeof header);
+    const Blight::RepaintPayload payload = repaintFor(seq);
+    std::memcpy(out + sizeof header, &payload, sizeof payload);
+    // The two bytes of padding go out as zeros, as Blight::encode() writes them.
+    std::memset(out + sizeof header + offsetof(Blight::RepaintPayload, identifier) + 2, 0, 2);
+}
+
+quint64 repaintChecksum(const char *payload)
+{
+    // Fletcher-like over the nine 32-bit words: cheap, and sensitive to order.
+    quint64 a = 0;
+    quint64 b = 0;
+    for (int i = 0; i < 9; ++i) {
+        quint32 word;
+        std::memcpy(&word, payload + 4 * i, 4);
+        a += word;
+        b += a;
+    }
+    return (b << 32) ^ a;
+}
+
+quint64 expectedRepaintChecksum(quint64 seq)
+{
+    char message[RepaintMessageSize];
+    writeRepaintMessage(seq, message);
+    return repaintChecksum(message + 12);
+}
+
+quint64 positionalChecksum(const char *data, size_t size, size_t position, quint64 sum)
+{
+    const auto *p = reinterpret_cast<const unsigned char *>(data);
+    // A byte at position k adds byte << 8*(k mod 8): the same as adding the
+    // little-endian word it belongs to, whatever the split.
+    while (size > 0 && (position & 7) != 0) {
+        sum += quint64(*p++) << (8 * (position & 7));
+        ++position;
+        --size;
+    }
+    const size_t words = size / 8;
+    for (size_t i = 0; i < words; ++i) {
+        quint64 word;
+        std::memcpy(&word, p + 8 * i, 8);
+        sum += word;
+    }
+    p += 8 * words;
+    position += 8 * words;
+    size -= 8 * words;
+    while (size > 0) {
+        sum += quint64(*p++) << (8 * (position & 7));
+        ++position;
+        --size;
+    }
+    return sum;
+}
+
+ColdPool::ColdPool(size_t totalBytes, size_t frameSize)
+    : m_frameSize(frameSize)
+{
+    const size_t count = (totalBytes + frameSize - 1) / frameSize;
+    m_frames.reserve(count);
+    m_checksums.reserve(count);
+    quint64 state = 0x9e3779b97f4a7c15ull;
+    for (size_t i = 0; i < count; ++i) {
+        QByteArray frame(qsizetype(frameSize), Qt::Uninitialized);
+        char *data = frame.data();
+        size_t offset = 0;
+        for (; offset + 8 <= frameSize; offset += 8) {
+            // xorshift64: fast, and no page is left untouched.
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            std::memcpy(data + offset, &state, 8);
+        }
+        for (; offset < frameSize; ++offset)
+            data[offset] = char(offset * 31 + i);
+        m_checksums.push_back(positionalChecksum(data, frameSize, 0, 0));
+        m_frames.push_back(std::move(frame));
+    }
+}
+
+SocketPair::SocketPair()
+{
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+        error = u"socketpair: "_s + errnoText(errno);
+        return;
+    }
+    sender = fds[0];
+    receiver = fds[1];
+}
+
+SocketPair::~SocketPair()
+{
+    if (sender >= 0)
+        ::close(sender);
+    if (receiver >= 0)
+        ::close(receiver);
+}
+
+int SocketPair::releaseSender()
+{
+    const int fd = sender;
+    sender = -1;
+    return fd;
+}
+
+TcpPair::TcpPair()
+{
+    const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (listener < 0) {
+        error = u"socket: "_s + errnoText(errno);
+        return;
+    }
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = 0;
+    socklen_t length = sizeof address;
+    const auto *sa = reinterpret_cast<sockaddr *>(&address);
+    if (::bind(listener, sa, sizeof address) != 0 || ::listen(listener, 1) != 0
+        || ::getsockname(listener, reinterpret_cast<sockaddr *>(&address), &length) != 0) {
+        error = u"bind/listen on 127.0.0.1: "_s + errnoText(errno);
+        ::close(listener);
+        return;
+    }
+    sender = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (sender < 0 || ::connect(sender, sa, sizeof address) != 0) {
+        error = u"connect to 127.0.0.1: "_s + errnoText(errno);
+        ::close(listener);
+        return;
+    }
+    receiver = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (receiver < 0)
+        error = u"accept: "_s + errnoText(errno);
+    ::close(listener);
+}
+
+TcpPair::~TcpPair()
+{
+    if (sender >= 0)
+        ::close(sender);
+    if (receiver >= 0)
+        ::close(receiver);
+}
+
+int TcpPair::releaseSender()
+{
+    const int fd = sender;
+    sender = -1;
+    return fd;
+}
+
+bool setNonBlocking(int fd, bool nonBlocking)
+{
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0)
+        return false;
+    const int wanted = nonBlocking ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+    return ::fcntl(fd, F_SETFL, wanted) == 0;
+}
+
+QString errnoText(int error)
+{
+    return QString::fromLocal8Bit(std::strerror(error));
+}
+
+} // namespace Bench
