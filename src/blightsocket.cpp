@@ -1456,10 +1456,12 @@ void BlightSocketPrivate::backOff()
     currentBackOff = currentBackOff > 0 ? qMin(currentBackOff * 2, MaxBackOffMs) : backOffInterval;
     ++stats.backOffs;
     probeTimer.start(currentBackOff, q_ptr);
+    const QString what = consecutiveCopied == 1 ? QStringLiteral("the kernel copied a zero-copy probe")
+                                                : QStringLiteral("the kernel copied %1 zero-copy sends in a row")
+                                                      .arg(consecutiveCopied);
     setZeroCopyState(BlightSocket::ZeroCopyState::BackedOff,
-                     QStringLiteral("the kernel copied %1 zero-copy sends in a row (loopback or local delivery): "
-                                    "copy path, next probe in %2 ms")
-                         .arg(consecutiveCopied)
+                     QStringLiteral("%1 (loopback or local delivery): copy path, next probe in %2 ms")
+                         .arg(what)
                          .arg(currentBackOff));
 }
 
