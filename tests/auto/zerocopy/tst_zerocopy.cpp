@@ -30,6 +30,7 @@ private Q_SLOTS:
     void thresholdKeepsSmallMessagesOnCopyPath();
     void completionsWhileReadingPaused();
     void callerWritesDoNotDisturbBytesInFlight();
+    void rawDataNeverGoesZeroCopy();
     void budgetMakesSendsWait();
     void closeWithBuffersPendingWaitsThenTearsDown();
     void destroyWithBuffersPendingKeepsThemUntilReleased();
@@ -231,6 +232,28 @@ void tst_ZeroCopy::callerWritesDoNotDisturbBytesInFlight()
     pair.b->setReadingPaused(false);
     QTRY_COMPARE_WITH_TIMEOUT(received.size(), 1, 10000);
     QCOMPARE(received.at(0), original);
+}
+
+void tst_ZeroCopy::rawDataNeverGoesZeroCopy()
+{
+    // fromRawData arrays do not own their bytes, so the kernel must not be
+    // left holding them: they take the copy path even with zero-copy on.
+    auto pair = makePair(QStringLiteral("tcp4"));
+    QVERIFY(pair.ok);
+    pair.a->setZeroCopyMode(BlightSocket::ZeroCopyMode::On);
+    QList<QByteArray> received;
+    connect(pair.b.get(), &BlightSocket::messageReceived, this, [&](const Message &m) { received.append(m.payload); });
+    const QByteArray owner = TestUtil::pattern(1024 * 1024, 4);
+    for (int i = 0; i < 3; ++i)
+        QVERIFY(pair.a->sendMessage(MessageType::Ack, quint32(i), QByteArray::fromRawData(owner.constData(), owner.size())));
+    QTRY_COMPARE(received.size(), 3);
+    for (const QByteArray &payload : std::as_const(received))
+        QCOMPARE(payload, owner);
+    QCOMPARE(pair.a->statistics().zeroCopySends, 0u);
+    // An owning array of the same size does go zero-copy.
+    QVERIFY(pair.a->sendMessage(MessageType::Ack, 9, owner));
+    QTRY_COMPARE(received.size(), 4);
+    QVERIFY(pair.a->statistics().zeroCopySends > 0);
 }
 
 void tst_ZeroCopy::budgetMakesSendsWait()
