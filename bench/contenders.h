@@ -22,9 +22,6 @@ inline constexpr qint64 FrameQueueBound = 16 * 1024 * 1024;
 /*! A run that has not finished by then has lost something: it fails. */
 inline constexpr int RunTimeoutMs = 60000;
 
-/*! Where a zero-copy sender's datagrams go: a connected UDP socket per run. */
-using UdpSocketFactory = std::function<int(QString *error)>;
-
 // POSIX baselines.
 Sample runOxideSmall(const RunRequest &request);
 Sample runOxideRtt(const RunRequest &request);

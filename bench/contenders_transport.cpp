@@ -356,7 +356,8 @@ Sample runTransportUdp(VethNamespaces &veth, const ColdPool &pool, const RunRequ
     if (s.error.isEmpty() && before && after && *after - *before < sent)
         s.error = u"veth counted %1 packets out for %2 datagrams"_s.arg(*after - *before).arg(sent);
     if (s.error.isEmpty() && stats.bytesSent != quint64(sent) * pool.frameSize())
-        s.error = u"%1 bytes handed to the kernel, %2 expected"_s.arg(stats.bytesSent).arg(quint64(sent) * pool.frameSize());
+        s.error = u"%1 bytes handed to the kernel, %2 expected"_s.arg(stats.bytesSent)
+                      .arg(quint64(sent) * pool.frameSize());
     s.ok = s.error.isEmpty() && sent == request.count;
     socket.abort();
     return s;

@@ -523,11 +523,9 @@ void Runner::printTable(const Scenario &scenario, const ScenarioResult &result) 
     o.flush();
 }
 
-std::vector<TargetResult> Runner::evaluate(const std::vector<Scenario> &scenarios,
-                                           const std::vector<ScenarioResult> &results,
+std::vector<TargetResult> Runner::evaluate(const std::vector<ScenarioResult> &results,
                                            const std::vector<Target> &targets) const
 {
-    Q_UNUSED(scenarios);
     std::vector<TargetResult> evaluated;
     for (const Target &t : targets) {
         TargetResult r;
@@ -724,9 +722,11 @@ QJsonObject machineInfo()
             load = QString::fromLatin1(loadavg.readAll().trimmed());
         utsname name{};
         uname(&name);
+        const QString kernel = QString::fromLatin1(name.sysname) + u' ' + QString::fromLatin1(name.release);
         return QJsonObject{{u"nproc"_s, int(sysconf(_SC_NPROCESSORS_ONLN))},
                            {u"cpu"_s, cpu},
-                           {u"kernel"_s, QString(QString::fromLatin1(name.sysname) + u' ' + QString::fromLatin1(name.release))},
+                           {u"kernel"_s, kernel},
+                           {u"started"_s, QDateTime::currentDateTimeUtc().toString(Qt::ISODate)},
                            {u"arch"_s, QSysInfo::currentCpuArchitecture()},
                            {u"qt"_s, QString::fromLatin1(qVersion())},
                            {u"loadavg_at_start"_s, load}};

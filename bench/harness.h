@@ -180,8 +180,7 @@ public:
     explicit Runner(RunConfig config);
     /*! Runs the scenarios: warm-up of every contender, then rounds A B C A B C. */
     std::vector<ScenarioResult> run(const std::vector<Scenario> &scenarios);
-    std::vector<TargetResult> evaluate(const std::vector<Scenario> &scenarios,
-                                       const std::vector<ScenarioResult> &results,
+    std::vector<TargetResult> evaluate(const std::vector<ScenarioResult> &results,
                                        const std::vector<Target> &targets) const;
 
     void printTable(const Scenario &scenario, const ScenarioResult &result) const;

@@ -119,10 +119,12 @@ int main(int argc, char **argv)
 
     std::vector<Bench::Target> targets;
     for (const Bench::Target &t : Bench::makeTargets()) {
-        if (std::any_of(selected.begin(), selected.end(), [&t](const Bench::Scenario &s) { return s.key == t.scenario; }))
+        const bool ran = std::any_of(selected.begin(), selected.end(),
+                                     [&t](const Bench::Scenario &s) { return s.key == t.scenario; });
+        if (ran)
             targets.push_back(t);
     }
-    const std::vector<Bench::TargetResult> evaluated = runner.evaluate(selected, results, targets);
+    const std::vector<Bench::TargetResult> evaluated = runner.evaluate(results, targets);
     runner.printTargets(evaluated);
 
     // Every scenario must have run and every byte must have arrived; speed is

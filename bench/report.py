@@ -34,11 +34,12 @@ def main():
     with open(sys.argv[1]) as handle:
         data = json.load(handle)
     machine = data["machine"]
-    print(f"Run of {data['date']}: `{data['command']}`, {data['rounds']} rounds; "
+    started = machine.get("started", "?")
+    print(f"Run started {started}, finished {data['date']}: `{data['command']}`, {data['rounds']} rounds; "
           f"{machine['nproc']} CPUs ({machine['cpu']}), {machine['kernel']}, Qt {machine['qt']}, "
           f"load average at start {machine['loadavg_at_start']}.")
     print()
-    print("Medians of the rounds, (min–max) in brackets.")
+    print("Medians of the rounds, min–max in parentheses.")
     print()
     for key in data.get("scenario_order", data["scenarios"].keys()):
         scenario = data["scenarios"][key]
