@@ -188,7 +188,7 @@ BlightSocketPrivate::BlightSocketPrivate(BlightSocket *q, BlightSocket::Mode soc
 BlightSocketPrivate::~BlightSocketPrivate()
 {
     forgetEndOfTurn();
-    releaseDescriptorClaim();
+    releaseSocketClaim();
 }
 
 void BlightSocketPrivate::forgetEndOfTurn()
@@ -200,28 +200,29 @@ void BlightSocketPrivate::forgetEndOfTurn()
     std::replace(turnClock.flushing.begin(), turnClock.flushing.end(), this, static_cast<BlightSocketPrivate *>(nullptr));
 }
 
-// Descriptors adopted by live sockets: adopting one twice would make two
-// objects read, write and close the same socket.
-Q_GLOBAL_STATIC(QMutex, claimedDescriptorsMutex)
-Q_GLOBAL_STATIC(QSet<int>, claimedDescriptors)
+// Sockets adopted by live BlightSockets, by inode so that a dup() of an
+// adopted descriptor is caught too: two objects must never read, write and
+// close the same socket.
+Q_GLOBAL_STATIC(QMutex, claimedSocketsMutex)
+Q_GLOBAL_STATIC(QSet<quint64>, claimedSockets)
 
-bool BlightSocketPrivate::claimDescriptor(int newFd)
+bool BlightSocketPrivate::claimSocket(quint64 inode)
 {
-    QMutexLocker locker(claimedDescriptorsMutex());
-    if (claimedDescriptors()->contains(newFd))
+    QMutexLocker locker(claimedSocketsMutex());
+    if (claimedSockets()->contains(inode))
         return false;
-    claimedDescriptors()->insert(newFd);
-    claimedFd = newFd;
+    claimedSockets()->insert(inode);
+    claimedInode = inode;
     return true;
 }
 
-void BlightSocketPrivate::releaseDescriptorClaim()
+void BlightSocketPrivate::releaseSocketClaim()
 {
-    if (claimedFd < 0)
+    if (claimedInode == 0)
         return;
-    QMutexLocker locker(claimedDescriptorsMutex());
-    claimedDescriptors()->remove(claimedFd);
-    claimedFd = -1;
+    QMutexLocker locker(claimedSocketsMutex());
+    claimedSockets()->remove(claimedInode);
+    claimedInode = 0;
 }
 
 void BlightSocketPrivate::reset()
@@ -334,8 +335,8 @@ bool BlightSocketPrivate::adopt(int newFd, BlightSocket::Ownership ownership, bo
     if (!connectOnFirstDatagram && ::getpeername(newFd, reinterpret_cast<sockaddr *>(&peer), &peerLength) != 0)
         return refuse(QStringLiteral("descriptor %1 is not connected (%2)").arg(newFd).arg(errnoText(errno)));
 
-    if (!claimDescriptor(newFd))
-        return refuse(QStringLiteral("descriptor %1 is already used by another BlightSocket").arg(newFd));
+    if (!claimSocket(quint64(info.st_ino)))
+        return refuse(QStringLiteral("descriptor %1 is a socket already used by another BlightSocket").arg(newFd));
     fd = newFd;
     ownsFd = ownership == BlightSocket::Ownership::TakeOwnership;
     kind = newKind;
@@ -1647,7 +1648,7 @@ void BlightSocketPrivate::finalize()
     stats.pendingBytes = 0;
     if (ownsFd)
         ::close(fd);
-    releaseDescriptorClaim();
+    releaseSocketClaim();
     fd = -1;
     queue.clear();
     queuedPieces = 0;

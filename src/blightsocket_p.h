@@ -79,8 +79,8 @@ public:
     void scheduleEndOfTurn();
     void endOfTurn();
     void forgetEndOfTurn();
-    bool claimDescriptor(int newFd);
-    void releaseDescriptorClaim();
+    bool claimSocket(quint64 inode);
+    void releaseSocketClaim();
 
     // Receiving.
     void onReadable();
@@ -130,7 +130,7 @@ public:
 
     // Descriptor and state.
     int fd = -1;
-    int claimedFd = -1;
+    quint64 claimedInode = 0; // 0: none (sockfs inodes start at 1)
     bool ownsFd = true;
     BlightSocket::State state = BlightSocket::State::Unconnected;
     BlightSocket::SocketKind kind = BlightSocket::SocketKind::None;

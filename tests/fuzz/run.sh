@@ -1,15 +1,16 @@
 #!/bin/sh
 # Runs the receive-path fuzzer for a bounded time and fails on any crash,
 # leak, timeout or sanitizer report.
-#   tests/fuzz/run.sh [seconds]        (default 60)
-# Environment: FUZZ_BUILD_DIR (default <repo>/build-fuzz), FUZZ_JOBS (default 1),
-# FUZZ_ARGS (extra libFuzzer flags). Findings are left in $FUZZ_BUILD_DIR/fuzz-artifacts/;
+#   tests/fuzz/run.sh [seconds [build-dir]]    (default 60 s, <repo>/build-fuzz)
+# Environment: FUZZ_BUILD_DIR (the build dir, if not given), FUZZ_JOBS (default 1),
+# FUZZ_ARGS (extra libFuzzer flags). Findings are left in <build-dir>/fuzz-artifacts/;
 # copy them to tests/fuzz/regressions/ so that tst_fuzzreplay keeps them fixed.
 set -eu
 seconds=${1:-60}
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-build=${FUZZ_BUILD_DIR:-$repo/build-fuzz}
+build=${2:-${FUZZ_BUILD_DIR:-$repo/build-fuzz}}
+case $build in /*) ;; *) build=$(pwd)/$build ;; esac
 jobs=${FUZZ_JOBS:-1}
 binary=$build/tests/fuzz/fuzz_assembler
 if [ ! -x "$binary" ]; then

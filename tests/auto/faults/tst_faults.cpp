@@ -525,6 +525,13 @@ void tst_Faults::descriptorAlreadyAdopted()
     QVERIFY2(!adoptedTwice, "a descriptor already adopted by another BlightSocket was adopted again");
     QCOMPARE(second.error(), BlightSocket::Error::InvalidDescriptor);
     QVERIFY2(second.errorString().contains(QString::number(fds[0])), qPrintable(second.errorString()));
+    // A dup() of the descriptor is the same socket: refused as well.
+    const int duplicate = ::fcntl(fds[0], F_DUPFD_CLOEXEC, 3);
+    QVERIFY(duplicate >= 0);
+    auto closeDuplicate = qScopeGuard([&] { ::close(duplicate); });
+    BlightSocket third;
+    QVERIFY(!third.setSocketDescriptor(duplicate, BlightSocket::Ownership::Borrow));
+    QVERIFY2(third.errorString().contains(u"already used"), qPrintable(third.errorString()));
     // The first owner is undisturbed.
     QSignalSpy received(&first, &BlightSocket::messageReceived);
     const QByteArray wire = message(MessageType::Focus, 3);
