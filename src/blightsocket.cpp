@@ -58,22 +58,25 @@ struct TurnClock
     quint64 turn = 1;
     QPointer<QAbstractEventDispatcher> dispatcher;
     std::vector<BlightSocketPrivate *> pending;
-    std::vector<BlightSocketPrivate *> flushing;
+    // Batches being flushed; more than one when a handler runs a nested loop.
+    std::vector<std::vector<BlightSocketPrivate *> *> flushing;
 };
 thread_local TurnClock turnClock;
 
 void onTurnEdge()
 {
     ++turnClock.turn;
-    if (turnClock.pending.empty() || !turnClock.flushing.empty())
+    if (turnClock.pending.empty())
         return;
-    turnClock.flushing.swap(turnClock.pending);
+    std::vector<BlightSocketPrivate *> batch;
+    batch.swap(turnClock.pending);
+    turnClock.flushing.push_back(&batch);
     // A socket destroyed by a handler in the loop clears its own slot.
-    for (size_t i = 0; i < turnClock.flushing.size(); ++i) {
-        if (BlightSocketPrivate *d = std::exchange(turnClock.flushing[i], nullptr))
+    for (BlightSocketPrivate *&slot : batch) {
+        if (BlightSocketPrivate *d = std::exchange(slot, nullptr))
             d->endOfTurn();
     }
-    turnClock.flushing.clear();
+    turnClock.flushing.pop_back();
 }
 
 bool hookTurnClock()
@@ -197,7 +200,8 @@ void BlightSocketPrivate::forgetEndOfTurn()
         return;
     endOfTurnPosted = false;
     std::erase(turnClock.pending, this);
-    std::replace(turnClock.flushing.begin(), turnClock.flushing.end(), this, static_cast<BlightSocketPrivate *>(nullptr));
+    for (std::vector<BlightSocketPrivate *> *batch : turnClock.flushing)
+        std::replace(batch->begin(), batch->end(), this, static_cast<BlightSocketPrivate *>(nullptr));
 }
 
 // Sockets adopted by live BlightSockets, by inode so that a dup() of an
