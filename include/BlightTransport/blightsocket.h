@@ -24,8 +24,14 @@ class BlightSocketPrivate;
     The object owns (or adopts) the descriptor, reads without blocking and
     emits messageReceived() per complete message, answers pings, matches acks
     and sends without blocking: the first message of an event-loop turn leaves
-    inside the call, later ones in the same turn are coalesced into one
-    sendmsg() when control returns to the event loop.
+    inside the call (one sendmsg(), no allocation), later ones in the same
+    turn are coalesced into one sendmsg() when control returns to the event
+    loop, or as soon as flushThreshold() bytes are queued, or on flush(). A
+    socket that sent a burst in its previous turn is taken to be streaming:
+    then the first message of a turn waits with the rest. The end of a turn is
+    seen through the thread's event dispatcher (aboutToBlock()/awake()), so it
+    costs no system call; messages queued outside a running event loop leave
+    on flush() or when the threshold is reached.
 
     \section zc Zero-copy
 
