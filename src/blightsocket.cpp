@@ -920,6 +920,12 @@ void BlightSocketPrivate::detachRawData()
 void BlightSocketPrivate::scheduleEndOfTurn()
 {
     Q_Q(BlightSocket);
+    if (previousTurnMessages > 1 && writeNotifier && state == BlightSocket::State::Connected) {
+        // A streaming sender: flush when the socket reports itself writable,
+        // after the next pass has added its messages too.
+        writeNotifier->setEnabled(true);
+        return;
+    }
     if (!endOfTurnPosted) {
         endOfTurnPosted = true;
         if (hookTurnClock())
