@@ -776,8 +776,9 @@ bool BlightSocketPrivate::sendsImmediately()
 {
     // The first message of an event-loop turn leaves inside the call and
     // later ones in the same turn leave together at its end. A sender that
-    // sent a burst in its last turn is taken to be bursting: then the first
-    // message waits with the rest, which saves a system call per burst.
+    // sent a burst in its last turn is taken to be streaming: then the first
+    // message waits with the rest (see scheduleEndOfTurn()), which saves a
+    // system call, and a wake-up of the peer, per burst.
     const quint64 turn = currentTurn();
     if (turn != countedTurn) {
         previousTurnMessages = turnMessages;

@@ -28,10 +28,12 @@ class BlightSocketPrivate;
     turn are coalesced into one sendmsg() when control returns to the event
     loop, or as soon as flushThreshold() bytes are queued, or on flush(). A
     socket that sent a burst in its previous turn is taken to be streaming:
-    then the first message of a turn waits with the rest. The end of a turn is
-    seen through the thread's event dispatcher (aboutToBlock()/awake()), so it
-    costs no system call; messages queued outside a running event loop leave
-    on flush() or when the threshold is reached.
+    then the first message of a turn waits with the rest, and the queue leaves
+    when the socket reports itself writable, after the next pass has added its
+    messages too. The end of a turn is seen through the thread's event
+    dispatcher (aboutToBlock()/awake()), so it costs no system call; messages
+    queued outside a running event loop leave on flush() or when the
+    threshold is reached.
 
     \section zc Zero-copy
 
