@@ -2023,42 +2023,31 @@ BlightReply *BlightSocket::request(MessageType type, const QByteArray &payload, 
     return reply;
 }
 
+bool BlightSocketPrivate::acceptsMessage(MessageType type, qsizetype payloadSize)
+{
+    // The peer would close the connection over any of these: refuse them here.
+    lastSendError = BlightSocket::Error::NoError;
+    if (mode != BlightSocket::Mode::Messages)
+        lastSendError = BlightSocket::Error::WrongMode;
+    else if (!isValidType(qint32(type)) || (payloadSize == 0 && requiresPayload(type)))
+        lastSendError = BlightSocket::Error::ProtocolError;
+    else if (quint64(payloadSize) > maxPayloadSize)
+        lastSendError = BlightSocket::Error::MessageTooLarge;
+    return lastSendError == BlightSocket::Error::NoError;
+}
+
 bool BlightSocket::sendMessage(MessageType type, quint32 ackid, const QByteArray &payload)
 {
     Q_D(BlightSocket);
-    d->lastSendError = Error::NoError;
-    if (d->mode != Mode::Messages) {
-        d->lastSendError = Error::WrongMode;
-        return false;
-    }
-    if (!isValidType(qint32(type)) || (payload.isEmpty() && requiresPayload(type))) {
-        d->lastSendError = Error::ProtocolError;
-        return false;
-    }
-    if (quint64(payload.size()) > d->maxPayloadSize) {
-        d->lastSendError = Error::MessageTooLarge;
-        return false;
-    }
-    return d->enqueueMessage(makeHeader(type, ackid, quint32(payload.size())), payload);
+    return d->acceptsMessage(type, payload.size())
+        && d->enqueueMessage(makeHeader(type, ackid, quint32(payload.size())), payload);
 }
 
 bool BlightSocket::sendMessageCopy(MessageType type, quint32 ackid, QByteArrayView payload)
 {
     Q_D(BlightSocket);
-    d->lastSendError = Error::NoError;
-    if (d->mode != Mode::Messages) {
-        d->lastSendError = Error::WrongMode;
-        return false;
-    }
-    if (!isValidType(qint32(type)) || (payload.isEmpty() && requiresPayload(type))) {
-        d->lastSendError = Error::ProtocolError;
-        return false;
-    }
-    if (quint64(payload.size()) > d->maxPayloadSize) {
-        d->lastSendError = Error::MessageTooLarge;
-        return false;
-    }
-    return d->enqueueMessageCopy(makeHeader(type, ackid, quint32(payload.size())), payload);
+    return d->acceptsMessage(type, payload.size())
+        && d->enqueueMessageCopy(makeHeader(type, ackid, quint32(payload.size())), payload);
 }
 
 bool BlightSocket::sendMessage(const Message &message)

@@ -58,6 +58,7 @@ public:
     void setState(BlightSocket::State state);
 
     // Sending.
+    bool acceptsMessage(MessageType type, qsizetype payloadSize);
     bool enqueueMessage(const Header &header, const QByteArray &payload);
     bool enqueueRaw(const QByteArray &data);
     bool acceptable(qsizetype bytes);
