@@ -449,7 +449,6 @@ void BlightSocketPrivate::connectTo(const Endpoint &endpoint)
                 return;
             if (!adopt(fdNumber, BlightSocket::Ownership::TakeOwnership, true)) {
                 const QString why = errorString;
-                failed = false;
                 fail(BlightSocket::Error::InvalidDescriptor, why);
             }
         }, Qt::QueuedConnection);
@@ -553,20 +552,35 @@ void BlightSocketPrivate::startConnect(int newFd, const sockaddr *address, sockl
         connectToAddressList();
         return;
     }
-    QMetaObject::invokeMethod(q, [this, errorNumber] {
-        fail(errorNumber == ECONNREFUSED || errorNumber == ENOENT ? BlightSocket::Error::ConnectionRefused
-                                                                  : BlightSocket::Error::ConnectError,
-             QStringLiteral("cannot connect to %1: %2").arg(endpointText, errnoText(errorNumber)));
-    }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(q, [this, errorNumber] { failConnect(errorNumber); }, Qt::QueuedConnection);
+}
+
+void BlightSocketPrivate::failConnect(int errorNumber)
+{
+    fail(errorNumber == ECONNREFUSED || errorNumber == ENOENT ? BlightSocket::Error::ConnectionRefused
+                                                              : BlightSocket::Error::ConnectError,
+         QStringLiteral("cannot connect to %1: %2").arg(endpointText, errnoText(errorNumber)));
+}
+
+void BlightSocketPrivate::dropConnectNotifier()
+{
+    if (!connectNotifier)
+        return;
+    connectNotifier->setEnabled(false);
+    connectNotifier->deleteLater();
+    connectNotifier = nullptr;
+}
+
+void BlightSocketPrivate::abandonConnect()
+{
+    dropConnectNotifier();
+    if (connectingFd >= 0)
+        ::close(std::exchange(connectingFd, -1));
 }
 
 void BlightSocketPrivate::onConnectReady()
 {
-    if (connectNotifier) {
-        connectNotifier->setEnabled(false);
-        connectNotifier->deleteLater();
-        connectNotifier = nullptr;
-    }
+    dropConnectNotifier();
     const int newFd = std::exchange(connectingFd, -1);
     if (newFd < 0 || state != BlightSocket::State::Connecting)
         return;
@@ -579,12 +593,9 @@ void BlightSocketPrivate::onConnectReady()
             connectToAddressList();
             return;
         }
-        fail(soError == ECONNREFUSED || soError == ENOENT ? BlightSocket::Error::ConnectionRefused
-                                                          : BlightSocket::Error::ConnectError,
-             QStringLiteral("cannot connect to %1: %2").arg(endpointText, errnoText(soError)));
+        failConnect(soError);
         return;
     }
-    const QString requested = endpointText;
     if (!adopt(newFd, BlightSocket::Ownership::TakeOwnership, true)) {
         ::close(newFd);
         const QString why = errorString;
@@ -649,6 +660,15 @@ void BlightSocketPrivate::appendPiece(QByteArray bytes, bool eligible, int messa
     ++queuedPieces;
 }
 
+void BlightSocketPrivate::appendDatagram(const char *header, QByteArrayView payload)
+{
+    // A datagram's header and payload leave together, in one piece.
+    QByteArray whole;
+    whole.reserve(HeaderSize + payload.size());
+    whole.append(header, HeaderSize).append(payload.data(), payload.size());
+    appendPiece(std::move(whole), false, 1);
+}
+
 void BlightSocketPrivate::appendStaged(const char *header, QByteArrayView payload, int messagesEnding)
 {
     // Header and small payload in one go: the common case of a burst.
@@ -674,8 +694,7 @@ void BlightSocketPrivate::appendStaged(const char *header, QByteArrayView payloa
 void BlightSocketPrivate::appendStaged(const char *data, qsizetype size, int messagesEnding)
 {
     // Datagram pieces hold exactly one message, so they are never merged.
-    if (datagram || queue.empty() || !queue.back().staging || queue.back().messagesEnding < 0
-        || queue.back().bytes.size() + size > StagingCapacity) {
+    if (datagram || queue.empty() || !queue.back().staging || queue.back().bytes.size() + size > StagingCapacity) {
         QByteArray buffer = std::move(spareStaging);
         spareStaging = QByteArray();
         if (buffer.capacity() < StagingCapacity && !datagram)
@@ -713,19 +732,11 @@ bool BlightSocketPrivate::trySendImmediately(const char *header, QByteArrayView 
         sent = ::sendmsg(fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
     } while (sent < 0 && errno == EINTR);
     if (sent < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            ++stats.wouldBlock;
-            writeBlocked = true;
-            writeNotifier->setEnabled(true);
-            sent = 0;
-        } else if (errno == ENOBUFS) {
-            ++stats.noBufferErrors;
-            noBuffersTimer.start(noBuffersDelay, q_ptr);
-            sent = 0;
-        } else {
+        if (!holdForRetry(errno)) {
             failErrno(errno, QStringLiteral("sending"));
             return false;
         }
+        sent = 0;
     } else {
         ++stats.copySends;
         stats.bytesSent += quint64(sent);
@@ -744,10 +755,7 @@ bool BlightSocketPrivate::trySendImmediately(const char *header, QByteArrayView 
     qsizetype done = sent;
     if (header && done < HeaderSize) {
         if (datagram) {
-            QByteArray whole;
-            whole.reserve(total);
-            whole.append(header, HeaderSize).append(payload.data(), payload.size());
-            appendPiece(std::move(whole), false, 1);
+            appendDatagram(header, payload);
             stats.peakQueuedBytes = qMax(stats.peakQueuedBytes, stats.queuedBytes);
             return true;
         }
@@ -816,10 +824,7 @@ bool BlightSocketPrivate::enqueueMessageCopy(const Header &header, QByteArrayVie
         return ok;
     }
     if (datagram) {
-        QByteArray whole;
-        whole.reserve(total);
-        whole.append(headerBytes, HeaderSize).append(payload.data(), payload.size());
-        appendPiece(std::move(whole), false, 1);
+        appendDatagram(headerBytes, payload);
     } else if (payload.size() <= StageLimit) {
         appendStaged(headerBytes, payload, 1);
     } else {
@@ -854,11 +859,7 @@ bool BlightSocketPrivate::enqueueMessage(const Header &header, const QByteArray 
         appendPiece(QByteArray(headerBytes, HeaderSize), true, payload.isEmpty() ? 1 : 0);
         appendPiece(payload, true, 1);
     } else if (datagram) {
-        // A datagram's header and payload leave together, in one piece.
-        QByteArray whole;
-        whole.reserve(total);
-        whole.append(headerBytes, HeaderSize).append(payload);
-        appendPiece(std::move(whole), false, 1);
+        appendDatagram(headerBytes, payload);
     } else if (payload.size() > StageLimit) {
         appendStaged(headerBytes, HeaderSize, 0);
         appendPiece(payload, false, 1);
@@ -962,7 +963,6 @@ void BlightSocketPrivate::flushQueue()
     if (hadQueue && queue.empty())
         queueDrained = true;
     updateCanSend();
-    markStatsDirty();
     if (closing && queue.empty())
         maybeFinishClose();
 }
@@ -1017,21 +1017,8 @@ bool BlightSocketPrivate::sendBatch()
             tracker.rollbackLast();
         if (errorNumber == EINTR)
             return true;
-        if (errorNumber == EAGAIN || errorNumber == EWOULDBLOCK) {
-            ++stats.wouldBlock;
-            writeBlocked = true;
-            writeNotifier->setEnabled(true);
+        if (holdForRetry(errorNumber))
             return false;
-        }
-        if (errorNumber == ENOBUFS) {
-            // Back-pressure from optmem or locked memory: the message stays
-            // queued. Completions retry the send, and so does a timer,
-            // because ENOBUFS with nothing pending never raises POLLERR.
-            ++stats.noBufferErrors;
-            noBuffersTimer.start(noBuffersDelay, q_ptr);
-            noBuffersDelay = qMin(noBuffersDelay * 2, MaxNoBuffersDelayMs);
-            return false;
-        }
         if (errorNumber == EMSGSIZE && datagram && batchZeroCopy) {
             // The kernel caps zero-copy datagrams below the UDP maximum
             // (63500 bytes on Linux 6.x): this one goes as a copy.
@@ -1063,12 +1050,35 @@ bool BlightSocketPrivate::sendBatch()
     if (cut && sent == bytes)
         return true; // the budget, not the socket, ended this batch
     if (!datagram && sent < bytes) {
-        // A stream socket that took less than offered is full.
-        writeBlocked = true;
-        writeNotifier->setEnabled(true);
+        waitForWritable(); // a stream socket that took less than offered is full
         return false;
     }
     return true;
+}
+
+bool BlightSocketPrivate::holdForRetry(int errorNumber)
+{
+    if (errorNumber == EAGAIN || errorNumber == EWOULDBLOCK) {
+        ++stats.wouldBlock;
+        waitForWritable();
+        return true;
+    }
+    if (errorNumber == ENOBUFS) {
+        // Back-pressure from optmem or locked memory: the message stays
+        // queued. Completions retry the send, and so does a timer, because
+        // ENOBUFS with nothing pending never raises POLLERR.
+        ++stats.noBufferErrors;
+        noBuffersTimer.start(noBuffersDelay, q_ptr);
+        noBuffersDelay = qMin(noBuffersDelay * 2, MaxNoBuffersDelayMs);
+        return true;
+    }
+    return false;
+}
+
+void BlightSocketPrivate::waitForWritable()
+{
+    writeBlocked = true;
+    writeNotifier->setEnabled(true);
 }
 
 void BlightSocketPrivate::waitForCompletions()
@@ -1544,15 +1554,7 @@ void BlightSocketPrivate::fail(BlightSocket::Error newError, const QString &reas
     errorString = reason;
     ++stats.errors;
     qCWarning(lcSocket, "%s", qPrintable(reason));
-    if (connectNotifier) {
-        connectNotifier->setEnabled(false);
-        connectNotifier->deleteLater();
-        connectNotifier = nullptr;
-    }
-    if (connectingFd >= 0) {
-        ::close(connectingFd);
-        connectingFd = -1;
-    }
+    abandonConnect();
     QPointer<BlightSocket> guard(q);
     Q_EMIT q->errorOccurred(newError, reason);
     if (!guard)
@@ -1685,7 +1687,6 @@ void BlightSocketPrivate::finishReplies(const QString &reason)
 
 void BlightSocketPrivate::emitStatistics()
 {
-    statsDirty = false;
     stats.pendingBuffers = tracker.pendingCount();
     stats.pendingBytes = tracker.pendingBytes();
     stats.peakPendingBytes = tracker.peakPendingBytes();
@@ -2092,13 +2093,7 @@ void BlightSocket::abort()
         return;
     if (d->fd < 0) {
         // Still connecting: stop quietly.
-        if (d->connectNotifier) {
-            d->connectNotifier->setEnabled(false);
-            d->connectNotifier->deleteLater();
-            d->connectNotifier = nullptr;
-        }
-        if (d->connectingFd >= 0)
-            ::close(std::exchange(d->connectingFd, -1));
+        d->abandonConnect();
         d->setState(State::Unconnected);
         Q_EMIT disconnected();
         return;

@@ -48,6 +48,9 @@ public:
     void connectToAddressList();
     void startConnect(int fd, const sockaddr *address, socklen_t length);
     void onConnectReady();
+    void failConnect(int errorNumber);
+    void dropConnectNotifier();
+    void abandonConnect();
     void reset();
     static BlightSocketPrivate *get(BlightSocket *socket) { return socket->d_func(); }
     void startCompositorHandshake(bool sessionBus); // compositor.cpp
@@ -69,11 +72,14 @@ public:
     void appendPiece(QByteArray bytes, bool eligible, int messagesEnding);
     void appendStaged(const char *data, qsizetype size, int messagesEnding);
     void appendStaged(const char *header, QByteArrayView payload, int messagesEnding);
+    void appendDatagram(const char *header, QByteArrayView payload);
     void afterEnqueue(bool immediate, bool rawData);
     void flushQueue();
     bool sendBatch();
     void advanceQueue(qsizetype bytes);
     void waitForCompletions();
+    bool holdForRetry(int errorNumber);
+    void waitForWritable();
     void detachRawData();
     bool zeroCopyNow() const;
     void updateCanSend();
@@ -109,7 +115,6 @@ public:
     void finalize();
     void finishReplies(const QString &reason);
 
-    void markStatsDirty() { statsDirty = true; }
     void emitStatistics();
 
     BlightSocket *q_ptr;
@@ -193,7 +198,6 @@ public:
     QHash<quint32, QPointer<BlightReply>> replies;
 
     SocketStatistics stats;
-    bool statsDirty = false;
 };
 
 } // namespace Blight
