@@ -67,6 +67,17 @@ private:
     QString m_error;
 };
 
+class ReceiverThread;
+
+/*! Runs a streaming contender: the loop from \a first until \a receiver has
+    every message (or the run fails), then the figures into \a sample. */
+void runUntilReceived(Sample *sample, EventLoopRun &run, ReceiverThread &receiver, std::function<void()> first,
+                      const RunRequest &request);
+/*! Runs a round-trip contender against \a peer the same way; \a latencies
+    are the round trips it measured. */
+void runRoundTrips(Sample *sample, EventLoopRun &run, ReceiverThread &peer, std::function<void()> first,
+                   const std::vector<double> &latencies, const RunRequest &request);
+
 /*! Microsecond latencies to median and p99 in \a sample's extras. */
 void addLatencies(Sample *sample, const QString &prefix, const std::vector<double> &micros);
 

@@ -14,19 +14,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-void collect(Sample *s, const ReceiveResult &r, quint64 expected, const EventLoopRun &run)
-{
-    s->messages = r.messages;
-    s->bytes = r.bytes;
-    if (run.failed())
-        s->error = run.error();
-    else if (!r.ok)
-        s->error = r.error;
-    else if (r.messages != expected)
-        s->error = u"%1 of %2 arrived"_s.arg(r.messages).arg(expected);
-    s->ok = s->error.isEmpty();
-}
-
 } // namespace
 
 Sample runQLocalSocketSmall(int burst, const RunRequest &request)
@@ -74,16 +61,7 @@ Sample runQLocalSocketSmall(int burst, const RunRequest &request)
     QObject::connect(&socket, &QLocalSocket::errorOccurred, run.context(),
                      [&] { run.fail(u"QLocalSocket: "_s + socket.errorString()); });
 
-    Meter meter;
-    meter.start(request.warmup);
-    receiver.start([&run](bool) { run.quit(); });
-    run.post(turn);
-    run.exec();
-    if (!receiver.finished())
-        receiver.abort();
-    const ReceiveResult &r = receiver.wait();
-    meter.stop(&s, r.ok ? std::optional(r.doneAt) : std::nullopt);
-    collect(&s, r, request.count, run);
+    runUntilReceived(&s, run, receiver, turn, request);
     socket.abort();
     return s;
 }
@@ -138,25 +116,7 @@ Sample runQLocalSocketRtt(const RunRequest &request)
     QObject::connect(&socket, &QLocalSocket::errorOccurred, run.context(),
                      [&] { run.fail(u"QLocalSocket: "_s + socket.errorString()); });
 
-    Meter meter;
-    meter.start(request.warmup);
-    peer.start([&run](bool ok) {
-        if (!ok)
-            run.quit();
-    });
-    run.post(sendNext);
-    run.exec();
-    meter.stop(&s);
-    if (!peer.finished())
-        peer.abort();
-    const ReceiveResult &r = peer.wait();
-    collect(&s, r, request.count, run);
-    s.messages = latencies.size();
-    if (s.ok && latencies.size() != request.count) {
-        s.ok = false;
-        s.error = u"%1 of %2 round trips"_s.arg(latencies.size()).arg(request.count);
-    }
-    addLatencies(&s, u"rtt"_s, latencies);
+    runRoundTrips(&s, run, peer, sendNext, latencies, request);
     socket.abort();
     return s;
 }
@@ -194,16 +154,7 @@ Sample runQTcpSocketFrames(const ColdPool &pool, const RunRequest &request)
     QObject::connect(&socket, &QTcpSocket::errorOccurred, run.context(),
                      [&] { run.fail(u"QTcpSocket: "_s + socket.errorString()); });
 
-    Meter meter;
-    meter.start(request.warmup);
-    receiver.start([&run](bool) { run.quit(); });
-    run.post(pump);
-    run.exec();
-    if (!receiver.finished())
-        receiver.abort();
-    const ReceiveResult &r = receiver.wait();
-    meter.stop(&s, r.ok ? std::optional(r.doneAt) : std::nullopt);
-    collect(&s, r, request.count, run);
+    runUntilReceived(&s, run, receiver, pump, request);
     socket.abort();
     return s;
 }

@@ -18,19 +18,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-void collect(Sample *s, const ReceiveResult &r, quint64 expected, const EventLoopRun &run)
-{
-    s->messages = r.messages;
-    s->bytes = r.bytes;
-    if (run.failed())
-        s->error = run.error();
-    else if (!r.ok)
-        s->error = r.error;
-    else if (r.messages != expected)
-        s->error = u"%1 of %2 arrived"_s.arg(r.messages).arg(expected);
-    s->ok = s->error.isEmpty();
-}
-
 quint64 transportCalls(const Blight::SocketStatistics &stats)
 {
     return stats.sendCalls + stats.receiveCalls + stats.errorQueueCalls;
@@ -145,16 +132,7 @@ Sample runTransportSmall(int burst, const RunRequest &request)
     QObject::connect(&socket, &BlightSocket::errorOccurred, run.context(),
                      [&](BlightSocket::Error, const QString &reason) { run.fail(u"BlightSocket: "_s + reason); });
 
-    Meter meter;
-    meter.start(request.warmup);
-    receiver.start([&run](bool) { run.quit(); });
-    run.post(turn);
-    run.exec();
-    if (!receiver.finished())
-        receiver.abort();
-    const ReceiveResult &r = receiver.wait();
-    meter.stop(&s, r.ok ? std::optional(r.doneAt) : std::nullopt);
-    collect(&s, r, request.count, run);
+    runUntilReceived(&s, run, receiver, turn, request);
     addTransportStatistics(&s, socket);
     socket.abort();
     return s;
@@ -201,25 +179,7 @@ Sample runTransportRtt(const RunRequest &request)
     QObject::connect(&socket, &BlightSocket::errorOccurred, run.context(),
                      [&](BlightSocket::Error, const QString &reason) { run.fail(u"BlightSocket: "_s + reason); });
 
-    Meter meter;
-    meter.start(request.warmup);
-    peer.start([&run](bool ok) {
-        if (!ok)
-            run.quit();
-    });
-    run.post(sendNext);
-    run.exec();
-    meter.stop(&s);
-    if (!peer.finished())
-        peer.abort();
-    const ReceiveResult &r = peer.wait();
-    collect(&s, r, request.count, run);
-    s.messages = latencies.size();
-    if (s.ok && latencies.size() != request.count) {
-        s.ok = false;
-        s.error = u"%1 of %2 round trips"_s.arg(latencies.size()).arg(request.count);
-    }
-    addLatencies(&s, u"rtt"_s, latencies);
+    runRoundTrips(&s, run, peer, sendNext, latencies, request);
     addTransportStatistics(&s, socket);
     socket.abort();
     return s;
@@ -265,16 +225,7 @@ Sample runTransportFrames(const ColdPool &pool, ZeroCopy zeroCopy, const RunRequ
     QObject::connect(&socket, &BlightSocket::errorOccurred, run.context(),
                      [&](BlightSocket::Error, const QString &reason) { run.fail(u"BlightSocket: "_s + reason); });
 
-    Meter meter;
-    meter.start(request.warmup);
-    receiver.start([&run](bool) { run.quit(); });
-    run.post(pump);
-    run.exec();
-    if (!receiver.finished())
-        receiver.abort();
-    const ReceiveResult &r = receiver.wait();
-    meter.stop(&s, r.ok ? std::optional(r.doneAt) : std::nullopt);
-    collect(&s, r, request.count, run);
+    runUntilReceived(&s, run, receiver, pump, request);
     QString error;
     if (s.ok && !drainCompletions(socket, &error)) {
         s.ok = false;
