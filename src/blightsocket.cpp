@@ -2102,6 +2102,17 @@ void BlightSocket::abort()
     d->beginClose(false);
 }
 
+void BlightSocket::resetStatistics()
+{
+    Q_D(BlightSocket);
+    const qint64 queued = d->stats.queuedBytes;
+    d->stats = SocketStatistics();
+    d->stats.queuedBytes = queued;
+    d->stats.peakQueuedBytes = queued;
+    d->tracker.resetCounters();
+    d->emitStatistics();
+}
+
 bool BlightSocket::event(QEvent *event)
 {
     Q_D(BlightSocket);

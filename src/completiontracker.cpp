@@ -159,4 +159,12 @@ CompletionTracker::Buffers CompletionTracker::takeAll()
     return all;
 }
 
+void CompletionTracker::resetCounters()
+{
+    m_releasedCount = 0;
+    m_releasedBytes = 0;
+    m_peakPendingBytes = m_pendingBytes;
+    m_latency.reset();
+}
+
 } // namespace Blight

@@ -79,6 +79,8 @@ public:
     quint64 releasedCount() const { return m_releasedCount; }
     quint64 releasedBytes() const { return m_releasedBytes; }
     const LatencyHistogram &latency() const { return m_latency; }
+    /*! Restarts the released counters, the peak and the latency histogram. */
+    void resetCounters();
 
 private:
     struct Entry

@@ -244,6 +244,9 @@ public Q_SLOTS:
     /*! Closes at once; zero-copy buffers in flight are kept until the kernel
         has dropped them. */
     void abort();
+    /*! Sets every counter of statistics() back to zero (peaks restart from
+        the current values); emits statisticsChanged(). */
+    void resetStatistics();
 
 Q_SIGNALS:
     void connected();
