@@ -182,6 +182,18 @@ void DemoLink::wireSender()
         const MessageType requestType = it.value();
         m_awaitedAcks.erase(it);
         ++m_acksReceived;
+        if (requestType == MessageType::Ping) {
+            // A peer answers pings that arrive together with one Ack for the
+            // latest: it stands for the earlier ones too.
+            for (auto earlier = m_awaitedAcks.begin(); earlier != m_awaitedAcks.end();) {
+                if (earlier.value() == MessageType::Ping && earlier.key() < ackid) {
+                    earlier = m_awaitedAcks.erase(earlier);
+                    ++m_acksReceived;
+                } else {
+                    ++earlier;
+                }
+            }
+        }
         if (requestType == MessageType::Info) {
             const auto info = decode<InfoReply>(payload);
             const auto id = SurfaceId((ackid - 1) % 64 + 1);
@@ -231,7 +243,7 @@ void DemoLink::pump()
             const qint64 frame = frameIndexOf(m_sent);
             if (frame >= 0)
                 message.payload = patternPayload(frameSeed(frame), m_config.frameSize);
-            ok = m_sender->sendMessage(message);
+            ok = m_sender->forwardMessage(message);
             if (ok && (message.type() == MessageType::Info || message.type() == MessageType::List
                        || message.type() == MessageType::Ping)) {
                 m_awaitedAcks.insert(message.ackid(), message.type());

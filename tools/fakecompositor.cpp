@@ -289,7 +289,7 @@ void FakeCompositor::ping(int id)
         ++client->lastPing;
     const quint32 ackid = client->lastPing;
     qCDebug(lcFakeCompositor, "client %d: ping %u", id, ackid);
-    if (!client->socket->sendMessage(MessageType::Ping, ackid) || !find(id))
+    if (!client->socket->sendMessage(MessageType::Ping, ackid, {}) || !find(id))
         return;
     Q_EMIT pingSent(id, ackid);
 }

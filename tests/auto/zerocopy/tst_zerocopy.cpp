@@ -360,7 +360,7 @@ void tst_ZeroCopy::icmpErrorIsNotACompletion()
     QTRY_COMPARE(socket.pendingBuffers(), 0);
     QCOMPARE(released.size(), 1);
     QCOMPARE(socket.state(), BlightSocket::State::Connected); // UDP carries on
-    QVERIFY(socket.sendMessage(MessageType::Focus, 2));
+    QVERIFY(socket.sendMessage(MessageType::Focus, 2, {}));
 }
 
 static int udpToDroppingPeer()
