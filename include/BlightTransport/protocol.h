@@ -3,6 +3,7 @@
 #pragma once
 
 #include <BlightTransport/blighttransport_global.h>
+#include <BlightTransport/wirelayout.h>
 
 #include <QtCore/QByteArray>
 #include <QtCore/QByteArrayView>
@@ -35,63 +36,11 @@ enum class MessageType : qint32 {
 };
 Q_ENUM_NS(MessageType)
 
-using SurfaceId = quint16;
-
-/*! The 12-byte header, in host byte order. */
-struct Header
-{
-    qint32 type = 0;
-    quint32 ackid = 0;
-    quint32 size = 0;
-};
-
-/*! Repaint payload, 36 bytes (two trailing bytes of padding). */
-struct RepaintPayload
-{
-    qint32 x = 0;
-    qint32 y = 0;
-    quint32 width = 0;
-    quint32 height = 0;
-    qint32 waveform = 0;
-    qint32 contentType = 0;
-    qint32 mode = 0;
-    quint32 marker = 0;
-    SurfaceId identifier = 0;
-};
-
-/*! Move payload, 12 bytes (two bytes of padding after the identifier). */
-struct MovePayload
-{
-    SurfaceId identifier = 0;
-    qint32 x = 0;
-    qint32 y = 0;
-};
-
-/*! The reply payload of an Ack that answers Info, 32 bytes. */
-struct InfoReply
-{
-    qint32 x = 0;
-    qint32 y = 0;
-    quint32 width = 0;
-    quint32 height = 0;
-    qint32 stride = 0;
-    qint32 format = 0;
-    double scale = 0;
-};
-
-/*! Wait payload: the marker of the repaint to wait for. */
-struct WaitPayload
-{
-    quint32 marker = 0;
-};
-
-/*! Info, Delete, Raise and Lower carry just a surface identifier. */
-struct SurfacePayload
-{
-    SurfaceId identifier = 0;
-};
-
 inline constexpr qsizetype HeaderSize = 12;
+// wirelayout.h spells the fields with <cstdint> types: they must be Qt's, so that
+// code written against qint32/quint16 fields keeps compiling and overloading alike.
+static_assert(std::is_same_v<qint32, std::int32_t> && std::is_same_v<quint32, std::uint32_t>
+              && std::is_same_v<SurfaceId, quint16> && HeaderSize == sizeof(Header));
 /*! Default cap on a payload: a 1872x1404 RGB32 frame (10.5 MB) fits. */
 inline constexpr quint32 DefaultMaxPayloadSize = 16u * 1024u * 1024u;
 
@@ -117,16 +66,6 @@ BLIGHTTRANSPORT_EXPORT QString describeHeaderError(HeaderError error, const Head
 BLIGHTTRANSPORT_EXPORT QString typeName(qint32 type);
 /*! Accepts a name (any case) or a decimal number in 1..11. */
 BLIGHTTRANSPORT_EXPORT std::optional<MessageType> typeFromString(QStringView text);
-
-// The layout of every struct is fixed by Oxide's C structs; checked here so
-// that a change of compiler or ABI cannot shift a byte unnoticed.
-static_assert(sizeof(Header) == 12 && offsetof(Header, ackid) == 4 && offsetof(Header, size) == 8);
-static_assert(sizeof(RepaintPayload) == 36 && offsetof(RepaintPayload, marker) == 28
-              && offsetof(RepaintPayload, identifier) == 32);
-static_assert(sizeof(MovePayload) == 12 && offsetof(MovePayload, x) == 4 && offsetof(MovePayload, y) == 8);
-static_assert(sizeof(InfoReply) == 32 && offsetof(InfoReply, stride) == 16
-              && offsetof(InfoReply, format) == 20 && offsetof(InfoReply, scale) == 24);
-static_assert(sizeof(WaitPayload) == 4 && sizeof(SurfacePayload) == 2);
 
 template<typename T>
 concept WireStruct = std::is_trivially_copyable_v<T> && std::is_standard_layout_v<T>;
