@@ -23,43 +23,43 @@ using SurfaceId = std::uint16_t;
 /*! The 12-byte header, in host byte order. */
 struct Header
 {
-    std::int32_t type = 0; //!< A MessageType value; anything outside 1..11 is invalid.
+    std::int32_t type = 0;   //!< A MessageType value; anything outside 1..11 is invalid.
     std::uint32_t ackid = 0; //!< Chosen by the sender; an Ack carries the ackid it answers.
-    std::uint32_t size = 0; //!< Bytes of payload that follow the header.
+    std::uint32_t size = 0;  //!< Bytes of payload that follow the header.
 };
 
 /*! Repaint payload, 36 bytes (two trailing bytes of padding). */
 struct RepaintPayload
 {
-    std::int32_t x = 0; //!< Left edge of the region to repaint.
-    std::int32_t y = 0; //!< Top edge of the region to repaint.
-    std::uint32_t width = 0; //!< Width of the region.
-    std::uint32_t height = 0; //!< Height of the region.
-    std::int32_t waveform = 0; //!< The e-paper waveform to use.
+    std::int32_t x = 0;           //!< Left edge of the region to repaint.
+    std::int32_t y = 0;           //!< Top edge of the region to repaint.
+    std::uint32_t width = 0;      //!< Width of the region.
+    std::uint32_t height = 0;     //!< Height of the region.
+    std::int32_t waveform = 0;    //!< The e-paper waveform to use.
     std::int32_t contentType = 0; //!< What the region shows, as blight's content types.
-    std::int32_t mode = 0; //!< Update mode, as blight's modes.
-    std::uint32_t marker = 0; //!< Names this repaint for a later Wait.
-    SurfaceId identifier = 0; //!< The surface to repaint.
+    std::int32_t mode = 0;        //!< Update mode, as blight's modes.
+    std::uint32_t marker = 0;     //!< Names this repaint for a later Wait.
+    SurfaceId identifier = 0;     //!< The surface to repaint.
 };
 
 /*! Move payload, 12 bytes (two bytes of padding after the identifier). */
 struct MovePayload
 {
     SurfaceId identifier = 0; //!< The surface to move.
-    std::int32_t x = 0; //!< New left edge.
-    std::int32_t y = 0; //!< New top edge.
+    std::int32_t x = 0;       //!< New left edge.
+    std::int32_t y = 0;       //!< New top edge.
 };
 
 /*! The reply payload of an Ack that answers Info, 32 bytes. */
 struct InfoReply
 {
-    std::int32_t x = 0; //!< Left edge of the surface.
-    std::int32_t y = 0; //!< Top edge of the surface.
-    std::uint32_t width = 0; //!< Width in pixels.
+    std::int32_t x = 0;       //!< Left edge of the surface.
+    std::int32_t y = 0;       //!< Top edge of the surface.
+    std::uint32_t width = 0;  //!< Width in pixels.
     std::uint32_t height = 0; //!< Height in pixels.
-    std::int32_t stride = 0; //!< Bytes per line of the surface's buffer.
-    std::int32_t format = 0; //!< Pixel format, as a QImage::Format value.
-    double scale = 0; //!< Device pixel ratio of the surface.
+    std::int32_t stride = 0;  //!< Bytes per line of the surface's buffer.
+    std::int32_t format = 0;  //!< Pixel format, as a QImage::Format value.
+    double scale = 0;         //!< Device pixel ratio of the surface.
 };
 
 /*! Wait payload: the marker of the repaint to wait for. */

@@ -12,9 +12,9 @@
 #include <QtCore/QTimer>
 #include <QtCore/QVersionNumber>
 #ifdef WITH_QML
-#include <QtGui/QGuiApplication>
-#include <QtQml/QQmlComponent>
-#include <QtQml/QQmlEngine>
+#  include <QtGui/QGuiApplication>
+#  include <QtQml/QQmlComponent>
+#  include <QtQml/QQmlEngine>
 using Application = QGuiApplication;
 #else
 using Application = QCoreApplication;
@@ -71,7 +71,7 @@ int main(int argc, char **argv)
     const QVersionNumber version = QVersionNumber::fromString(QLatin1String(PACKAGE_VERSION));
     if (QLatin1String(BLIGHTTRANSPORT_VERSION_STR) != QLatin1String(PACKAGE_VERSION)
         || BLIGHTTRANSPORT_VERSION
-               != BLIGHTTRANSPORT_VERSION_CHECK(version.majorVersion(), version.minorVersion(), version.microVersion()))
+            != BLIGHTTRANSPORT_VERSION_CHECK(version.majorVersion(), version.minorVersion(), version.microVersion()))
         return fail(QStringLiteral("version.h says %1 (0x%2), the package %3")
                         .arg(QLatin1String(BLIGHTTRANSPORT_VERSION_STR))
                         .arg(BLIGHTTRANSPORT_VERSION, 6, 16, QLatin1Char('0'))
@@ -104,17 +104,17 @@ int main(int argc, char **argv)
         return fail(QStringLiteral("socketpair failed"));
     std::unique_ptr<Blight::BlightSocket> client(loader.createSocket(QStringLiteral("fd:%1").arg(fds[0])));
     QString why;
-    std::unique_ptr<Blight::BlightSocket> server(factory->adoptDescriptor(
-        fds[1], Blight::BlightSocket::Ownership::TakeOwnership, Blight::BlightSocket::Mode::Messages, nullptr, &why));
+    std::unique_ptr<Blight::BlightSocket> server(
+        factory->adoptDescriptor(fds[1], Blight::BlightSocket::Ownership::TakeOwnership,
+                                 Blight::BlightSocket::Mode::Messages, nullptr, &why));
     if (!client || !server)
         return fail(client ? why : loader.errorString());
 
     int code = 2;
-    QObject::connect(server.get(), &Blight::BlightSocket::messageReceived, &app,
-                     [&](const Blight::Message &message) {
-                         code = message.type() == Blight::MessageType::Wait && message.ackid() == 5 ? 0 : 3;
-                         app.quit();
-                     });
+    QObject::connect(server.get(), &Blight::BlightSocket::messageReceived, &app, [&](const Blight::Message &message) {
+        code = message.type() == Blight::MessageType::Wait && message.ackid() == 5 ? 0 : 3;
+        app.quit();
+    });
     QObject::connect(client.get(), &Blight::BlightSocket::connected, &app, [&] {
         Blight::WaitPayload wait;
         wait.marker = 99;
@@ -158,6 +158,7 @@ int main(int argc, char **argv)
         std::printf("loaded %s\n", qPrintable(library));
     }
     if (libraries.size() != expected)
-        return fail(QStringLiteral("%1 of the package's libraries loaded, expected %2").arg(libraries.size()).arg(expected));
+        return fail(
+            QStringLiteral("%1 of the package's libraries loaded, expected %2").arg(libraries.size()).arg(expected));
     return 0;
 }
