@@ -55,7 +55,9 @@ set(DOXYGEN_PREDEFINED
     "Q_INTERFACES(x)="
     "Q_DECLARE_INTERFACE(x,y)=")
 
+# docs/api holds the front page and the out-of-line docs of blightsocket.h.
 doxygen_add_docs(docs
     "${PROJECT_SOURCE_DIR}/include/BlightTransport"
     "${BLIGHT_VERSION_HEADER}"
+    "${PROJECT_SOURCE_DIR}/docs/api"
     COMMENT "API reference (Doxygen, warnings are errors) into ${PROJECT_BINARY_DIR}/docs/html")

@@ -36,6 +36,7 @@ enum class MessageType : qint32 {
 };
 Q_ENUM_NS(MessageType)
 
+/*! Bytes of a Header on the wire. */
 inline constexpr qsizetype HeaderSize = 12;
 // wirelayout.h spells the fields with <cstdint> types: they must be Qt's, so that
 // code written against qint32/quint16 fields keeps compiling and overloading alike.
@@ -53,9 +54,11 @@ enum class HeaderError {
 };
 Q_ENUM_NS(HeaderError)
 
+/*! True for the types Oxide accepts, 1 (Ack) to 11 (Focus). */
 BLIGHTTRANSPORT_EXPORT bool isValidType(qint32 type);
 /*! True for the types that Oxide requires to carry a payload. */
 BLIGHTTRANSPORT_EXPORT bool requiresPayload(MessageType type);
+/*! Checks \a header as Oxide's reader does: type, payload presence, size under \a maxPayloadSize. */
 BLIGHTTRANSPORT_EXPORT HeaderError validateHeader(const Header &header,
                                                   quint32 maxPayloadSize = DefaultMaxPayloadSize);
 /*! A sentence that says what is wrong with \a header, for logs and errors. */
@@ -101,16 +104,19 @@ std::optional<T> decode(QByteArrayView bytes)
     return value;
 }
 
+/*! A header for a message of \a type with \a ackid and \a size bytes of payload. */
 inline Header makeHeader(MessageType type, quint32 ackid, quint32 size)
 {
     return Header{qint32(type), ackid, size};
 }
 
+/*! Writes \a header's 12 bytes to \a out. */
 inline void writeHeader(char *out, const Header &header)
 {
     std::memcpy(out, &header, sizeof(Header));
 }
 
+/*! Reads a header from the 12 bytes at \a in. */
 inline Header readHeader(const char *in)
 {
     Header header;
@@ -121,10 +127,12 @@ inline Header readHeader(const char *in)
 /*! One received blight message. */
 struct Message
 {
-    Header header;
-    QByteArray payload;
+    Header header;      //!< the header as received
+    QByteArray payload; //!< header.size bytes
 
+    /*! The header's type. */
     MessageType type() const { return static_cast<MessageType>(header.type); }
+    /*! The header's ackid. */
     quint32 ackid() const { return header.ackid; }
 
     /*! The payload as \a T when its size is exactly sizeof(T). */
@@ -145,13 +153,17 @@ struct Message
 class BLIGHTTRANSPORT_EXPORT MessageAssembler
 {
 public:
+    /*! Where the next bytes may land. */
     struct Span
     {
-        char *data = nullptr;
-        qsizetype size = 0;
+        char *data = nullptr; //!< start of the free space
+        qsizetype size = 0;   //!< bytes free there
     };
+    /*! What next() found: nothing complete yet, a message, or a framing error. */
     enum class Status { NeedMore, Message, Error };
 
+    /*! An assembler that refuses payloads over \a maxPayloadSize and reads
+        small messages through a staging buffer of \a stagingSize bytes. */
     explicit MessageAssembler(quint32 maxPayloadSize = DefaultMaxPayloadSize,
                               qsizetype stagingSize = 64 * 1024);
 
@@ -162,7 +174,9 @@ public:
     /*! Extracts the next complete message into \a out. */
     Status next(Message *out);
 
+    /*! Why next() returned Error. */
     HeaderError error() const { return m_error; }
+    /*! The error as a sentence (describeHeaderError()). */
     QString errorString() const { return m_errorString; }
     /*! True when part of a header or payload is waiting for more bytes. */
     bool midMessage() const;
@@ -170,7 +184,9 @@ public:
         plus any bytes after it that are already buffered. */
     qsizetype bufferedBytes() const { return m_end - m_begin + (m_haveHeader ? HeaderSize + m_payloadFilled : 0); }
 
+    /*! The cap on a payload; a larger header is an error. */
     quint32 maxPayloadSize() const { return m_maxPayloadSize; }
+    /*! Sets the cap to \a size, for headers not yet read. */
     void setMaxPayloadSize(quint32 size) { m_maxPayloadSize = size; }
 
     /*! Parses one datagram that holds exactly one message. */
