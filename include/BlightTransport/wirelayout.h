@@ -58,8 +58,8 @@ struct InfoReply
     std::uint32_t width = 0;  //!< Width in pixels.
     std::uint32_t height = 0; //!< Height in pixels.
     std::int32_t stride = 0;  //!< Bytes per line of the surface's buffer.
-    std::int32_t format = 0;  //!< Pixel format, as a QImage::Format value.
-    double scale = 0;         //!< Device pixel ratio of the surface.
+    std::int32_t format = 0;  //!< Pixel format of the surface's buffer, as blight reports it.
+    double scale = 0;         //!< Scale factor of the surface, as blight reports it.
 };
 
 /*! Wait payload: the marker of the repaint to wait for. */
