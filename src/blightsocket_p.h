@@ -73,6 +73,7 @@ public:
     bool adopt(int newFd, BlightSocket::Ownership ownership, const QString &endpointName = QString());
     void startConnection();
     bool becomeConnected();
+    void refreshRecordLimit();
     void detectZeroCopy();
     void setupNotifiers();
     bool setState(BlightSocket::State newState);

@@ -187,6 +187,8 @@ bool BlightSocketPrivate::trySendImmediately(const char *header, QByteArrayView 
             failErrno(errorNumber, QStringLiteral("sending"));
             return false;
         }
+        if (seqPacketTooLarge)
+            refreshRecordLimit();
         if (isUdp(kind) && errorNumber != EMSGSIZE && !retried) {
             // Most likely an ICMP report for an earlier datagram: this one
             // was not sent, and goes again once.
@@ -378,6 +380,8 @@ BlightSocketPrivate::BatchResult BlightSocketPrivate::datagramFailed(int errorNu
             : BatchResult::Gone;
     }
     datagramRetried = false;
+    if (seqPacketTooLarge)
+        refreshRecordLimit();
     queue.dropFrontDatagram();
     lastSendError = errorNumber == EMSGSIZE ? BlightSocket::Error::MessageTooLarge : BlightSocket::Error::NetworkError;
     return warn(QStringLiteral("%1: a queued datagram of %2 bytes was refused and dropped: %3")

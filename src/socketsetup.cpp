@@ -175,12 +175,7 @@ bool BlightSocketPrivate::adopt(int newFd, BlightSocket::Ownership ownership, co
         const int one = 1;
         ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
-    if (kind == BlightSocket::SocketKind::UnixSeqPacket) {
-        int sndbuf = 0;
-        socklen_t sndbufLength = sizeof(sndbuf);
-        Sys::getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &sndbufLength);
-        maxRecord = maxSeqPacketRecord(sndbuf);
-    }
+    refreshRecordLimit();
     endpointText = !endpointName.isEmpty() ? endpointName : describePeer();
     detectZeroCopy();
     setupNotifiers();
@@ -190,6 +185,17 @@ bool BlightSocketPrivate::adopt(int newFd, BlightSocket::Ownership ownership, co
     if (applyZeroCopyChange())
         announceEndpoint(endpointText);
     return true;
+}
+
+void BlightSocketPrivate::refreshRecordLimit()
+{
+    // The largest record follows SO_SNDBUF, which the application may change.
+    if (kind != BlightSocket::SocketKind::UnixSeqPacket)
+        return;
+    int sndbuf = 0;
+    socklen_t length = sizeof(sndbuf);
+    if (Sys::getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &length) == 0)
+        maxRecord = maxSeqPacketRecord(sndbuf);
 }
 
 bool BlightSocketPrivate::becomeConnected()
