@@ -110,7 +110,7 @@ int runSend(const QStringList &arguments)
         if (socket.state() == BlightSocket::State::Connecting)
             what = QStringLiteral("still connecting");
         else if (next < options.count || socket.queuedBytes() > 0)
-            what = QStringLiteral("%1 of %2 messages sent, %3 bytes still queued: the peer is not reading")
+            what = QStringLiteral("%1 of %2 messages accepted, %3 bytes still queued: the peer is not reading")
                        .arg(next).arg(options.count).arg(socket.queuedBytes());
         else if (!awaited.isEmpty())
             what = QStringLiteral("%1 of %2 acks outstanding").arg(awaited.size()).arg(next);

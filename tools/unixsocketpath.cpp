@@ -3,6 +3,8 @@
 #include "unixsocketpath.h"
 
 #include <QtCore/QFile>
+#include <QtCore/QFileInfo>
+#include <QtCore/QList>
 
 #include <cerrno>
 #include <cstring>
@@ -18,6 +20,33 @@ namespace {
 QString errnoText(int errorNumber)
 {
     return QString::fromLocal8Bit(std::strerror(errorNumber));
+}
+
+// Whether a socket of this network namespace is bound to \a path, from
+// /proc/net/unix (last column: the path as bound). Asking this way does not
+// disturb a listener the way a probing connect() would: a listener that
+// takes one connection would take the probe for its client.
+bool boundInProcNetUnix(const QString &path)
+{
+    QFile table(QStringLiteral("/proc/net/unix"));
+    if (!table.open(QIODevice::ReadOnly))
+        return false;
+    const QString absolute = QFileInfo(path).absoluteFilePath();
+    table.readLine(); // the column names
+    for (QByteArray line = table.readLine(); !line.isEmpty(); line = table.readLine()) {
+        const QList<QByteArray> fields = line.trimmed().split(' ');
+        QList<QByteArray> columns;
+        for (const QByteArray &field : fields) {
+            if (!field.isEmpty())
+                columns.append(field);
+        }
+        if (columns.size() < 8)
+            continue; // unbound
+        const QString bound = QFile::decodeName(line.trimmed().mid(line.trimmed().indexOf(columns.at(7))));
+        if (bound == path || bound == absolute)
+            return true;
+    }
+    return false;
 }
 
 } // namespace
@@ -40,6 +69,10 @@ QString prepareUnixSocketPath(const QString &path, bool *removedStale)
     if (!S_ISSOCK(info.st_mode))
         return QStringLiteral("%1 exists and is not a socket: refusing to replace it").arg(path);
 
+    if (boundInProcNetUnix(path))
+        return QStringLiteral("%1 is in use: another program is listening on it").arg(path);
+    // Not in this namespace's table (or bound under a relative name): ask by
+    // connecting, which disturbs nobody when the socket is stale.
     sockaddr_un address = {};
     address.sun_family = AF_UNIX;
     if (name.size() >= qsizetype(sizeof(address.sun_path)))
