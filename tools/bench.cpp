@@ -35,7 +35,8 @@ int runBench(const QStringList &arguments)
         printError(QStringLiteral("cannot run %1").arg(candidate));
         return ExitFailure;
     }
-    printError(QStringLiteral("blight-transport-bench not found beside %1 (build with BLIGHT_BUILD_BENCH=ON)").arg(self));
+    printError(
+        QStringLiteral("blight-transport-bench not found beside %1 (build with BLIGHT_BUILD_BENCH=ON)").arg(self));
     return ExitFailure;
 }
 

@@ -190,8 +190,8 @@ bool parseOrExit(QCommandLineParser &parser, const QStringList &arguments, int *
     return true;
 }
 
-std::optional<qint64> integerOption(const QCommandLineParser &parser, const QCommandLineOption &option,
-                                    qint64 minimum, qint64 maximum)
+std::optional<qint64> integerOption(const QCommandLineParser &parser, const QCommandLineOption &option, qint64 minimum,
+                                    qint64 maximum)
 {
     bool ok = false;
     const qint64 value = parser.value(option).toLongLong(&ok);
@@ -199,10 +199,16 @@ std::optional<qint64> integerOption(const QCommandLineParser &parser, const QCom
         return value;
     const QString name = QStringLiteral("--") + option.names().constLast();
     if (maximum == std::numeric_limits<qint64>::max())
-        printError(QStringLiteral("%1 needs a whole number of at least %2, not '%3'").arg(name).arg(minimum).arg(parser.value(option)));
+        printError(QStringLiteral("%1 needs a whole number of at least %2, not '%3'")
+                       .arg(name)
+                       .arg(minimum)
+                       .arg(parser.value(option)));
     else
         printError(QStringLiteral("%1 needs a whole number from %2 to %3, not '%4'")
-                       .arg(name).arg(minimum).arg(maximum).arg(parser.value(option)));
+                       .arg(name)
+                       .arg(minimum)
+                       .arg(maximum)
+                       .arg(parser.value(option)));
     return std::nullopt;
 }
 

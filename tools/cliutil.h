@@ -54,8 +54,8 @@ void setLibraryLogging(bool verbose);
     The value of \a option as a whole number in [\a minimum, \a maximum];
     prints "--name needs ..." and returns nullopt when it is not one.
 */
-std::optional<qint64> integerOption(const QCommandLineParser &parser, const QCommandLineOption &option,
-                                    qint64 minimum, qint64 maximum);
+std::optional<qint64> integerOption(const QCommandLineParser &parser, const QCommandLineOption &option, qint64 minimum,
+                                    qint64 maximum);
 
 /*! A progress bar on stderr, drawn only when stderr is a terminal. */
 class ProgressBar

@@ -54,14 +54,17 @@ static void printHumanSummary(const QJsonObject &result)
     const QJsonObject cpu = result.value(u"cpu").toObject();
     QTextStream out(stdout);
     const QLocale locale(QLocale::English);
-    auto seconds = [&](const QJsonValue &value) -> QString { return locale.toString(value.toDouble(), 'f', 3) + QStringLiteral(" s"); };
-    out << "\nblight-transport demo: " << links.size() << " connections, "
+    auto seconds = [&](const QJsonValue &value) -> QString {
+        return locale.toString(value.toDouble(), 'f', 3) + QStringLiteral(" s");
+    };
+    out << "\nblight-transport demo: " << links.size() << (links.size() == 1 ? " connection, " : " connections, ")
         << (result.value(u"ok").toBool() ? "every message and byte arrived and matched" : "FAILED") << "\n";
     if (!result.value(u"error").toString().isEmpty())
         out << "  error: " << result.value(u"error").toString() << "\n";
-    out << "  CPU of the one thread that runs every link: " << seconds(cpu.value(u"threadSeconds")) << " = transport and event loop "
-        << seconds(cpu.value(u"transportSeconds")) << " + the demo's payload generation "
-        << seconds(cpu.value(u"generationSeconds")) << " + its byte checking " << seconds(cpu.value(u"checkingSeconds"))
+    out << "  CPU of the one thread that runs every link: " << seconds(cpu.value(u"threadSeconds"))
+        << " = transport and event loop " << seconds(cpu.value(u"transportSeconds"))
+        << " + the demo's payload generation " << seconds(cpu.value(u"generationSeconds")) << " + its byte checking "
+        << seconds(cpu.value(u"checkingSeconds"))
         << "\n  Rates: wall clock (includes generation and checking), and without the demo's generation and checking\n"
         << "  (links run side by side in that thread: use --links for one link's own figures)\n\n";
     for (const QJsonValue &value : links) {
@@ -78,10 +81,12 @@ static void printHumanSummary(const QJsonObject &result)
             << locale.toString(megabytes, 'f', 1) << " MB checked in " << seconds(link.value(u"seconds")) << "\n";
         out << "    wall clock: " << locale.toString(link.value(u"megabytesPerSecond").toDouble(), 'f', 0) << " MB/s, "
             << locale.toString(link.value(u"messagesPerSecond").toDouble(), 'f', 0) << " messages/s, "
-            << locale.toString(link.value(u"systemCallsPerMessage").toDouble(), 'f', 3) << " system calls per message\n";
+            << locale.toString(link.value(u"systemCallsPerMessage").toDouble(), 'f', 3)
+            << " system calls per message\n";
         out << "    without generation (" << seconds(link.value(u"generationCpuSeconds")) << " CPU) and checking ("
-            << seconds(link.value(u"checkingCpuSeconds")) << " CPU): " << locale.toString(withoutDemoWork(link, megabytes), 'f', 0)
-            << " MB/s, " << locale.toString(withoutDemoWork(link, messages), 'f', 0) << " messages/s\n";
+            << seconds(link.value(u"checkingCpuSeconds"))
+            << " CPU): " << locale.toString(withoutDemoWork(link, megabytes), 'f', 0) << " MB/s, "
+            << locale.toString(withoutDemoWork(link, messages), 'f', 0) << " messages/s\n";
         out << "    " << pathSentence(link) << "\n";
     }
     out.flush();
@@ -111,33 +116,40 @@ int runDemo(const QStringList &arguments)
     static char *argv[] = {argv0.data(), nullptr};
 
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
-        "Starts a sender and a receiver in this process over an AF_UNIX socket pair (blight's\n"
-        "own kind of socket) and over TCP on loopback, streams typed blight messages and large\n"
-        "frames (as Ack payloads, and through a raw-stream socket), checks every byte on arrival\n"
-        "and prints a summary. No server or hardware needed. The summary splits the CPU time of\n"
-        "the thread into the transport's and the demo's own payload generation and checking."));
-    const QCommandLineOption messagesOption(QStringLiteral("messages"), QStringLiteral("Small messages per connection (default 200000)."),
+    parser.setApplicationDescription(
+        QStringLiteral("Starts a sender and a receiver in this process over an AF_UNIX socket pair (blight's\n"
+                       "own kind of socket) and over TCP on loopback, streams typed blight messages and large\n"
+                       "frames (as Ack payloads, and through a raw-stream socket), checks every byte on arrival\n"
+                       "and prints a summary. No server or hardware needed. The summary splits the CPU time of\n"
+                       "the thread into the transport's and the demo's own payload generation and checking."));
+    const QCommandLineOption messagesOption(QStringLiteral("messages"),
+                                            QStringLiteral("Small messages per connection (default 200000)."),
                                             QStringLiteral("n"), QStringLiteral("200000"));
-    const QCommandLineOption framesOption(QStringLiteral("frames"), QStringLiteral("Large frames per connection (default 16)."),
+    const QCommandLineOption framesOption(QStringLiteral("frames"),
+                                          QStringLiteral("Large frames per connection (default 16)."),
                                           QStringLiteral("n"), QStringLiteral("16"));
-    const QCommandLineOption frameSizeOption(QStringLiteral("frame-size"), QStringLiteral("Bytes per frame (default 5 MiB)."),
+    const QCommandLineOption frameSizeOption(QStringLiteral("frame-size"),
+                                             QStringLiteral("Bytes per frame (default 5 MiB)."),
                                              QStringLiteral("bytes"), QString::number(5 * 1024 * 1024));
-    const QCommandLineOption burstOption(QStringLiteral("burst"), QStringLiteral("Messages sent per event-loop turn (default 256)."),
+    const QCommandLineOption burstOption(QStringLiteral("burst"),
+                                         QStringLiteral("Messages sent per event-loop turn (default 256)."),
                                          QStringLiteral("n"), QStringLiteral("256"));
-    const QCommandLineOption zeroCopyOption(QStringLiteral("zerocopy"), QStringLiteral("auto, on or off for the TCP connections (default auto)."),
+    const QCommandLineOption zeroCopyOption(QStringLiteral("zerocopy"),
+                                            QStringLiteral("auto, on or off for the TCP connections (default auto)."),
                                             QStringLiteral("mode"), QStringLiteral("auto"));
     const QCommandLineOption jsonOption(QStringLiteral("json"), QStringLiteral("Print the summary as JSON."));
-    const QCommandLineOption guiOption(QStringLiteral("gui"), QStringLiteral("Show the transport panel while the demo runs."));
+    const QCommandLineOption guiOption(QStringLiteral("gui"),
+                                       QStringLiteral("Show the transport panel while the demo runs."));
     const QCommandLineOption screenshotOption(QStringLiteral("screenshot"),
-                                              QStringLiteral("Render the panel offscreen after the demo and save it as PNG "
-                                                             "(<file> ends in .png; its folder must exist)."),
+                                              QStringLiteral(
+                                                  "Render the panel offscreen after the demo and save it as PNG "
+                                                  "(<file> ends in .png; its folder must exist)."),
                                               QStringLiteral("file"));
     const QCommandLineOption linksOption(QStringLiteral("links"),
                                          QStringLiteral("Connections to run, from unix, tcp and raw (default all)."),
                                          QStringLiteral("list"), QStringLiteral("unix,tcp,raw"));
-    parser.addOptions({messagesOption, framesOption, frameSizeOption, burstOption, zeroCopyOption, linksOption, jsonOption,
-                       guiOption, screenshotOption});
+    parser.addOptions({messagesOption, framesOption, frameSizeOption, burstOption, zeroCopyOption, linksOption,
+                       jsonOption, guiOption, screenshotOption});
     int exitCode = ExitOk;
     if (!parseOrExit(parser, arguments, &exitCode))
         return exitCode;
@@ -188,15 +200,16 @@ int runDemo(const QStringList &arguments)
         }
     }
 
-    std::unique_ptr<QCoreApplication> app =
-        createDemoApplication(argc, argv, gui || !screenshot.isEmpty(), !gui && !screenshot.isEmpty());
+    std::unique_ptr<QCoreApplication> app = createDemoApplication(argc, argv, gui || !screenshot.isEmpty(),
+                                                                  !gui && !screenshot.isEmpty());
     if (!app)
         return ExitFailure;
 
     QList<DemoLink *> links;
     for (const QString &name : wanted) {
         if (name == u"unix")
-            links.append(new DemoLink(QStringLiteral("unix socket pair"), DemoLink::Kind::UnixMessages, config, app.get()));
+            links.append(
+                new DemoLink(QStringLiteral("unix socket pair"), DemoLink::Kind::UnixMessages, config, app.get()));
         else if (name == u"tcp")
             links.append(new DemoLink(QStringLiteral("tcp loopback"), DemoLink::Kind::TcpMessages, config, app.get()));
         else

@@ -162,9 +162,8 @@ void DemoLink::wireSender()
         if (can)
             pump();
     });
-    connect(m_sender, &BlightSocket::errorOccurred, this, [this](BlightSocket::Error, const QString &reason) {
-        failLink(QStringLiteral("sender: ") + reason);
-    });
+    connect(m_sender, &BlightSocket::errorOccurred, this,
+            [this](BlightSocket::Error, const QString &reason) { failLink(QStringLiteral("sender: ") + reason); });
     connect(m_sender, &BlightSocket::disconnected, this, [this] {
         m_senderClosed = true;
         checkFinished();
@@ -181,7 +180,8 @@ void DemoLink::wireSender()
         if (requestType == MessageType::Info) {
             const auto info = decode<InfoReply>(payload);
             const auto id = SurfaceId((ackid - 1) % 64 + 1);
-            if (!info || info->width != infoFor(id).width || info->x != infoFor(id).x || info->scale != infoFor(id).scale)
+            if (!info || info->width != infoFor(id).width || info->x != infoFor(id).x
+                || info->scale != infoFor(id).scale)
                 failLink(QStringLiteral("wrong Info reply for ackid %1").arg(ackid));
         } else if (requestType == MessageType::List) {
             if (payload.size() != 3 * qsizetype(sizeof(SurfaceId)))
@@ -377,7 +377,8 @@ void DemoLink::checkRawChunk(const QByteArray &chunk)
             return;
         }
         const qsizetype take = qsizetype(qMin<qint64>(chunk.size() - at, m_config.frameSize - within));
-        const qsizetype bad = firstPatternMismatch(QByteArrayView(chunk.constData() + at, take), frameSeed(frame), within);
+        const qsizetype bad = firstPatternMismatch(QByteArrayView(chunk.constData() + at, take), frameSeed(frame),
+                                                   within);
         if (bad >= 0) {
             failLink(QStringLiteral("raw frame %1: byte %2 differs").arg(frame).arg(within + bad));
             return;

@@ -18,17 +18,21 @@ namespace Blight::Cli {
 int runListen(const QStringList &arguments)
 {
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
-        "Accepts one connection on <endpoint> (or adopts fd:N) and prints one JSON line per\n"
-        "message: type, ackid, size and the sha256 of the payload. Answers pings. Exits when\n"
-        "the peer disconnects, after --count messages, or on SIGINT or SIGTERM (exit 0 unless a\n"
-        "connection failed). A unix: socket file is removed when it exits; a stale one (nobody\n"
-        "listening) is replaced, one in use or a path that is not a socket is refused."));
-    parser.addPositionalArgument(QStringLiteral("endpoint"), QStringLiteral("unix:/path, tcp://host:port, udp://host:port or fd:N"));
-    const QCommandLineOption countOption(QStringLiteral("count"), QStringLiteral("Exit after <n> messages."), QStringLiteral("n"));
+    parser.setApplicationDescription(
+        QStringLiteral("Accepts one connection on <endpoint> (or adopts fd:N) and prints one JSON line per\n"
+                       "message: type, ackid, size and the sha256 of the payload. Answers pings. Exits when\n"
+                       "the peer disconnects, after --count messages, or on SIGINT or SIGTERM (exit 0 unless a\n"
+                       "connection failed). A unix: socket file is removed when it exits; a stale one (nobody\n"
+                       "listening) is replaced, one in use or a path that is not a socket is refused."));
+    parser.addPositionalArgument(QStringLiteral("endpoint"),
+                                 QStringLiteral("unix:/path, tcp://host:port, udp://host:port or fd:N"));
+    const QCommandLineOption countOption(QStringLiteral("count"), QStringLiteral("Exit after <n> messages."),
+                                         QStringLiteral("n"));
     const QCommandLineOption keepOption(QStringLiteral("keep-listening"),
-                                        QStringLiteral("After a connection ends (even with an error), accept the next one."));
-    const QCommandLineOption maxOption(QStringLiteral("max-payload"), QStringLiteral("Largest payload accepted (default 16 MiB)."),
+                                        QStringLiteral(
+                                            "After a connection ends (even with an error), accept the next one."));
+    const QCommandLineOption maxOption(QStringLiteral("max-payload"),
+                                       QStringLiteral("Largest payload accepted (default 16 MiB)."),
                                        QStringLiteral("bytes"));
     parser.addOptions({countOption, keepOption, maxOption});
     int exitCode = 0;
@@ -71,7 +75,8 @@ int runListen(const QStringList &arguments)
         return ExitFailure;
     }
     QObject::connect(&signalWatcher, &SignalWatcher::signalReceived, &signalWatcher, [&](int signalNumber) {
-        printError(QStringLiteral("stopping on %1").arg(signalNumber == SIGINT ? QStringLiteral("SIGINT") : QStringLiteral("SIGTERM")));
+        printError(QStringLiteral("stopping on %1")
+                       .arg(signalNumber == SIGINT ? QStringLiteral("SIGINT") : QStringLiteral("SIGTERM")));
         QCoreApplication::exit(result);
     });
     BlightServer server;
@@ -92,13 +97,13 @@ int runListen(const QStringList &arguments)
         });
         QObject::connect(socket, &BlightSocket::errorOccurred, socket,
                          [&](BlightSocket::Error error, const QString &reason) {
-            if (error == BlightSocket::Error::RemoteClosed && !reason.contains(u"middle")) {
-                printError(QStringLiteral("peer disconnected"));
-                return;
-            }
-            printError(QStringLiteral("connection ended: %1").arg(reason));
-            result = ExitFailure;
-        });
+                             if (error == BlightSocket::Error::RemoteClosed && !reason.contains(u"middle")) {
+                                 printError(QStringLiteral("peer disconnected"));
+                                 return;
+                             }
+                             printError(QStringLiteral("connection ended: %1").arg(reason));
+                             result = ExitFailure;
+                         });
         QObject::connect(socket, &BlightSocket::disconnected, socket, [&, socket] {
             socket->deleteLater();
             if (!keepListening || !server.isListening())

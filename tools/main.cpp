@@ -30,8 +30,7 @@ static void printUsage()
         "\n"
         "Endpoints: unix:/path, tcp://host:port, tcp://[::1]:port, udp://host:port, fd:N,\n"
         "           blight: (system bus), blight:session\n"
-        "\n")
-        << exitStatusHelp();
+        "\n") << exitStatusHelp();
 }
 
 int main(int argc, char *argv[])

@@ -23,13 +23,15 @@ QJsonObject describeAck(MessageType type, const QByteArray &requestPayload, quin
             object.insert(QStringLiteral("surface"), int(surface->identifier));
         if (reply.isEmpty()) {
             object.insert(QStringLiteral("known"), false);
-            object.insert(QStringLiteral("note"), QStringLiteral("empty reply: the compositor does not know this surface"));
+            object.insert(QStringLiteral("note"),
+                          QStringLiteral("empty reply: the compositor does not know this surface"));
             break;
         }
         const auto info = decode<InfoReply>(reply);
         if (!info) {
-            object.insert(QStringLiteral("error"),
-                          QStringLiteral("an Info reply has %1 bytes, not %2").arg(reply.size()).arg(sizeof(InfoReply)));
+            object
+                .insert(QStringLiteral("error"),
+                        QStringLiteral("an Info reply has %1 bytes, not %2").arg(reply.size()).arg(sizeof(InfoReply)));
             break;
         }
         object.insert(QStringLiteral("known"), true);

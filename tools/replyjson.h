@@ -16,7 +16,6 @@ namespace Blight::Cli {
     surface that way: not an error). List: "surfaces", an array of ids.
     A reply that cannot be what its request asks for gets an "error" text.
 */
-QJsonObject describeAck(MessageType type, const QByteArray &requestPayload, quint32 ackid,
-                        const QByteArray &reply);
+QJsonObject describeAck(MessageType type, const QByteArray &requestPayload, quint32 ackid, const QByteArray &reply);
 
 } // namespace Blight::Cli

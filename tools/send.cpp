@@ -55,8 +55,8 @@ int runSend(const QStringList &arguments)
                     return; // canSendChanged(true) resumes
                 fail(QStringLiteral("message %1 refused (%2)")
                          .arg(next)
-                         .arg(QString::fromLatin1(QMetaEnum::fromType<BlightSocket::Error>().valueToKey(
-                             int(socket.lastSendError())))));
+                         .arg(QString::fromLatin1(
+                             QMetaEnum::fromType<BlightSocket::Error>().valueToKey(int(socket.lastSendError())))));
                 return;
             }
             if (options.waitAcks)
@@ -97,7 +97,10 @@ int runSend(const QStringList &arguments)
     QObject::connect(&socket, &BlightSocket::errorOccurred, &socket, [&](BlightSocket::Error, const QString &reason) {
         if (next < options.count || !awaited.isEmpty())
             fail(QStringLiteral("%1 (%2 of %3 messages sent, %4 acks outstanding)")
-                     .arg(reason).arg(next).arg(options.count).arg(awaited.size()));
+                     .arg(reason)
+                     .arg(next)
+                     .arg(options.count)
+                     .arg(awaited.size()));
         else
             fail(reason);
     });
@@ -111,7 +114,9 @@ int runSend(const QStringList &arguments)
             what = QStringLiteral("still connecting");
         else if (next < options.count || socket.queuedBytes() > 0)
             what = QStringLiteral("%1 of %2 messages accepted, %3 bytes still queued: the peer is not reading")
-                       .arg(next).arg(options.count).arg(socket.queuedBytes());
+                       .arg(next)
+                       .arg(options.count)
+                       .arg(socket.queuedBytes());
         else if (!awaited.isEmpty())
             what = QStringLiteral("%1 of %2 acks outstanding").arg(awaited.size()).arg(next);
         else

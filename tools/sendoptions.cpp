@@ -78,46 +78,60 @@ QByteArray SendOptions::payload(qint64 k) const
 std::optional<SendOptions> parseSendOptions(const QStringList &arguments, int *exitCode)
 {
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
-        "Connects to <endpoint> (or adopts fd:N) and sends --count messages of --type; message k\n"
-        "(from 0) has ackid k + 1. The payload is one of:\n"
-        "  --size N          N bytes where byte i of message k is (k + i) % 251;\n"
-        "  --payload-hex H   these bytes (hex digits, spaces allowed) in every message;\n"
-        "  --payload-file F  the bytes of file F in every message;\n"
-        "  typed fields      --surface, --x, --y, --width, --height, --marker, laid out as\n"
-        "                    Oxide does for repaint, move, info, delete, raise, lower and wait.\n"
-        "Without any of them, typed messages get their typed payload (surface 1, other fields 0)\n"
-        "and the other types none. With --wait-acks, every request's Ack is awaited and printed\n"
-        "as a JSON line with its decoded reply (Info's geometry, List's surfaces). Prints a\n"
-        "JSON summary at the end, with the error text when it failed."));
+    parser.setApplicationDescription(
+        QStringLiteral("Connects to <endpoint> (or adopts fd:N) and sends --count messages of --type; message k\n"
+                       "(from 0) has ackid k + 1. The payload is one of:\n"
+                       "  --size N          N bytes where byte i of message k is (k + i) % 251;\n"
+                       "  --payload-hex H   these bytes (hex digits, spaces allowed) in every message;\n"
+                       "  --payload-file F  the bytes of file F in every message;\n"
+                       "  typed fields      --surface, --x, --y, --width, --height, --marker, laid out as\n"
+                       "                    Oxide does for repaint, move, info, delete, raise, lower and wait.\n"
+                       "Without any of them, typed messages get their typed payload (surface 1, other fields 0)\n"
+                       "and the other types none. With --wait-acks, every request's Ack is awaited and printed\n"
+                       "as a JSON line with its decoded reply (Info's geometry, List's surfaces). Prints a\n"
+                       "JSON summary at the end, with the error text when it failed."));
     parser.addPositionalArgument(QStringLiteral("endpoint"),
-                                 QStringLiteral("unix:/path, tcp://host:port, udp://host:port, fd:N, blight: or blight:session"));
+                                 QStringLiteral(
+                                     "unix:/path, tcp://host:port, udp://host:port, fd:N, blight: or blight:session"));
     const QCommandLineOption countOption(QStringLiteral("count"), QStringLiteral("Messages to send (default 1)."),
                                          QStringLiteral("n"), QStringLiteral("1"));
-    const QCommandLineOption typeOption(QStringLiteral("type"), QStringLiteral("Message type, a name or 1..11 (default repaint)."),
+    const QCommandLineOption typeOption(QStringLiteral("type"),
+                                        QStringLiteral("Message type, a name or 1..11 (default repaint)."),
                                         QStringLiteral("type"), QStringLiteral("repaint"));
-    const QCommandLineOption sizeOption(QStringLiteral("size"), QStringLiteral("Pattern payload of <bytes> per message."),
+    const QCommandLineOption sizeOption(QStringLiteral("size"),
+                                        QStringLiteral("Pattern payload of <bytes> per message."),
                                         QStringLiteral("bytes"));
-    const QCommandLineOption hexOption(QStringLiteral("payload-hex"), QStringLiteral("The payload of every message, in hex."),
-                                       QStringLiteral("hex"));
-    const QCommandLineOption fileOption(QStringLiteral("payload-file"), QStringLiteral("The payload of every message, from <file>."),
+    const QCommandLineOption hexOption(QStringLiteral("payload-hex"),
+                                       QStringLiteral("The payload of every message, in hex."), QStringLiteral("hex"));
+    const QCommandLineOption fileOption(QStringLiteral("payload-file"),
+                                        QStringLiteral("The payload of every message, from <file>."),
                                         QStringLiteral("file"));
-    const QCommandLineOption surfaceOption(QStringLiteral("surface"),
-                                           QStringLiteral("Surface identifier (repaint, move, info, delete, raise, lower; default 1)."),
-                                           QStringLiteral("id"));
-    const QCommandLineOption xOption(QStringLiteral("x"), QStringLiteral("X coordinate (repaint, move)."), QStringLiteral("px"));
-    const QCommandLineOption yOption(QStringLiteral("y"), QStringLiteral("Y coordinate (repaint, move)."), QStringLiteral("px"));
-    const QCommandLineOption widthOption(QStringLiteral("width"), QStringLiteral("Width (repaint)."), QStringLiteral("px"));
-    const QCommandLineOption heightOption(QStringLiteral("height"), QStringLiteral("Height (repaint)."), QStringLiteral("px"));
-    const QCommandLineOption markerOption(QStringLiteral("marker"), QStringLiteral("Marker (repaint, wait)."), QStringLiteral("n"));
-    const QCommandLineOption zeroCopyOption(QStringLiteral("zerocopy"), QStringLiteral("auto, on or off (default auto)."),
-                                            QStringLiteral("mode"), QStringLiteral("auto"));
+    const QCommandLineOption
+        surfaceOption(QStringLiteral("surface"),
+                      QStringLiteral("Surface identifier (repaint, move, info, delete, raise, lower; default 1)."),
+                      QStringLiteral("id"));
+    const QCommandLineOption xOption(QStringLiteral("x"), QStringLiteral("X coordinate (repaint, move)."),
+                                     QStringLiteral("px"));
+    const QCommandLineOption yOption(QStringLiteral("y"), QStringLiteral("Y coordinate (repaint, move)."),
+                                     QStringLiteral("px"));
+    const QCommandLineOption widthOption(QStringLiteral("width"), QStringLiteral("Width (repaint)."),
+                                         QStringLiteral("px"));
+    const QCommandLineOption heightOption(QStringLiteral("height"), QStringLiteral("Height (repaint)."),
+                                          QStringLiteral("px"));
+    const QCommandLineOption markerOption(QStringLiteral("marker"), QStringLiteral("Marker (repaint, wait)."),
+                                          QStringLiteral("n"));
+    const QCommandLineOption zeroCopyOption(QStringLiteral("zerocopy"),
+                                            QStringLiteral("auto, on or off (default auto)."), QStringLiteral("mode"),
+                                            QStringLiteral("auto"));
     const QCommandLineOption thresholdOption(QStringLiteral("zerocopy-threshold"),
-                                             QStringLiteral("Smallest payload sent with MSG_ZEROCOPY."), QStringLiteral("bytes"));
+                                             QStringLiteral("Smallest payload sent with MSG_ZEROCOPY."),
+                                             QStringLiteral("bytes"));
     const QCommandLineOption waitAcksOption(QStringLiteral("wait-acks"),
-                                            QStringLiteral("Wait for each request's Ack and print its decoded reply as JSON."));
+                                            QStringLiteral(
+                                                "Wait for each request's Ack and print its decoded reply as JSON."));
     const QCommandLineOption timeoutOption(QStringLiteral("timeout"),
-                                           QStringLiteral("Give up (exit 1) when the whole command takes longer than <ms>."),
+                                           QStringLiteral(
+                                               "Give up (exit 1) when the whole command takes longer than <ms>."),
                                            QStringLiteral("ms"));
     parser.addOptions({countOption, typeOption, sizeOption, hexOption, fileOption, surfaceOption, xOption, yOption,
                        widthOption, heightOption, markerOption, zeroCopyOption, thresholdOption, waitAcksOption,
@@ -139,7 +153,8 @@ std::optional<SendOptions> parseSendOptions(const QStringList &arguments, int *e
     }
     const std::optional<MessageType> type = typeFromString(parser.value(typeOption));
     if (!type) {
-        printError(QStringLiteral("unknown --type '%1': use a name (repaint, move, ...) or 1..11").arg(parser.value(typeOption)));
+        printError(QStringLiteral("unknown --type '%1': use a name (repaint, move, ...) or 1..11")
+                       .arg(parser.value(typeOption)));
         return std::nullopt;
     }
     options.type = *type;
@@ -194,7 +209,8 @@ std::optional<SendOptions> parseSendOptions(const QStringList &arguments, int *e
         if (!parser.isSet(field.option))
             continue;
         if (!field.applies) {
-            printError(QStringLiteral("--%1 does not apply to %2 messages").arg(field.option.names().constFirst(), name));
+            printError(
+                QStringLiteral("--%1 does not apply to %2 messages").arg(field.option.names().constFirst(), name));
             return std::nullopt;
         }
         const auto value = integerOption(parser, field.option, field.minimum, field.maximum);
@@ -206,7 +222,8 @@ std::optional<SendOptions> parseSendOptions(const QStringList &arguments, int *e
     const int sources = int(parser.isSet(sizeOption)) + int(parser.isSet(hexOption)) + int(parser.isSet(fileOption))
         + int(anyField);
     if (sources > 1) {
-        printError(QStringLiteral("give one payload: --size, --payload-hex, --payload-file or typed fields, not several"));
+        printError(
+            QStringLiteral("give one payload: --size, --payload-hex, --payload-file or typed fields, not several"));
         return std::nullopt;
     }
     qint64 payloadSize = 0;
@@ -221,7 +238,8 @@ std::optional<SendOptions> parseSendOptions(const QStringList &arguments, int *e
         digits.remove(QRegularExpression(QStringLiteral("\\s")));
         static const QRegularExpression hex(QStringLiteral("\\A(?:[0-9a-fA-F]{2})*\\z"));
         if (!hex.match(digits).hasMatch()) {
-            printError(QStringLiteral("--payload-hex needs pairs of hex digits, not '%1'").arg(parser.value(hexOption)));
+            printError(
+                QStringLiteral("--payload-hex needs pairs of hex digits, not '%1'").arg(parser.value(hexOption)));
             return std::nullopt;
         }
         options.fixedPayload = QByteArray::fromHex(digits.toLatin1());
@@ -243,8 +261,9 @@ std::optional<SendOptions> parseSendOptions(const QStringList &arguments, int *e
         return std::nullopt;
     }
     if (payloadSize == 0 && requiresPayload(*type)) {
-        printError(QStringLiteral("%1 messages need a payload: give --size, --payload-hex, --payload-file or typed fields")
-                       .arg(name));
+        printError(
+            QStringLiteral("%1 messages need a payload: give --size, --payload-hex, --payload-file or typed fields")
+                .arg(name));
         return std::nullopt;
     }
     *exitCode = ExitOk;

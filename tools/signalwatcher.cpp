@@ -32,7 +32,8 @@ SignalWatcher::SignalWatcher(QObject *parent)
 {
     Q_ASSERT(g_pipe[0] < 0); // one watcher at a time
     if (::pipe2(g_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
-        m_errorString = QStringLiteral("cannot make a pipe for signals: %1").arg(QString::fromLocal8Bit(std::strerror(errno)));
+        m_errorString
+            = QStringLiteral("cannot make a pipe for signals: %1").arg(QString::fromLocal8Bit(std::strerror(errno)));
         g_pipe[0] = g_pipe[1] = -1;
         return;
     }

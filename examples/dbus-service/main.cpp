@@ -91,8 +91,8 @@ private:
                 out() << "surface " << id << ": unknown to the compositor" << Qt::endl;
             else
                 out() << "surface " << id << ": " << info->width << 'x' << info->height << " at " << info->x << ','
-                      << info->y << " stride " << info->stride << " format " << info->format << " scale "
-                      << info->scale << Qt::endl;
+                      << info->y << " stride " << info->stride << " format " << info->format << " scale " << info->scale
+                      << Qt::endl;
             checkDone();
         });
     }
@@ -133,14 +133,15 @@ int main(int argc, char *argv[])
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("blight-dbus-service"));
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
-        "Connects to blight through D-Bus, prints its surfaces (List, then Info for each) and\n"
-        "answers its pings."));
+    parser.setApplicationDescription(
+        QStringLiteral("Connects to blight through D-Bus, prints its surfaces (List, then Info for each) and\n"
+                       "answers its pings."));
     parser.addHelpOption();
     const QCommandLineOption sessionOption(QStringLiteral("session"),
                                            QStringLiteral("Use the session bus (blight itself is on the system bus)."));
     const QCommandLineOption pingsOption(QStringLiteral("pings"),
-                                         QStringLiteral("Exit after answering <n> pings (default: run until blight goes)."),
+                                         QStringLiteral(
+                                             "Exit after answering <n> pings (default: run until blight goes)."),
                                          QStringLiteral("n"), QStringLiteral("0"));
     parser.addOptions({sessionOption, pingsOption});
     parser.process(app);

@@ -123,19 +123,20 @@ bool PrivateBus::start()
         m_errorString = config.errorString();
         return false;
     }
-    config.write(QStringLiteral(
-        "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
-        " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-        "<busconfig>\n"
-        "  <type>session</type>\n"
-        "  <listen>unix:dir=%1</listen>\n"
-        "  <auth>EXTERNAL</auth>\n"
-        "  <policy context=\"default\">\n"
-        "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
-        "    <allow eavesdrop=\"true\"/>\n"
-        "    <allow own=\"*\"/>\n"
-        "  </policy>\n"
-        "</busconfig>\n").arg(m_dir.path()).toUtf8());
+    config.write(QStringLiteral("<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
+                                " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
+                                "<busconfig>\n"
+                                "  <type>session</type>\n"
+                                "  <listen>unix:dir=%1</listen>\n"
+                                "  <auth>EXTERNAL</auth>\n"
+                                "  <policy context=\"default\">\n"
+                                "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
+                                "    <allow eavesdrop=\"true\"/>\n"
+                                "    <allow own=\"*\"/>\n"
+                                "  </policy>\n"
+                                "</busconfig>\n")
+                     .arg(m_dir.path())
+                     .toUtf8());
     config.close();
     m_daemon.setProgram(daemon);
     dieWithTest(m_daemon);
@@ -149,7 +150,8 @@ bool PrivateBus::start()
     }
     m_address = readLine(m_daemon);
     if (m_address.isEmpty()) {
-        m_errorString = QStringLiteral("dbus-daemon printed no address: ") + QString::fromLocal8Bit(m_daemon.readAllStandardError());
+        m_errorString = QStringLiteral("dbus-daemon printed no address: ")
+            + QString::fromLocal8Bit(m_daemon.readAllStandardError());
         return false;
     }
     return true;

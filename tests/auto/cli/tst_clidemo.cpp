@@ -19,9 +19,10 @@ using namespace CliTest;
 
 namespace {
 
-const QStringList SmallDemo = {QStringLiteral("demo"), QStringLiteral("--messages"), QStringLiteral("2000"),
-                               QStringLiteral("--frames"), QStringLiteral("2"), QStringLiteral("--frame-size"),
-                               QString::number(2 * 1024 * 1024)};
+const QStringList SmallDemo
+    = {QStringLiteral("demo"),          QStringLiteral("--messages"), QStringLiteral("2000"),
+       QStringLiteral("--frames"),      QStringLiteral("2"),          QStringLiteral("--frame-size"),
+       QString::number(2 * 1024 * 1024)};
 
 } // namespace
 

@@ -105,7 +105,8 @@ void tst_CliListen::socketFileRemoved()
     QCOMPARE(listener.exitCode(), 0);
     QVERIFY2(!QFileInfo::exists(path), qPrintable(err));
     if (signalNumber != 0)
-        QVERIFY2(err.contains(signalNumber == SIGINT ? u"stopping on SIGINT" : u"stopping on SIGTERM"), qPrintable(err));
+        QVERIFY2(err.contains(signalNumber == SIGINT ? u"stopping on SIGINT" : u"stopping on SIGTERM"),
+                 qPrintable(err));
 }
 
 void tst_CliListen::regularFileRefused()

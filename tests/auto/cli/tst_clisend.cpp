@@ -63,6 +63,7 @@ private Q_SLOTS:
 
 private:
     PrivateBus m_bus;
+    QTemporaryFile m_payloadFile;
     QProcess m_compositor;
     QString m_compositorLog;
     bool m_haveCompositor = false;
@@ -78,11 +79,13 @@ void tst_CliSend::initTestCase()
     // screens) and fast pings so that pings happen during the tests.
     m_compositor.setProcessEnvironment(m_bus.environment());
     dieWithTest(m_compositor);
-    m_compositor.start(tool(), {QStringLiteral("serve-compositor"), QStringLiteral("--session"), QStringLiteral("--surfaces"),
-                                QStringLiteral("2"), QStringLiteral("--ping-interval"), QStringLiteral("50")});
+    m_compositor.start(tool(),
+                       {QStringLiteral("serve-compositor"), QStringLiteral("--session"), QStringLiteral("--surfaces"),
+                        QStringLiteral("2"), QStringLiteral("--ping-interval"), QStringLiteral("50")});
     QVERIFY(m_compositor.waitForStarted());
     const QString ready = readLine(m_compositor);
-    QVERIFY2(ready.startsWith(u"ready:"), qPrintable(ready + QString::fromLocal8Bit(m_compositor.readAllStandardError())));
+    QVERIFY2(ready.startsWith(u"ready:"),
+             qPrintable(ready + QString::fromLocal8Bit(m_compositor.readAllStandardError())));
     m_haveCompositor = true;
 }
 
@@ -100,10 +103,21 @@ void tst_CliSend::payloadOnTheWire_data()
     QTest::addColumn<int>("type");
     QTest::addColumn<QByteArray>("payload");
 
-    QTest::addRow("hex") << QStringList{QStringLiteral("--type"), QStringLiteral("ack"), QStringLiteral("--payload-hex"),
-                                        QStringLiteral("de ad be ef 00 01")}
+    QTest::addRow("hex") << QStringList{QStringLiteral("--type"), QStringLiteral("ack"),
+                                        QStringLiteral("--payload-hex"), QStringLiteral("de ad be ef 00 01")}
                          << 1 << QByteArray::fromHex("deadbeef0001");
-    QTest::addRow("hex-empty-list") << QStringList{QStringLiteral("--type"), QStringLiteral("list")} << 7 << QByteArray();
+    QTest::addRow("list-no-payload") << QStringList{QStringLiteral("--type"), QStringLiteral("list")} << 7
+                                     << QByteArray();
+    // A file's bytes as they are, zero bytes and all.
+    QByteArray fileBytes(5000, '\0');
+    for (qsizetype i = 0; i < fileBytes.size(); ++i)
+        fileBytes[i] = char((i * 7) % 256);
+    QVERIFY(m_payloadFile.open());
+    m_payloadFile.write(fileBytes);
+    m_payloadFile.flush();
+    QTest::addRow("file") << QStringList{QStringLiteral("--type"), QStringLiteral("ack"),
+                                         QStringLiteral("--payload-file"), m_payloadFile.fileName()}
+                          << 1 << fileBytes;
 
     QByteArray repaint(36, '\0');
     put32(repaint, 0, quint32(-10)); // x
@@ -112,33 +126,36 @@ void tst_CliSend::payloadOnTheWire_data()
     put32(repaint, 12, 400);         // height
     put32(repaint, 28, 77);          // marker
     put16(repaint, 32, 2);           // identifier
-    QTest::addRow("typed-repaint") << QStringList{QStringLiteral("--type"), QStringLiteral("repaint"), QStringLiteral("--surface"),
-                                                  QStringLiteral("2"), QStringLiteral("--x"), QStringLiteral("-10"),
-                                                  QStringLiteral("--y"), QStringLiteral("20"), QStringLiteral("--width"),
-                                                  QStringLiteral("300"), QStringLiteral("--height"), QStringLiteral("400"),
-                                                  QStringLiteral("--marker"), QStringLiteral("77")}
+    QTest::addRow("typed-repaint") << QStringList{QStringLiteral("--type"),    QStringLiteral("repaint"),
+                                                  QStringLiteral("--surface"), QStringLiteral("2"),
+                                                  QStringLiteral("--x"),       QStringLiteral("-10"),
+                                                  QStringLiteral("--y"),       QStringLiteral("20"),
+                                                  QStringLiteral("--width"),   QStringLiteral("300"),
+                                                  QStringLiteral("--height"),  QStringLiteral("400"),
+                                                  QStringLiteral("--marker"),  QStringLiteral("77")}
                                    << 3 << repaint;
     QByteArray move(12, '\0');
     put16(move, 0, 5);
     put32(move, 4, 7);
     put32(move, 8, quint32(-8));
-    QTest::addRow("typed-move") << QStringList{QStringLiteral("--type"), QStringLiteral("move"), QStringLiteral("--surface"),
-                                               QStringLiteral("5"), QStringLiteral("--x"), QStringLiteral("7"), QStringLiteral("--y"),
-                                               QStringLiteral("-8")}
+    QTest::addRow("typed-move") << QStringList{QStringLiteral("--type"),    QStringLiteral("move"),
+                                               QStringLiteral("--surface"), QStringLiteral("5"),
+                                               QStringLiteral("--x"),       QStringLiteral("7"),
+                                               QStringLiteral("--y"),       QStringLiteral("-8")}
                                 << 4 << move;
     QByteArray info(2, '\0');
     put16(info, 0, 513);
-    QTest::addRow("typed-info") << QStringList{QStringLiteral("--type"), QStringLiteral("info"), QStringLiteral("--surface"),
-                                               QStringLiteral("513")}
+    QTest::addRow("typed-info") << QStringList{QStringLiteral("--type"), QStringLiteral("info"),
+                                               QStringLiteral("--surface"), QStringLiteral("513")}
                                 << 5 << info;
     QByteArray defaultRepaint(36, '\0');
     put16(defaultRepaint, 32, 1); // surface 1 when none is given
-    QTest::addRow("typed-repaint-defaults") << QStringList{QStringLiteral("--type"), QStringLiteral("repaint")} << 3
-                                            << defaultRepaint;
+    QTest::addRow("typed-repaint-defaults")
+        << QStringList{QStringLiteral("--type"), QStringLiteral("repaint")} << 3 << defaultRepaint;
     QByteArray wait(4, '\0');
     put32(wait, 0, 0x01020304);
-    QTest::addRow("typed-wait") << QStringList{QStringLiteral("--type"), QStringLiteral("wait"), QStringLiteral("--marker"),
-                                               QString::number(0x01020304)}
+    QTest::addRow("typed-wait") << QStringList{QStringLiteral("--type"), QStringLiteral("wait"),
+                                               QStringLiteral("--marker"), QString::number(0x01020304)}
                                 << 10 << wait;
 }
 
@@ -152,9 +169,10 @@ void tst_CliSend::payloadOnTheWire()
     QVERIFY(mine >= 0);
     QProcess process;
     dieWithTest(process);
-    process.start(tool(), QStringList{QStringLiteral("send"), QStringLiteral("fd:%1").arg(theirs), QStringLiteral("--count"),
-                                      QString::number(Count)}
-                              + arguments);
+    process.start(tool(),
+                  QStringList{QStringLiteral("send"), QStringLiteral("fd:%1").arg(theirs), QStringLiteral("--count"),
+                              QString::number(Count)}
+                      + arguments);
     QVERIFY(process.waitForStarted());
     ::close(theirs);
     const QByteArray wire = readAll(mine);
@@ -185,16 +203,17 @@ void tst_CliSend::conversationWithCompositor_data()
     QTest::addRow("list") << QStringList{QStringLiteral("--type"), QStringLiteral("list"), QStringLiteral("--count"),
                                          QStringLiteral("2")}
                           << QStringLiteral("acked list 2 with 4 bytes");
-    QTest::addRow("info-known") << QStringList{QStringLiteral("--type"), QStringLiteral("info"), QStringLiteral("--surface"),
-                                               QStringLiteral("2")}
+    QTest::addRow("info-known") << QStringList{QStringLiteral("--type"), QStringLiteral("info"),
+                                               QStringLiteral("--surface"), QStringLiteral("2")}
                                 << QStringLiteral("acked info 1 with 32 bytes");
-    QTest::addRow("info-unknown") << QStringList{QStringLiteral("--type"), QStringLiteral("info"), QStringLiteral("--surface"),
-                                                 QStringLiteral("99")}
+    QTest::addRow("info-unknown") << QStringList{QStringLiteral("--type"), QStringLiteral("info"),
+                                                 QStringLiteral("--surface"), QStringLiteral("99")}
                                   << QStringLiteral("info for unknown surface 99");
     QTest::addRow("repaint-real-surface")
-        << QStringList{QStringLiteral("--type"), QStringLiteral("repaint"), QStringLiteral("--surface"), QStringLiteral("2"),
-                       QStringLiteral("--x"), QStringLiteral("10"), QStringLiteral("--y"), QStringLiteral("20"),
-                       QStringLiteral("--width"), QStringLiteral("100"), QStringLiteral("--height"), QStringLiteral("50")}
+        << QStringList{QStringLiteral("--type"), QStringLiteral("repaint"),  QStringLiteral("--surface"),
+                       QStringLiteral("2"),      QStringLiteral("--x"),      QStringLiteral("10"),
+                       QStringLiteral("--y"),    QStringLiteral("20"),       QStringLiteral("--width"),
+                       QStringLiteral("100"),    QStringLiteral("--height"), QStringLiteral("50")}
         << QStringLiteral("repaint 1 surface 2 (10,20 100x50)");
     QTest::addRow("ping") << QStringList{QStringLiteral("--type"), QStringLiteral("ping"), QStringLiteral("--count"),
                                          QStringLiteral("3")}
@@ -210,9 +229,10 @@ void tst_CliSend::conversationWithCompositor()
     QProcess send;
     dieWithTest(send);
     send.setProcessEnvironment(m_bus.environment());
-    send.start(tool(), QStringList{QStringLiteral("send"), QStringLiteral("blight:session"), QStringLiteral("--wait-acks"),
-                                   QStringLiteral("--timeout"), QStringLiteral("10000")}
-                           + arguments);
+    send.start(tool(),
+               QStringList{QStringLiteral("send"), QStringLiteral("blight:session"), QStringLiteral("--wait-acks"),
+                           QStringLiteral("--timeout"), QStringLiteral("10000")}
+                   + arguments);
     QVERIFY(send.waitForFinished(15000));
     const QByteArray err = send.readAllStandardError();
     QCOMPARE(send.exitCode(), 0);
@@ -256,10 +276,13 @@ void tst_CliSend::conversationWithCompositor()
     }
     if (compositorSays.isEmpty())
         return;
-    QVERIFY2(QTest::qWaitFor([&] {
-        m_compositorLog += QString::fromUtf8(m_compositor.readAllStandardOutput());
-        return m_compositorLog.contains(compositorSays);
-    }, 5000), qPrintable(m_compositorLog));
+    QVERIFY2(QTest::qWaitFor(
+                 [&] {
+                     m_compositorLog += QString::fromUtf8(m_compositor.readAllStandardOutput());
+                     return m_compositorLog.contains(compositorSays);
+                 },
+                 5000),
+             qPrintable(m_compositorLog));
 }
 
 void tst_CliSend::readmeExampleEndsCleanly()
@@ -294,18 +317,20 @@ void tst_CliSend::readmeExampleEndsCleanly()
     const QRegularExpression connected(QStringLiteral("client (\\d+) connected"));
     QString log;
     QStringList unfinished;
-    const bool allGone = QTest::qWaitFor([&] {
-        m_compositorLog += QString::fromUtf8(m_compositor.readAllStandardOutput());
-        log = m_compositorLog.mid(before);
-        unfinished.clear();
-        qsizetype clients = 0;
-        for (auto it = connected.globalMatch(log); it.hasNext(); ++clients) {
-            const QString id = it.next().captured(1);
-            if (!log.contains(QStringLiteral("client %1 disconnected: ").arg(id)))
-                unfinished.append(id);
-        }
-        return clients >= qsizetype(commands.size()) && unfinished.isEmpty();
-    }, 5000);
+    const bool allGone = QTest::qWaitFor(
+        [&] {
+            m_compositorLog += QString::fromUtf8(m_compositor.readAllStandardOutput());
+            log = m_compositorLog.mid(before);
+            unfinished.clear();
+            qsizetype clients = 0;
+            for (auto it = connected.globalMatch(log); it.hasNext(); ++clients) {
+                const QString id = it.next().captured(1);
+                if (!log.contains(QStringLiteral("client %1 disconnected: ").arg(id)))
+                    unfinished.append(id);
+            }
+            return clients >= qsizetype(commands.size()) && unfinished.isEmpty();
+        },
+        5000);
     QVERIFY2(allGone, qPrintable(log));
     const QRegularExpression disconnected(QStringLiteral("client \\d+ disconnected: (.*)"));
     for (auto it = disconnected.globalMatch(log); it.hasNext();) {
@@ -326,9 +351,10 @@ void tst_CliSend::timeoutAgainstStoppedReader()
     dieWithTest(process);
     QElapsedTimer clock;
     clock.start();
-    process.start(tool(), {QStringLiteral("send"), QStringLiteral("fd:%1").arg(theirs), QStringLiteral("--type"),
-                           QStringLiteral("ack"), QStringLiteral("--size"), QStringLiteral("65536"), QStringLiteral("--count"),
-                           QStringLiteral("4000"), QStringLiteral("--timeout"), QString::number(TimeoutMs)});
+    process.start(tool(),
+                  {QStringLiteral("send"), QStringLiteral("fd:%1").arg(theirs), QStringLiteral("--type"),
+                   QStringLiteral("ack"), QStringLiteral("--size"), QStringLiteral("65536"), QStringLiteral("--count"),
+                   QStringLiteral("4000"), QStringLiteral("--timeout"), QString::number(TimeoutMs)});
     QVERIFY(process.waitForStarted());
     ::close(theirs);
     QVERIFY2(process.waitForFinished(10000), "send --timeout did not end against a reader that stopped");
@@ -356,8 +382,10 @@ void tst_CliSend::summaryCarriesTheErrorOnce()
     QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
     environment.insert(QStringLiteral("QT_MESSAGE_PATTERN"), QStringLiteral("qtlog %{category}: %{message}"));
     process.setProcessEnvironment(environment);
-    process.start(tool(), {QStringLiteral("send"), QStringLiteral("fd:%1").arg(theirs), QStringLiteral("--type"),
-                           QStringLiteral("info"), QStringLiteral("--count"), QStringLiteral("2"), QStringLiteral("--wait-acks")});
+    process.start(tool(),
+                  {QStringLiteral("send"), QStringLiteral("fd:%1").arg(theirs), QStringLiteral("--type"),
+                   QStringLiteral("info"), QStringLiteral("--count"), QStringLiteral("2"),
+                   QStringLiteral("--wait-acks")});
     QVERIFY(process.waitForStarted());
     ::close(theirs);
     // Both requests arrive (28 bytes), then the test hangs up without answering.

@@ -68,9 +68,10 @@ void tst_CliUsage::usageNamesTheCommand_data()
     QTest::addColumn<QString>("exitStatus");
     const QString ours = QStringLiteral("Exit status: 0 ok, 1 runtime failure");
     QTest::addRow("demo") << QStringLiteral("demo") << QStringLiteral("Usage: blight-transport demo [options]") << ours;
-    QTest::addRow("listen") << QStringLiteral("listen") << QStringLiteral("Usage: blight-transport listen [options] endpoint")
-                            << ours;
-    QTest::addRow("send") << QStringLiteral("send") << QStringLiteral("Usage: blight-transport send [options] endpoint") << ours;
+    QTest::addRow("listen") << QStringLiteral("listen")
+                            << QStringLiteral("Usage: blight-transport listen [options] endpoint") << ours;
+    QTest::addRow("send") << QStringLiteral("send") << QStringLiteral("Usage: blight-transport send [options] endpoint")
+                          << ours;
     QTest::addRow("serve-compositor") << QStringLiteral("serve-compositor")
                                       << QStringLiteral("Usage: blight-transport serve-compositor [options]") << ours;
     QTest::addRow("tool") << QString() << QStringLiteral("Usage: blight-transport [command] [options]") << ours;
@@ -109,21 +110,25 @@ void tst_CliUsage::badUsageExitsTwoBeforeWork_data()
         QTest::addRow("%s", name) << list << QString::fromLatin1(message);
     };
     // fd:0 is never adopted: each of these must stop before connecting.
-    row("send-negative-threshold", {"send", "fd:0", "--zerocopy-threshold", "-1"}, "--zerocopy-threshold needs a whole number");
+    row("send-negative-threshold", {"send", "fd:0", "--zerocopy-threshold", "-1"},
+        "--zerocopy-threshold needs a whole number");
     row("send-negative-count", {"send", "fd:0", "--count", "-3"}, "--count needs a whole number");
     row("send-negative-size", {"send", "fd:0", "--size", "-36"}, "--size needs a whole number");
     row("send-size-over-cap", {"send", "fd:0", "--size", "16777217"}, "--size needs a whole number");
     row("send-zero-timeout", {"send", "fd:0", "--timeout", "0"}, "--timeout needs a whole number");
     row("send-negative-timeout", {"send", "fd:0", "--timeout", "-100"}, "--timeout needs a whole number");
-    row("send-surface-too-big", {"send", "fd:0", "--type", "info", "--surface", "65536"}, "--surface needs a whole number");
+    row("send-surface-too-big", {"send", "fd:0", "--type", "info", "--surface", "65536"},
+        "--surface needs a whole number");
     row("send-negative-width", {"send", "fd:0", "--width", "-1"}, "--width needs a whole number");
     row("send-x-on-info", {"send", "fd:0", "--type", "info", "--x", "3"}, "--x does not apply to info messages");
-    row("send-surface-on-list", {"send", "fd:0", "--type", "list", "--surface", "1"}, "--surface does not apply to list");
+    row("send-surface-on-list", {"send", "fd:0", "--type", "list", "--surface", "1"},
+        "--surface does not apply to list");
     row("send-two-payloads", {"send", "fd:0", "--size", "4", "--payload-hex", "00"}, "give one payload");
     row("send-size-and-fields", {"send", "fd:0", "--size", "36", "--surface", "2"}, "give one payload");
     row("send-odd-hex", {"send", "fd:0", "--payload-hex", "abc"}, "--payload-hex needs pairs of hex digits");
     row("send-not-hex", {"send", "fd:0", "--payload-hex", "zz"}, "--payload-hex needs pairs of hex digits");
-    row("send-missing-file", {"send", "fd:0", "--payload-file", "/nonexistent/blight/payload"}, "cannot read --payload-file");
+    row("send-missing-file", {"send", "fd:0", "--payload-file", "/nonexistent/blight/payload"},
+        "cannot read --payload-file");
     row("send-wait-acks-for-ack", {"send", "fd:0", "--type", "ack", "--wait-acks"}, "nobody acks an ack");
     row("send-unknown-option", {"send", "fd:0", "--frobnicate"}, "Unknown option 'frobnicate'");
     row("send-bad-endpoint", {"send", "smtp://x"}, "unknown endpoint");
@@ -171,11 +176,13 @@ void tst_CliUsage::runtimeFailureExitsOne_data()
     file.write("not a socket");
     file.close();
     // A closed descriptor number: far above anything this process has open.
-    QTest::addRow("send-refused") << QStringList{QStringLiteral("send"), QStringLiteral("unix:") + m_dir.filePath(QStringLiteral("nobody"))}
+    QTest::addRow("send-refused") << QStringList{QStringLiteral("send"),
+                                                 QStringLiteral("unix:") + m_dir.filePath(QStringLiteral("nobody"))}
                                   << QStringLiteral("unix:");
     QTest::addRow("listen-on-regular-file") << QStringList{QStringLiteral("listen"), QStringLiteral("unix:") + regular}
                                             << QStringLiteral("is a regular file, not a socket");
-    QTest::addRow("send-to-closed-fd") << QStringList{QStringLiteral("send"), QStringLiteral("fd:987")} << QStringLiteral("987");
+    QTest::addRow("send-to-closed-fd") << QStringList{QStringLiteral("send"), QStringLiteral("fd:987")}
+                                       << QStringLiteral("987");
 }
 
 void tst_CliUsage::runtimeFailureExitsOne()

@@ -29,12 +29,14 @@ void tst_DBusServiceExample::initTestCase()
         QSKIP(qPrintable(QStringLiteral("no private D-Bus: ") + m_bus.errorString()));
     m_compositor.setProcessEnvironment(m_bus.environment());
     dieWithTest(m_compositor);
-    m_compositor.start(tool(), {QStringLiteral("serve-compositor"), QStringLiteral("--session"), QStringLiteral("--surfaces"),
-                                QStringLiteral("2"), QStringLiteral("--ping-interval"), QStringLiteral("50"),
-                                QStringLiteral("--ping-timeout"), QStringLiteral("2000")});
+    m_compositor.start(tool(),
+                       {QStringLiteral("serve-compositor"), QStringLiteral("--session"), QStringLiteral("--surfaces"),
+                        QStringLiteral("2"), QStringLiteral("--ping-interval"), QStringLiteral("50"),
+                        QStringLiteral("--ping-timeout"), QStringLiteral("2000")});
     QVERIFY(m_compositor.waitForStarted());
     const QString ready = readLine(m_compositor);
-    QVERIFY2(ready.startsWith(u"ready:"), qPrintable(ready + QString::fromLocal8Bit(m_compositor.readAllStandardError())));
+    QVERIFY2(ready.startsWith(u"ready:"),
+             qPrintable(ready + QString::fromLocal8Bit(m_compositor.readAllStandardError())));
 }
 
 void tst_DBusServiceExample::cleanupTestCase()
@@ -62,16 +64,20 @@ void tst_DBusServiceExample::listsSurfacesAndAnswersPings()
     QCOMPARE(lines.value(1), QStringLiteral("surfaces: 1, 2"));
     // serve-compositor's surfaces are reMarkable 2 screens in RGB16 (format 7).
     for (int id : {1, 2})
-        QVERIFY2(lines.contains(QStringLiteral("surface %1: 1404x1872 at 0,0 stride 2808 format 7 scale 1").arg(id)), qPrintable(out));
+        QVERIFY2(lines.contains(QStringLiteral("surface %1: 1404x1872 at 0,0 stride 2808 format 7 scale 1").arg(id)),
+                 qPrintable(out));
     QCOMPARE(lines.filter(QRegularExpression(QStringLiteral("^answered ping \\d+$"))).size(), Pings);
     QCOMPARE(lines.constLast(), QStringLiteral("done"));
 
     // The compositor saw our answers (the pings came from it) and an orderly goodbye.
     QString log;
-    QVERIFY2(QTest::qWaitFor([&] {
-        log += QString::fromUtf8(m_compositor.readAllStandardOutput());
-        return log.contains(u"disconnected:");
-    }, 5000), qPrintable(log));
+    QVERIFY2(QTest::qWaitFor(
+                 [&] {
+                     log += QString::fromUtf8(m_compositor.readAllStandardOutput());
+                     return log.contains(u"disconnected:");
+                 },
+                 5000),
+             qPrintable(log));
     QVERIFY2(log.contains(u"client 1: acked list"), qPrintable(log));
     QVERIFY2(log.contains(QRegularExpression(QStringLiteral("client 1 disconnected: .*peer closed the connection"))),
              qPrintable(log));
