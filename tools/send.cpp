@@ -34,12 +34,15 @@ int runSend(const QStringList &arguments)
     QString failure; // the first reason, printed once and put in the summary
     QElapsedTimer clock;
 
-    auto fail = [&](const QString &reason) {
+    // Records and prints the first reason; \a abort ends the connection (an
+    // errorOccurred() is followed by disconnected() anyway).
+    auto fail = [&](const QString &reason, bool abort) {
         if (!failure.isEmpty())
             return;
         failure = reason;
         printError(reason);
-        socket.abort();
+        if (abort)
+            socket.abort();
         QCoreApplication::exit(ExitFailure);
     };
     auto finishIfDone = [&] {
@@ -56,7 +59,8 @@ int runSend(const QStringList &arguments)
                 fail(QStringLiteral("message %1 refused (%2)")
                          .arg(next)
                          .arg(QString::fromLatin1(
-                             QMetaEnum::fromType<BlightSocket::Error>().valueToKey(int(socket.lastSendError())))));
+                             QMetaEnum::fromType<BlightSocket::Error>().valueToKey(int(socket.lastSendError())))),
+                     true);
                 return;
             }
             if (options.waitAcks)
@@ -88,21 +92,22 @@ int runSend(const QStringList &arguments)
         if (line.value(u"known") == QJsonValue(false))
             ++unknownSurfaces;
         if (line.contains(u"error")) {
-            fail(QStringLiteral("ack %1: %2").arg(ackid).arg(line.value(u"error").toString()));
+            fail(QStringLiteral("ack %1: %2").arg(ackid).arg(line.value(u"error").toString()), true);
             return;
         }
         finishIfDone();
     });
     QObject::connect(&socket, &BlightSocket::pingReceived, &socket, [&] { ++pingsAnswered; });
     QObject::connect(&socket, &BlightSocket::errorOccurred, &socket, [&](BlightSocket::Error, const QString &reason) {
-        if (next < options.count || !awaited.isEmpty())
-            fail(QStringLiteral("%1 (%2 of %3 messages sent, %4 acks outstanding)")
+        if (clock.isValid() && (next < options.count || !awaited.isEmpty()))
+            fail(QStringLiteral("%1 (%2 of %3 messages accepted, %4 acks outstanding)")
                      .arg(reason)
                      .arg(next)
                      .arg(options.count)
-                     .arg(awaited.size()));
+                     .arg(awaited.size()),
+                 false);
         else
-            fail(reason);
+            fail(reason, false);
     });
     QObject::connect(&socket, &BlightSocket::disconnected, &socket,
                      [&] { QCoreApplication::exit(failure.isEmpty() ? ExitOk : ExitFailure); });
@@ -121,7 +126,7 @@ int runSend(const QStringList &arguments)
             what = QStringLiteral("%1 of %2 acks outstanding").arg(awaited.size()).arg(next);
         else
             what = QStringLiteral("still closing");
-        fail(QStringLiteral("timed out after %1 ms: %2").arg(options.timeoutMs).arg(what));
+        fail(QStringLiteral("timed out after %1 ms: %2").arg(options.timeoutMs).arg(what), true);
     });
     if (options.timeoutMs > 0)
         deadline.start(options.timeoutMs);
