@@ -3,6 +3,7 @@
 #include "commands.h"
 #include "cliutil.h"
 #include "fakecompositor.h"
+#include "signalwatcher.h"
 
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QCoreApplication>
@@ -21,7 +22,8 @@ int runServeCompositor(const QStringList &arguments)
         "not answer within two seconds; answers Info and List at once; acks Repaint, Move,\n"
         "Raise, Lower, Focus and Delete after a pretend paint, and Wait when its marker is\n"
         "painted. Prints a line when ready and one per client event. Clients connect with\n"
-        "blight:session (or blight: with --system)."));
+        "blight:session (or blight: with --system). SIGINT or SIGTERM stop it cleanly: it\n"
+        "closes every connection and gives the name up."));
     const QCommandLineOption sessionOption(QStringLiteral("session"),
                                            QStringLiteral("Serve on the session bus (the default)."));
     const QCommandLineOption systemOption(QStringLiteral("system"),
@@ -47,11 +49,11 @@ int runServeCompositor(const QStringList &arguments)
         return exitCode;
     if (!parser.positionalArguments().isEmpty()) {
         printError(QStringLiteral("serve-compositor takes no arguments"));
-        return 2;
+        return ExitUsage;
     }
     if (parser.isSet(sessionOption) && parser.isSet(systemOption)) {
         printError(QStringLiteral("give --session or --system, not both"));
-        return 2;
+        return ExitUsage;
     }
     auto number = [&](const QCommandLineOption &option, int minimum, int *out) {
         bool ok = false;
@@ -68,7 +70,7 @@ int runServeCompositor(const QStringList &arguments)
     int paintDelay = 0;
     if (!number(surfacesOption, 0, &surfaces) || !number(pingOption, 1, &pingInterval)
         || !number(timeoutOption, 1, &pingTimeout) || !number(paintOption, 0, &paintDelay)) {
-        return 2;
+        return ExitUsage;
     }
 
     const bool system = parser.isSet(systemOption);
@@ -76,9 +78,20 @@ int runServeCompositor(const QStringList &arguments)
     const QDBusConnection bus = system ? QDBusConnection::systemBus() : QDBusConnection::sessionBus();
     if (!bus.isConnected()) {
         printError(QStringLiteral("cannot reach the D-Bus %1: %2").arg(busText, bus.lastError().message()));
-        return 1;
+        return ExitFailure;
     }
 
+    // Stopping through the event loop lets the compositor close its
+    // connections and release the name, as blight does when it exits.
+    SignalWatcher signalWatcher;
+    if (!signalWatcher.isValid()) {
+        printError(signalWatcher.errorString());
+        return ExitFailure;
+    }
+    QObject::connect(&signalWatcher, &SignalWatcher::signalReceived, &signalWatcher,
+                     [] { QCoreApplication::exit(ExitOk); });
+    // Before the compositor, which reports its last events from its destructor.
+    QTextStream out(stdout);
     FakeCompositor compositor(bus);
     compositor.setPingInterval(pingInterval);
     compositor.setPingTimeout(pingTimeout);
@@ -95,10 +108,9 @@ int runServeCompositor(const QStringList &arguments)
     }
     if (!compositor.start()) {
         printError(QStringLiteral("cannot serve on the %1: %2").arg(busText, compositor.errorString()));
-        return 1;
+        return ExitFailure;
     }
 
-    QTextStream out(stdout);
     QObject::connect(&compositor, &FakeCompositor::eventOccurred, &compositor, [&out](const QString &text) {
         out << text << Qt::endl; // one line per event, flushed: readers may be pipes
     });

@@ -4,7 +4,6 @@
 
 #include <QtCore/QFile>
 #include <QtCore/QFileInfo>
-#include <QtCore/QList>
 
 #include <cerrno>
 #include <cstring>
@@ -34,15 +33,18 @@ bool boundInProcNetUnix(const QString &path)
     const QString absolute = QFileInfo(path).absoluteFilePath();
     table.readLine(); // the column names
     for (QByteArray line = table.readLine(); !line.isEmpty(); line = table.readLine()) {
-        const QList<QByteArray> fields = line.trimmed().split(' ');
-        QList<QByteArray> columns;
-        for (const QByteArray &field : fields) {
-            if (!field.isEmpty())
-                columns.append(field);
+        // Num RefCount Protocol Flags Type St Inode [Path]: the path is what
+        // follows the seventh field, spaces and all.
+        const QByteArray row = line.chopped(line.endsWith('\n') ? 1 : 0);
+        qsizetype at = 0;
+        for (int field = 0; field < 7 && at >= 0; ++field) {
+            while (at < row.size() && row.at(at) == ' ')
+                ++at;
+            at = row.indexOf(' ', at);
         }
-        if (columns.size() < 8)
+        if (at < 0)
             continue; // unbound
-        const QString bound = QFile::decodeName(line.trimmed().mid(line.trimmed().indexOf(columns.at(7))));
+        const QString bound = QFile::decodeName(row.mid(at + 1));
         if (bound == path || bound == absolute)
             return true;
     }

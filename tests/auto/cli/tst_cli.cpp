@@ -1,5 +1,7 @@
 // The blight-transport command line: send and listen against each other and
 // against bytes written and read by hand from the layout in DESIGN.md §3.
+#include "clitest.h"
+
 #include <QtCore/QCryptographicHash>
 #include <QtCore/QJsonArray>
 #include <QtCore/QJsonDocument>
@@ -13,9 +15,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+using CliTest::inheritablePair;
+using CliTest::jsonLines;
+
 namespace {
 
-const QString Tool = QStringLiteral(BLIGHT_TRANSPORT_CLI);
+const QString Tool = CliTest::tool();
 
 // The wire layout written out by hand, independent of the library's codec:
 // int32 type at 0, uint32 ackid at 4, uint32 size at 8, then the payload.
@@ -35,30 +40,6 @@ QByteArray expectedPayload(quint64 k, int size)
     for (int i = 0; i < size; ++i)
         bytes[i] = char((k + quint64(i)) % 251);
     return bytes;
-}
-
-QList<QJsonObject> jsonLines(const QByteArray &output)
-{
-    QList<QJsonObject> lines;
-    for (const QByteArray &line : output.split('\n')) {
-        if (line.trimmed().isEmpty())
-            continue;
-        QJsonParseError error;
-        const QJsonDocument document = QJsonDocument::fromJson(line, &error);
-        if (error.error == QJsonParseError::NoError && document.isObject())
-            lines.append(document.object());
-    }
-    return lines;
-}
-
-// A socket pair whose one end the child inherits (no CLOEXEC).
-std::pair<int, int> inheritablePair()
-{
-    int fds[2] = {-1, -1};
-    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0)
-        return {-1, -1};
-    ::fcntl(fds[0], F_SETFD, FD_CLOEXEC); // the test's end stays here
-    return {fds[0], fds[1]};
 }
 
 } // namespace

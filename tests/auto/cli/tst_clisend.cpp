@@ -60,6 +60,7 @@ private Q_SLOTS:
     void readmeExampleEndsCleanly();
     void timeoutAgainstStoppedReader();
     void summaryCarriesTheErrorOnce();
+    void compositorStopsCleanly(); // last: ends the compositor
 
 private:
     PrivateBus m_bus;
@@ -407,6 +408,19 @@ void tst_CliSend::summaryCarriesTheErrorOnce()
     QVERIFY2(error.contains(u"2 acks outstanding"), qPrintable(error));
     QCOMPARE(err, QStringLiteral("blight-transport: ") + error + u'\n');
     QVERIFY2(!err.contains(u"qtlog"), qPrintable(err));
+}
+
+void tst_CliSend::compositorStopsCleanly()
+{
+    if (!m_haveCompositor)
+        QSKIP("no private D-Bus (dbus-daemon not installed): the compositor cannot be reached");
+    // SIGTERM goes through the event loop: the name is given up, exit 0.
+    m_compositor.terminate();
+    QVERIFY(m_compositor.waitForFinished(10000));
+    QCOMPARE(m_compositor.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(m_compositor.exitCode(), 0);
+    m_compositorLog += QString::fromUtf8(m_compositor.readAllStandardOutput());
+    QVERIFY2(m_compositorLog.endsWith(QStringLiteral("released codes.eeems.blight1\n")), qPrintable(m_compositorLog));
 }
 
 QTEST_GUILESS_MAIN(tst_CliSend)
