@@ -11,8 +11,6 @@
 #include <QtTest/QtTest>
 
 #include <cstring>
-#include <fcntl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 using CliTest::inheritablePair;
