@@ -63,8 +63,9 @@ int main(int argc, char **argv)
         const qsizetype options = text.indexOf(u" [options]"_s);
         if (text.startsWith(u"Usage: "_s) && options > 0)
             text.replace(7, options - 7, program);
-        out << text << "\nExit status: 0 every scenario ran and every byte arrived, 1 a scenario failed or did "
-                       "not run, 2 bad usage.\n";
+        out << text
+            << "\nExit status: 0 every scenario ran and every byte arrived, 1 a scenario failed or did "
+               "not run, 2 bad usage.\n";
         return 0;
     }
     if (parser.isSet(u"version"_s)) {

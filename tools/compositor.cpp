@@ -15,24 +15,26 @@ namespace Blight::Cli {
 int runServeCompositor(const QStringList &arguments)
 {
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
-        "Owns codes.eeems.blight1 on a D-Bus bus and answers open() at / (interface\n"
-        "codes.eeems.blight1.Compositor) with one end of a fresh AF_UNIX socket pair, as\n"
-        "blight does. Pings every connection each second and reports a client that does\n"
-        "not answer within two seconds; answers Info and List at once; acks Repaint, Move,\n"
-        "Raise, Lower, Focus and Delete after a pretend paint, and Wait when its marker is\n"
-        "painted. Prints a line when ready and one per client event. Clients connect with\n"
-        "blight:session (or blight: with --system). SIGINT or SIGTERM stop it cleanly: it\n"
-        "closes every connection and gives the name up."));
+    parser.setApplicationDescription(
+        QStringLiteral("Owns codes.eeems.blight1 on a D-Bus bus and answers open() at / (interface\n"
+                       "codes.eeems.blight1.Compositor) with one end of a fresh AF_UNIX socket pair, as\n"
+                       "blight does. Pings every connection each second and reports a client that does\n"
+                       "not answer within two seconds; answers Info and List at once; acks Repaint, Move,\n"
+                       "Raise, Lower, Focus and Delete after a pretend paint, and Wait when its marker is\n"
+                       "painted. Prints a line when ready and one per client event. Clients connect with\n"
+                       "blight:session (or blight: with --system). SIGINT or SIGTERM stop it cleanly: it\n"
+                       "closes every connection and gives the name up."));
     const QCommandLineOption sessionOption(QStringLiteral("session"),
                                            QStringLiteral("Serve on the session bus (the default)."));
-    const QCommandLineOption systemOption(QStringLiteral("system"),
-                                          QStringLiteral("Serve on the system bus (needs a bus policy that lets you own the name)."));
+    const QCommandLineOption
+        systemOption(QStringLiteral("system"),
+                     QStringLiteral("Serve on the system bus (needs a bus policy that lets you own the name)."));
     const QCommandLineOption surfacesOption(QStringLiteral("surfaces"),
                                             QStringLiteral("Surfaces to create, 1404x1872 each (default 1)."),
                                             QStringLiteral("n"), QStringLiteral("1"));
     const QCommandLineOption pingOption(QStringLiteral("ping-interval"),
-                                        QStringLiteral("Milliseconds between pings (default %1).").arg(CompositorPingInterval),
+                                        QStringLiteral("Milliseconds between pings (default %1).")
+                                            .arg(CompositorPingInterval),
                                         QStringLiteral("ms"), QString::number(CompositorPingInterval));
     const QCommandLineOption timeoutOption(QStringLiteral("ping-timeout"),
                                            QStringLiteral("Milliseconds without an answer before a client is reported "
@@ -59,7 +61,9 @@ int runServeCompositor(const QStringList &arguments)
         bool ok = false;
         *out = parser.value(option).toInt(&ok);
         if (!ok || *out < minimum) {
-            printError(QStringLiteral("--%1 needs a whole number of at least %2").arg(option.names().constFirst()).arg(minimum));
+            printError(QStringLiteral("--%1 needs a whole number of at least %2")
+                           .arg(option.names().constFirst())
+                           .arg(minimum));
             return false;
         }
         return true;
