@@ -7,6 +7,7 @@
 #include <BlightTransport/blightserver.h>
 #include <BlightTransport/blightsocket.h>
 
+#include <QtCore/QElapsedTimer>
 #include <QtNetwork/QNetworkDatagram>
 #include <QtNetwork/QUdpSocket>
 #include <QtTest/QtTest>
@@ -36,6 +37,7 @@ private Q_SLOTS:
     void udpServerListeningOnlyWhileListening_data();
     void udpServerListeningOnlyWhileListening();
     void qdiscDropsKeepTrackerInStep();
+    void noBusyLoopWhileLingeringAfterDisconnect();
 
 private:
     bool m_inNamespace = false;
@@ -403,6 +405,41 @@ void tst_Datagrams::qdiscDropsKeepTrackerInStep()
     QVERIFY(errors.isEmpty());
     for (const QByteArray &payload : std::as_const(payloads))
         QVERIFY(payload.isDetached());
+}
+
+// §2.12: after the linger time close() disconnects with AF_UNSPEC and, if
+// the kernel still holds buffers (here: clones queued in a slow qdisc),
+// lingers on with POLLHUP raised. It must sleep meanwhile.
+void tst_Datagrams::noBusyLoopWhileLingeringAfterDisconnect()
+{
+    if (!m_inNamespace)
+        QSKIP(qPrintable(QStringLiteral("needs a private network namespace for a qdisc on loopback: ") + m_namespaceWhy));
+    auto pair = TestUtil::makePair(QStringLiteral("tcp4"));
+    QVERIFY(pair.ok);
+    QString why;
+    QVERIFY2(TestUtil::runTc({QStringLiteral("qdisc"), QStringLiteral("add"), QStringLiteral("dev"), QStringLiteral("lo"),
+                              QStringLiteral("root"), QStringLiteral("tbf"), QStringLiteral("rate"), QStringLiteral("8kbit"),
+                              QStringLiteral("burst"), QStringLiteral("128kb"), QStringLiteral("limit"), QStringLiteral("32mb")}, &why),
+             qPrintable(why));
+    auto removeQdisc = qScopeGuard([&] {
+        TestUtil::runTc({QStringLiteral("qdisc"), QStringLiteral("del"), QStringLiteral("dev"), QStringLiteral("lo"), QStringLiteral("root")}, &why);
+    });
+    pair.a->setZeroCopyMode(BlightSocket::ZeroCopyMode::On);
+    pair.a->setLingerTime(400);
+    for (int i = 0; i < 4; ++i)
+        QVERIFY(pair.a->sendMessage(MessageType::Ack, quint32(i), TestUtil::pattern(1024 * 1024, i)));
+    QTRY_VERIFY(pair.a->pendingBuffers() > 0);
+    QSignalSpy disconnected(pair.a.get(), &BlightSocket::disconnected);
+    QElapsedTimer wall;
+    wall.start();
+    const qint64 cpuBefore = TestUtil::threadCpuNs();
+    pair.a->close();
+    QTRY_COMPARE_WITH_TIMEOUT(disconnected.size(), 1, 10000);
+    const qint64 cpu = TestUtil::threadCpuNs() - cpuBefore;
+    const qint64 wallNs = wall.nsecsElapsed();
+    qInfo("lingered %lld ms using %lld ms of CPU", wallNs / 1000000, cpu / 1000000);
+    QVERIFY2(wallNs >= 300 * 1000000, "close() did not linger: the test proves nothing");
+    QVERIFY2(cpu < wallNs / 5, qPrintable(QStringLiteral("%1 ms of CPU in %2 ms").arg(cpu / 1000000).arg(wallNs / 1000000)));
 }
 
 QTEST_GUILESS_MAIN(tst_Datagrams)
