@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// BlightSocket on datagram sockets: SOCK_SEQPACKET records, connected UDP errors, udp:// servers, qdisc drops through a veth.
+// BlightSocket on datagram sockets (SOCK_SEQPACKET, connected UDP, udp:// servers) and the cases that need a private network namespace.
 #include "lifecycleutil.h"
 #include "netns.h"
 #include "testutil.h"
@@ -37,6 +37,7 @@ private Q_SLOTS:
     void udpServerListeningOnlyWhileListening_data();
     void udpServerListeningOnlyWhileListening();
     void qdiscDropsKeepTrackerInStep();
+    void closeDeliversWhatWaitsOnNoBuffers();
     void noBusyLoopWhileLingeringAfterDisconnect();
 
 private:
@@ -44,6 +45,7 @@ private:
     QString m_namespaceWhy;
     bool m_haveVeth = false;
     QString m_vethWhy;
+    int m_originalOptmem = -1;
 };
 
 void tst_Datagrams::initTestCase()
@@ -52,10 +54,12 @@ void tst_Datagrams::initTestCase()
     // A private namespace for the veth pair, its qdisc and loopback's MTU;
     // without the privilege the other tests run on the host's loopback.
     m_inNamespace = TestUtil::enterPrivateNetworkNamespace(&m_namespaceWhy);
-    if (m_inNamespace)
+    if (m_inNamespace) {
         m_haveVeth = TestUtil::addDroppingVethPeer(&m_vethWhy);
-    else
+        m_originalOptmem = TestUtil::optmemMax();
+    } else {
         qInfo("network namespace tests will be skipped: %s", qPrintable(m_namespaceWhy));
+    }
 }
 
 static bool socketPairSeqPacket(int fds[2], int bufferBytes, QString *why)
@@ -440,6 +444,39 @@ void tst_Datagrams::noBusyLoopWhileLingeringAfterDisconnect()
     qInfo("lingered %lld ms using %lld ms of CPU", wallNs / 1000000, cpu / 1000000);
     QVERIFY2(wallNs >= 300 * 1000000, "close() did not linger: the test proves nothing");
     QVERIFY2(cpu < wallNs / 5, qPrintable(QStringLiteral("%1 ms of CPU in %2 ms").arg(cpu / 1000000).arg(wallNs / 1000000)));
+}
+
+// Issue 11 §2.2: messages waiting on the ENOBUFS retry when close() is
+// called still leave. optmem_max (per namespace) at 1 KiB makes every
+// zero-copy send after the first fail with ENOBUFS until its completion is read.
+void tst_Datagrams::closeDeliversWhatWaitsOnNoBuffers()
+{
+    if (!m_inNamespace)
+        QSKIP(qPrintable(QStringLiteral("needs a private network namespace for optmem_max: ") + m_namespaceWhy));
+    QString why;
+    QVERIFY2(TestUtil::setOptmemMax(1024, &why), qPrintable(why));
+    auto restore = qScopeGuard([&] { TestUtil::setOptmemMax(m_originalOptmem, &why); });
+    auto pair = TestUtil::makePair(QStringLiteral("tcp4"));
+    QVERIFY(pair.ok);
+    pair.a->setZeroCopyMode(BlightSocket::ZeroCopyMode::On);
+    pair.a->setPendingBuffersLimit(100000); // let the kernel refuse, not the budget
+    pair.a->setLingerTime(5000);
+    QList<quint32> ackids;
+    connect(pair.b.get(), &BlightSocket::messageReceived, this, [&](const Message &m) { ackids.append(m.ackid()); });
+    QSignalSpy errors(pair.a.get(), &BlightSocket::errorOccurred);
+    QSignalSpy bDisconnected(pair.b.get(), &BlightSocket::disconnected);
+    constexpr int Count = 64;
+    for (int i = 0; i < Count; ++i)
+        QVERIFY(pair.a->sendMessage(MessageType::Ack, quint32(i), TestUtil::pattern(64 * 1024, i)));
+    pair.a->flush();
+    QVERIFY2(pair.a->statistics().noBufferErrors > 0, "ENOBUFS never happened: the test proves nothing");
+    pair.a->close();
+    QVERIFY(bDisconnected.wait(15000));
+    QCOMPARE(ackids.size(), Count);
+    for (int i = 0; i < Count; ++i)
+        QCOMPARE(ackids.at(i), quint32(i));
+    if (!errors.isEmpty())
+        QFAIL(qPrintable(errors.at(0).at(1).toString()));
 }
 
 QTEST_GUILESS_MAIN(tst_Datagrams)

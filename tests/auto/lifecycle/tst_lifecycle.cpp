@@ -27,6 +27,7 @@ private Q_SLOTS:
     void initTestCase();
     void closeDeliversWhatWaitsOnTheBudget();
     void closeDeliversToASlowReader();
+    void closeReportsWhatItCouldNotDeliver_data();
     void closeReportsWhatItCouldNotDeliver();
     void abortDropsTheUnsentQueue();
     void reuseStartsClean_data();
@@ -105,12 +106,31 @@ void tst_Lifecycle::closeDeliversToASlowReader()
 // §2.2: when the peer never reads, close() ends with Undelivered, and the
 // text names the messages and bytes that did not reach the peer's kernel
 // buffer (everything the kernel took is still readable by the peer).
+void tst_Lifecycle::closeReportsWhatItCouldNotDeliver_data()
+{
+    QTest::addColumn<bool>("readsSlowly");
+    QTest::addRow("peer-never-reads") << false;
+    QTest::addRow("peer-reads-too-slowly") << true;
+}
+
 void tst_Lifecycle::closeReportsWhatItCouldNotDeliver()
 {
+    QFETCH(bool, readsSlowly);
     auto [socket, peer] = TestUtil::makeRawPeer();
     QVERIFY(socket);
     auto closePeer = qScopeGuard([fd = peer] { ::close(fd); });
     socket->setLingerTime(300);
+    // The slow peer takes 16 KiB every 10 ms: 1.6 MB/s, far too slow for 5 MB in 300 ms.
+    QByteArray arrived;
+    QTimer slowReader;
+    connect(&slowReader, &QTimer::timeout, this, [&] {
+        char chunk[16 * 1024];
+        const ssize_t got = ::recv(peer, chunk, sizeof(chunk), MSG_DONTWAIT);
+        if (got > 0)
+            arrived.append(chunk, got);
+    });
+    if (readsSlowly)
+        slowReader.start(10);
     QSignalSpy errors(socket.get(), &BlightSocket::errorOccurred);
     QSignalSpy disconnected(socket.get(), &BlightSocket::disconnected);
     constexpr int Count = 20;
@@ -119,8 +139,9 @@ void tst_Lifecycle::closeReportsWhatItCouldNotDeliver()
         QVERIFY(socket->sendMessage(MessageType::Ack, quint32(i), TestUtil::pattern(Payload, i)));
     socket->close();
     QVERIFY(disconnected.wait(5000) || !disconnected.isEmpty());
+    slowReader.stop();
     bool eof = false;
-    const QByteArray arrived = TestUtil::readAvailable(peer, &eof);
+    arrived += TestUtil::readAvailable(peer, &eof);
     QVERIFY(eof);
     QList<TestUtil::StreamMessage> messages;
     TestUtil::parseStream(arrived, &messages);
