@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// BlightSocket on datagram sockets (SOCK_SEQPACKET, connected UDP, udp:// servers) and the cases that need a private network namespace.
+// BlightSocket on datagram sockets (SOCK_SEQPACKET, connected UDP, udp:// servers), lingering CPU, and cases that need a private namespace.
 #include "lifecycleutil.h"
 #include "netns.h"
 #include "testutil.h"
@@ -38,6 +38,7 @@ private Q_SLOTS:
     void udpServerListeningOnlyWhileListening();
     void qdiscDropsKeepTrackerInStep();
     void closeDeliversWhatWaitsOnNoBuffers();
+    void noBusyLoopWhileLingeringAfterReset();
     void noBusyLoopWhileLingeringAfterDisconnect();
 
 private:
@@ -409,6 +410,38 @@ void tst_Datagrams::qdiscDropsKeepTrackerInStep()
     QVERIFY(errors.isEmpty());
     for (const QByteArray &payload : std::as_const(payloads))
         QVERIFY(payload.isDetached());
+}
+
+// §2.12: lingering after the peer reset the connection waits on timers and
+// notifications, not on a notifier that fires again and again.
+void tst_Datagrams::noBusyLoopWhileLingeringAfterReset()
+{
+    auto pair = TestUtil::makePair(QStringLiteral("tcp4"));
+    QVERIFY(pair.ok);
+    pair.a->setZeroCopyMode(BlightSocket::ZeroCopyMode::On);
+    pair.a->setLingerTime(1000);
+    pair.b->setReadingPaused(true);
+    for (int i = 0; i < 6; ++i)
+        QVERIFY(pair.a->sendMessage(MessageType::Ack, quint32(i), TestUtil::pattern(4 * 1024 * 1024, i)));
+    QTRY_VERIFY(pair.a->pendingBuffers() > 0);
+    // The peer resets: SO_LINGER 0 turns its close into a RST.
+    const linger reset{1, 0};
+    QCOMPARE(::setsockopt(pair.b->socketDescriptor(), SOL_SOCKET, SO_LINGER, &reset, sizeof(reset)), 0);
+    pair.b.reset();
+    QSignalSpy disconnected(pair.a.get(), &BlightSocket::disconnected);
+    QElapsedTimer wall;
+    wall.start();
+    const qint64 cpuBefore = TestUtil::threadCpuNs();
+    pair.a->close();
+    QTRY_COMPARE_WITH_TIMEOUT(disconnected.size(), 1, 10000);
+    const qint64 cpu = TestUtil::threadCpuNs() - cpuBefore;
+    const qint64 wallNs = wall.nsecsElapsed();
+    qInfo("lingered %lld ms using %lld ms of CPU", wallNs / 1000000, cpu / 1000000);
+    // A socket that closes at once has nothing to measure; one that lingers
+    // must sleep while it does.
+    if (wallNs > 50 * 1000000)
+        QVERIFY2(cpu < wallNs / 5, qPrintable(QStringLiteral("%1 ms of CPU in %2 ms").arg(cpu / 1000000).arg(wallNs / 1000000)));
+    QCOMPARE(pair.a->pendingBuffers(), 0);
 }
 
 // §2.12: after the linger time close() disconnects with AF_UNSPEC and, if
