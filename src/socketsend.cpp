@@ -328,6 +328,8 @@ BlightSocketPrivate::BatchResult BlightSocketPrivate::sendBatch()
                 return BatchResult::Gone;
             if (tracker.isLastPending())
                 tracker.rollbackLast();
+            else
+                ++stats.zeroCopySends; // numbered by the kernel, then dropped: its release came
         }
         if (errorNumber == EINTR)
             return BatchResult::More;

@@ -57,7 +57,8 @@ public:
     quint64 errors = 0;          //!< errors reported through errorOccurred or warning
     qint64 queuedBytes = 0;      //!< accepted but not yet handed to the kernel
     qint64 peakQueuedBytes = 0;  //!< the highest queuedBytes seen
-    quint64 zeroCopySends = 0;   //!< sendmsg() calls with MSG_ZEROCOPY that sent bytes
+    quint64 zeroCopySends = 0;   //!< sendmsg() calls with MSG_ZEROCOPY that took a kernel id (sent bytes, or a
+                                 //!< datagram numbered and then dropped, whose release still comes)
     quint64 copySends = 0;       //!< sendmsg() calls without it that sent bytes
     quint64 zeroCopyBytes = 0;   //!< bytes sent with MSG_ZEROCOPY
     quint64 completions = 0;     //!< completion ranges read from the error queue

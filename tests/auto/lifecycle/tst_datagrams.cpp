@@ -121,7 +121,7 @@ void tst_Datagrams::seqPacketRecordsArriveWhole()
     connect(&b, &BlightSocket::messageReceived, this, [&](const Message &m) { received.append(m); });
     const QByteArray payload = TestUtil::pattern(payloadSize, 4);
     QVERIFY(a.sendMessage(MessageType::Ack, 17, payload));
-    QVERIFY(a.sendMessage(MessageType::Focus, 18));
+    QVERIFY(a.sendMessage(MessageType::Focus, 18, {}));
     QTRY_COMPARE(received.size(), 2);
     QCOMPARE(received.at(0).ackid(), 17u);
     QVERIFY(received.at(0).payload == payload);
@@ -153,7 +153,7 @@ void tst_Datagrams::seqPacketTooLargeIsRefused()
     QVERIFY(!a.sendMessage(MessageType::Ack, 1, TestUtil::pattern(4 * 1024 * 1024, 1)));
     QCOMPARE(a.lastSendError(), BlightSocket::Error::MessageTooLarge);
     QCOMPARE(a.state(), BlightSocket::State::Connected);
-    QVERIFY(a.sendMessage(MessageType::Focus, 2));
+    QVERIFY(a.sendMessage(MessageType::Focus, 2, {}));
     QTRY_COMPARE(received, QList<quint32>{2u});
     QCOMPARE(a.lastSendError(), BlightSocket::Error::NoError);
     QVERIFY2(errorsA.isEmpty() && errorsB.isEmpty(), "a refused record killed the connection");
@@ -182,11 +182,11 @@ void tst_Datagrams::udpRefusedByEarlierDatagramIsAWarning()
     QSignalSpy warnings(&client, &BlightSocket::warning);
     client.connectToEndpoint(QStringLiteral("udp://127.0.0.1:%1").arg(port));
     QVERIFY(connected.wait(5000) || !connected.isEmpty());
-    QVERIFY(client.sendMessage(MessageType::Focus, 1)); // nobody listens: ICMP port unreachable
+    QVERIFY(client.sendMessage(MessageType::Focus, 1, {})); // nobody listens: ICMP port unreachable
     QUdpSocket listener;
     QVERIFY(listener.bind(QHostAddress::LocalHost, port));
     // The next sendmsg reports the ICMP error of the first datagram.
-    QVERIFY(client.sendMessage(MessageType::Focus, 2));
+    QVERIFY(client.sendMessage(MessageType::Focus, 2, {}));
     client.flush();
     QList<quint32> arrived;
     connect(&listener, &QUdpSocket::readyRead, this, [&] { arrived += ackidsOf(&listener); });
@@ -195,7 +195,7 @@ void tst_Datagrams::udpRefusedByEarlierDatagramIsAWarning()
     QCOMPARE(client.state(), BlightSocket::State::Connected);
     if (!errors.isEmpty())
         QFAIL(qPrintable(errors.at(0).at(1).toString()));
-    QVERIFY(client.sendMessage(MessageType::Focus, 3));
+    QVERIFY(client.sendMessage(MessageType::Focus, 3, {}));
     QTRY_COMPARE(arrived, (QList<quint32>{2u, 3u}));
 }
 
@@ -250,7 +250,7 @@ void tst_Datagrams::udpDatagramTooLargeIsRefused()
     QCOMPARE(client.state(), BlightSocket::State::Connected);
     if (!errors.isEmpty())
         QFAIL(qPrintable(errors.at(0).at(1).toString()));
-    QVERIFY(client.sendMessage(MessageType::Focus, 2));
+    QVERIFY(client.sendMessage(MessageType::Focus, 2, {}));
     QTRY_COMPARE(arrived, QList<quint32>{2u});
 }
 
@@ -265,8 +265,8 @@ void tst_Datagrams::udpServerSendsWhatWaitedForThePeer()
     auto *serverSide = server.findChild<BlightSocket *>();
     QVERIFY2(serverSide, "no way to reach the udp:// server's socket before its first datagram");
     QCOMPARE(serverSide->state(), BlightSocket::State::Connecting);
-    QVERIFY(serverSide->sendMessage(MessageType::Focus, 70));
-    QVERIFY(serverSide->sendMessage(MessageType::Focus, 71));
+    QVERIFY(serverSide->sendMessage(MessageType::Focus, 70, {}));
+    QVERIFY(serverSide->sendMessage(MessageType::Focus, 71, {}));
     QList<quint32> atServer;
     connect(serverSide, &BlightSocket::messageReceived, this, [&](const Message &m) { atServer.append(m.ackid()); });
     BlightSocket client;
@@ -276,7 +276,7 @@ void tst_Datagrams::udpServerSendsWhatWaitedForThePeer()
     client.connectToEndpoint(server.endpoint());
     QVERIFY(connected.wait(5000) || !connected.isEmpty());
     for (quint32 ackid = 1; ackid <= 5; ++ackid)
-        QVERIFY(client.sendMessage(MessageType::Focus, ackid));
+        QVERIFY(client.sendMessage(MessageType::Focus, ackid, {}));
     QTRY_COMPARE(atServer, (QList<quint32>{1u, 2u, 3u, 4u, 5u}));
     QCOMPARE(server.nextPendingConnection(), serverSide);
     QTRY_COMPARE(atClient, (QList<quint32>{70u, 71u}));
@@ -332,7 +332,7 @@ void tst_Datagrams::udpServerListeningOnlyWhileListening()
         QSignalSpy connected(&client, &BlightSocket::connected);
         client.connectToEndpoint(server.endpoint());
         QVERIFY(connected.wait(5000) || !connected.isEmpty());
-        QVERIFY(client.sendMessage(MessageType::Focus, 1));
+        QVERIFY(client.sendMessage(MessageType::Focus, 1, {}));
         QVERIFY(accepted.wait(5000) || !accepted.isEmpty());
     }
     server.close();

@@ -396,7 +396,7 @@ void tst_Lifecycle::pingAnsweredWhenQueueFull()
     auto fill = [&] {
         while (accepted < 1000 && socket->sendMessage(MessageType::Info, quint32(accepted), payload))
             ++accepted;
-        while (accepted < 100000 && socket->sendMessage(MessageType::Focus, quint32(accepted)))
+        while (accepted < 100000 && socket->sendMessage(MessageType::Focus, quint32(accepted), {}))
             ++accepted;
     };
     fill();
@@ -483,26 +483,26 @@ void tst_Lifecycle::lastSendErrorOnEveryRefusal()
     socket.setMaxPayloadSize(1024);
     socket.setSendQueueLimit(64 * 1024);
     if (refusal == u"not-connected") {
-        QVERIFY(!socket.sendMessage(MessageType::Focus, 1));
+        QVERIFY(!socket.sendMessage(MessageType::Focus, 1, {}));
         QCOMPARE(socket.lastSendError(), expected);
         QVERIFY(socket.setSocketDescriptor(fds[0]));
-        QVERIFY(socket.sendMessage(MessageType::Focus, 2));
+        QVERIFY(socket.sendMessage(MessageType::Focus, 2, {}));
         QCOMPARE(socket.lastSendError(), BlightSocket::Error::NoError);
         return;
     }
     QVERIFY(socket.setSocketDescriptor(fds[0]));
-    QVERIFY(socket.sendMessage(MessageType::Focus, 1));
+    QVERIFY(socket.sendMessage(MessageType::Focus, 1, {}));
     QCOMPARE(socket.lastSendError(), BlightSocket::Error::NoError);
     bool refused = false;
     if (refusal == u"after-close") {
         socket.close();
-        refused = !socket.sendMessage(MessageType::Focus, 2);
+        refused = !socket.sendMessage(MessageType::Focus, 2, {});
     } else if (refusal == u"wrong-mode-send") {
         refused = !socket.send(QByteArray("raw"));
     } else if (refusal == u"invalid-type") {
-        refused = !socket.sendMessage(static_cast<MessageType>(99), 2);
+        refused = !socket.sendMessage(static_cast<MessageType>(99), 2, {});
     } else if (refusal == u"missing-payload") {
-        refused = !socket.sendMessage(MessageType::Repaint, 2);
+        refused = !socket.sendMessage(MessageType::Repaint, 2, {});
     } else if (refusal == u"over-max-payload") {
         refused = !socket.sendMessage(MessageType::Ack, 2, QByteArray(2048, 'x'));
     } else if (refusal == u"queue-full") {
@@ -531,7 +531,7 @@ void tst_Lifecycle::lastSendErrorOnEveryRefusal()
         TestUtil::readAvailable(fds[1], &eof);
     });
     QTRY_VERIFY(socket.canSend());
-    QVERIFY(socket.sendMessage(MessageType::Focus, 3));
+    QVERIFY(socket.sendMessage(MessageType::Focus, 3, {}));
     QCOMPARE(socket.lastSendError(), BlightSocket::Error::NoError);
 }
 
@@ -556,7 +556,7 @@ void tst_Lifecycle::destructorEmitsNoSignals()
         QVERIFY(server.listen(QStringLiteral("tcp://127.0.0.1:0")));
         auto socket = std::make_unique<BlightSocket>();
         socket->connectToEndpoint(server.endpoint()); // a literal address: no host lookup left behind
-        QVERIFY(socket->sendMessage(MessageType::Focus, 1));
+        QVERIFY(socket->sendMessage(MessageType::Focus, 1, {}));
         QCOMPARE(socket->state(), BlightSocket::State::Connecting);
         TestUtil::SignalCounter counter(socket.get());
         socket->setLingerTime(socket->lingerTime() + 1); // the counter does see emissions
