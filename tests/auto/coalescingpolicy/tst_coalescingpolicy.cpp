@@ -9,8 +9,7 @@ using namespace Blight;
 using When = CoalescingPolicy::When;
 
 namespace QTest {
-template<>
-char *toString(const When &when)
+template<> char *toString(const When &when)
 {
     switch (when) {
     case When::Now:

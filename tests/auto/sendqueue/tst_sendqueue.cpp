@@ -26,10 +26,15 @@ QByteArray headerFor(int id)
 // A payload of \a size bytes, distinct per \a id.
 QByteArray payloadFor(int id, qsizetype size)
 {
-    QByteArray payload(size, Qt::Uninitialized);
-    for (qsizetype i = 0; i < size; ++i)
-        payload[i] = char('a' + (id * 7 + i) % 26);
-    return payload;
+    // Byte i is 'a' + (id * 7 + i) % 26: cut from one long cycle, a copy each time.
+    static const QByteArray cycle = [] {
+        QByteArray bytes(128 * 1024, Qt::Uninitialized);
+        for (qsizetype i = 0; i < bytes.size(); ++i)
+            bytes[i] = char('a' + i % 26);
+        return bytes;
+    }();
+    Q_ASSERT(size <= cycle.size() - 26);
+    return cycle.mid((id * 7) % 26, size);
 }
 
 // A 12-byte ping answer carrying \a ackid.
@@ -503,7 +508,7 @@ void tst_SendQueue::advanceCompletedMessages_data()
     QTest::addRow("all-at-once") << QList<qsizetype>{100} << QList<quint64>{10};
     QTest::addRow("one-by-one") << QList<qsizetype>(10, 10) << QList<quint64>(10, 1);
     QTest::addRow("byte-by-byte-first") << QList<qsizetype>{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 90}
-                                         << QList<quint64>{0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 9};
+                                        << QList<quint64>{0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 9};
     QTest::addRow("straddling") << QList<qsizetype>{15, 10, 10, 65} << QList<quint64>{1, 1, 1, 7};
     QTest::addRow("zero-steps") << QList<qsizetype>{0, 9, 0, 1, 0, 90} << QList<quint64>{0, 0, 0, 1, 0, 9};
 }
@@ -797,7 +802,7 @@ void tst_SendQueue::clearAfterPartlySentStaging()
     SendQueue queue;
     for (int id = 0; id < 4; ++id)
         appendMessage(queue, id, 10); // 18 bytes each, one staging piece
-    queue.advance(40); // two whole, the third partly
+    queue.advance(40);                // two whole, the third partly
     QCOMPARE(queue.messageCount(), quint64(2));
     const SendQueue::Dropped dropped = queue.clear();
     QCOMPARE(dropped.messages, quint64(2));
@@ -901,8 +906,10 @@ void tst_SendQueue::randomStream()
                 QCOMPARE(batch.bytes, budget);
             const QByteArray offered = bytesOf(iov, batch.count);
             QCOMPARE(offered.size(), batch.bytes);
-            QVERIFY2(offered == reference.mid(sentBytes, batch.bytes),
-                     qPrintable(QStringLiteral("seed %1 step %2: wrong bytes at offset %3").arg(seed).arg(step).arg(sentBytes)));
+            QVERIFY2(
+                offered == reference.mid(sentBytes, batch.bytes),
+                qPrintable(
+                    QStringLiteral("seed %1 step %2: wrong bytes at offset %3").arg(seed).arg(step).arg(sentBytes)));
 
             // The kernel takes all, part or (rarely) nothing of the batch.
             const qsizetype taken = random.bounded(3) == 0 ? random.bounded(int(batch.bytes) + 1) : batch.bytes;
@@ -916,14 +923,19 @@ void tst_SendQueue::randomStream()
             completedTotal += completed;
             if (completed != expectedCompleted && countMismatch.isEmpty()) {
                 countMismatch = QStringLiteral("step %1: advance(%2) completed %3 messages, expected %4")
-                                    .arg(step).arg(taken).arg(completed).arg(expectedCompleted);
+                                    .arg(step)
+                                    .arg(taken)
+                                    .arg(completed)
+                                    .arg(expectedCompleted);
             }
         }
         QCOMPARE(queue.bytes(), qint64(reference.size()) - sentBytes);
         const quint64 expectedCount = quint64(messageEnds.size() - nextEnd);
         if (queue.messageCount() != expectedCount && countMismatch.isEmpty()) {
             countMismatch = QStringLiteral("step %1: messageCount() %2, expected %3")
-                                .arg(step).arg(queue.messageCount()).arg(expectedCount);
+                                .arg(step)
+                                .arg(queue.messageCount())
+                                .arg(expectedCount);
         }
     }
     const Drained drained = drain(queue, true);
@@ -956,7 +968,8 @@ void tst_SendQueue::randomDatagrams()
         if (random.bounded(2) == 0) {
             ++id;
             const QByteArray header = headerFor(id);
-            const QByteArray payload = payloadFor(id, random.bounded(3) == 0 ? random.bounded(60000) : random.bounded(200));
+            const QByteArray payload = payloadFor(id,
+                                                  random.bounded(3) == 0 ? random.bounded(60000) : random.bounded(200));
             switch (random.bounded(3)) {
             case 0:
                 queue.appendMessageCopy(header.constData(), header.size(), payload);

@@ -17,15 +17,13 @@ using Error = BlightSocket::Error;
 
 // Names instead of QMetaEnum: BlightSocket's metaobject is not linked here.
 namespace QTest {
-template<>
-char *toString(const Kind &kind)
+template<> char *toString(const Kind &kind)
 {
     static const char *const names[] = {"None", "UnixStream", "UnixSeqPacket", "Tcp4", "Tcp6", "Udp4", "Udp6"};
     const int index = int(kind);
     return qstrdup(index >= 0 && index < 7 ? names[index] : "invalid");
 }
-template<>
-char *toString(const Error &error)
+template<> char *toString(const Error &error)
 {
     return qstrdup(QByteArray("Error(" + QByteArray::number(int(error)) + ')').constData());
 }
@@ -38,8 +36,7 @@ QByteArray statusWith(const QByteArray &capEffLine)
 {
     return QByteArrayLiteral("Name:\ttst_socketutil\nUmask:\t0022\nState:\tR (running)\n"
                              "CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\n")
-        + capEffLine
-        + QByteArrayLiteral("CapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t0\n");
+        + capEffLine + QByteArrayLiteral("CapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t0\n");
 }
 
 } // namespace
@@ -175,12 +172,15 @@ void tst_SocketUtil::meaningOf_data()
     QTest::addColumn<QString>("what");
 
     QTest::addRow("epipe") << int(EPIPE) << int(Error::BrokenPipe) << QStringLiteral("peer is gone (broken pipe)");
-    QTest::addRow("econnreset") << int(ECONNRESET) << int(Error::ConnectionReset) << QStringLiteral("connection reset by peer");
-    QTest::addRow("econnrefused") << int(ECONNREFUSED) << int(Error::ConnectionRefused) << QStringLiteral("connection refused");
+    QTest::addRow("econnreset") << int(ECONNRESET) << int(Error::ConnectionReset)
+                                << QStringLiteral("connection reset by peer");
+    QTest::addRow("econnrefused") << int(ECONNREFUSED) << int(Error::ConnectionRefused)
+                                  << QStringLiteral("connection refused");
     // Any other errno is a network error described by strerror().
     QTest::addRow("etimedout") << int(ETIMEDOUT) << int(Error::NetworkError)
                                << QString::fromLocal8Bit(std::strerror(ETIMEDOUT));
-    QTest::addRow("enobufs") << int(ENOBUFS) << int(Error::NetworkError) << QString::fromLocal8Bit(std::strerror(ENOBUFS));
+    QTest::addRow("enobufs") << int(ENOBUFS) << int(Error::NetworkError)
+                             << QString::fromLocal8Bit(std::strerror(ENOBUFS));
     QTest::addRow("ehostunreach") << int(EHOSTUNREACH) << int(Error::NetworkError)
                                   << QString::fromLocal8Bit(std::strerror(EHOSTUNREACH));
 }
@@ -256,10 +256,10 @@ void tst_SocketUtil::hasEffectiveCapability_data()
     QTest::addRow("garbage-value") << statusWith("CapEff:\tzzzz\n") << SocketUtil::CapIpcLock << false;
     QTest::addRow("empty-value") << statusWith("CapEff:\n") << SocketUtil::CapIpcLock << false;
     QTest::addRow("binary-garbage") << QByteArray("\x01\xff\n\n\x7f CapEff", 12) << SocketUtil::CapIpcLock << false;
-    QTest::addRow("last-line-no-newline") << QByteArray("Name:\tx\nCapEff:\t0000000000004000") << SocketUtil::CapIpcLock
-                                          << true;
-    QTest::addRow("key-not-at-line-start") << QByteArray("Name:\tCapEff:\t0000000000004000\n") << SocketUtil::CapIpcLock
-                                           << false;
+    QTest::addRow("last-line-no-newline")
+        << QByteArray("Name:\tx\nCapEff:\t0000000000004000") << SocketUtil::CapIpcLock << true;
+    QTest::addRow("key-not-at-line-start")
+        << QByteArray("Name:\tCapEff:\t0000000000004000\n") << SocketUtil::CapIpcLock << false;
     QTest::addRow("bit-negative") << root << -1 << false;
     QTest::addRow("bit-64") << statusWith("CapEff:\tffffffffffffffff\n") << 64 << false;
     QTest::addRow("bit-63") << statusWith("CapEff:\tffffffffffffffff\n") << 63 << true;
@@ -324,8 +324,7 @@ void tst_SocketUtil::pendingBytesLimitFor_data()
     QTest::addRow("64-kib") << 64 * KiB << false << 64 * KiB;
     QTest::addRow("4-kib") << 4 * KiB << false << 64 * KiB;
     QTest::addRow("zero") << qint64(0) << false << 64 * KiB;
-    QTest::addRow("huge") << std::numeric_limits<qint64>::max() << false
-                          << std::numeric_limits<qint64>::max() / 4 * 3;
+    QTest::addRow("huge") << std::numeric_limits<qint64>::max() << false << std::numeric_limits<qint64>::max() / 4 * 3;
 }
 
 void tst_SocketUtil::pendingBytesLimitFor()

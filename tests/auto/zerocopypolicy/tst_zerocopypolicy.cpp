@@ -13,15 +13,13 @@ using State = ZeroCopyPolicy::State;
 
 // Names instead of QMetaEnum: BlightSocket's metaobject is not linked here.
 namespace QTest {
-template<>
-char *toString(const State &state)
+template<> char *toString(const State &state)
 {
     static const char *const names[] = {"Unsupported", "Disabled", "Active", "BackedOff", "Budget"};
     const int index = int(state);
     return qstrdup(index >= 0 && index < 5 ? names[index] : "invalid");
 }
-template<>
-char *toString(const Mode &mode)
+template<> char *toString(const Mode &mode)
 {
     static const char *const names[] = {"Auto", "On", "Off"};
     const int index = int(mode);
