@@ -14,7 +14,7 @@ namespace {
 
 constexpr int MaxIov = 64;
 constexpr qsizetype NoBudget = std::numeric_limits<qsizetype>::max();
-constexpr qsizetype HeaderSize = 8;
+constexpr qsizetype TestHeaderSize = 8; // the queue does not care; the socket's header is another size
 
 // An 8-byte header, distinct per \a id, so that misplaced bytes show.
 QByteArray headerFor(int id)
@@ -174,7 +174,7 @@ void tst_SendQueue::stagingCapacity_data()
 
     QTest::addRow("empty-payloads") << qsizetype(0) << 10000;
     QTest::addRow("small") << qsizetype(100) << 1000;
-    QTest::addRow("exact-fit") << SendQueue::StagingCapacity / 16 - HeaderSize << 40; // 16 per piece, exactly
+    QTest::addRow("exact-fit") << SendQueue::StagingCapacity / 16 - TestHeaderSize << 40; // 16 per piece, exactly
     QTest::addRow("stage-limit") << SendQueue::StageLimit << 40;
     QTest::addRow("odd") << qsizetype(1237) << 200;
 }
@@ -186,7 +186,7 @@ void tst_SendQueue::stagingCapacity()
 
     // The expected layout: a message goes into the back staging piece while
     // it fits within StagingCapacity, else starts a new one.
-    const qsizetype size = HeaderSize + payloadSize;
+    const qsizetype size = TestHeaderSize + payloadSize;
     int pieces = 0;
     qsizetype inBack = SendQueue::StagingCapacity;
     QList<int> messagesPerPiece;
@@ -233,7 +233,7 @@ void tst_SendQueue::largeMessageCopyHasOwnPiece()
     QCOMPARE(batch.count, 3);
     QCOMPARE(qsizetype(iov[1].iov_len), header.size() + payload.size());
     // A copy: the caller's array is not referenced.
-    QVERIFY(static_cast<const char *>(iov[1].iov_base) + HeaderSize != payload.constData());
+    QVERIFY(static_cast<const char *>(iov[1].iov_base) + TestHeaderSize != payload.constData());
     QCOMPARE(bytesOf(iov, batch.count),
              headerFor(1) + payloadFor(1, 10) + header + payload + headerFor(3) + payloadFor(3, 10));
 }
@@ -255,7 +255,7 @@ void tst_SendQueue::appendCopyInParts()
     QCOMPARE(queue.bytes(), qint64(header.size() + payload.size() + 3));
 
     // Only the header of the first message goes: nothing completes.
-    QCOMPARE(queue.advance(HeaderSize), quint64(0));
+    QCOMPARE(queue.advance(TestHeaderSize), quint64(0));
     QCOMPARE(queue.messageCount(), quint64(2));
     // (Completions inside a staging piece: advanceCompletedMessages.)
     const Drained drained = drain(queue);
@@ -608,8 +608,8 @@ void tst_SendQueue::priorityAfterHeaderAndPayload_data()
     // The front is the header piece, partly sent; or the header piece went
     // whole and the front is the payload that continues the message.
     QTest::addRow("header-partly-sent") << qsizetype(3);
-    QTest::addRow("header-sent") << HeaderSize;
-    QTest::addRow("payload-partly-sent") << HeaderSize + 10;
+    QTest::addRow("header-sent") << TestHeaderSize;
+    QTest::addRow("payload-partly-sent") << TestHeaderSize + 10;
 }
 
 void tst_SendQueue::priorityAfterHeaderAndPayload()
@@ -815,7 +815,7 @@ void tst_SendQueue::clearForgetsMidMessage()
     const QByteArray header = headerFor(1);
     queue.appendShared(header, 0, false, 0);
     queue.appendShared(payloadFor(1, 5000), 0, false, 1);
-    queue.advance(HeaderSize); // the front now continues a message
+    queue.advance(TestHeaderSize); // the front now continues a message
     queue.clear();
 
     // A new connection starts at a message boundary: the answer goes first.
