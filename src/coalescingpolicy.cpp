@@ -9,7 +9,10 @@ namespace Blight {
 bool CoalescingPolicy::sendsImmediately(quint64 turn, bool queueEmpty, bool writable)
 {
     if (turn != m_countedTurn) {
-        m_previousTurnMessages = m_turnMessages;
+        // Only the pass just before counts: the clock moves at awake() and at
+        // aboutToBlock(), so the next pass of a loop that blocked is at most
+        // two turns on. A burst long ago says nothing about this message.
+        m_previousTurnMessages = turn - m_countedTurn <= 2 ? m_turnMessages : 0;
         m_turnMessages = 0;
         m_countedTurn = turn;
     }

@@ -2,16 +2,26 @@
 // The send queue (see sendqueue_p.h).
 #include "sendqueue_p.h"
 
+#include <algorithm>
 #include <cstring>
 #include <sys/uio.h>
 
 namespace Blight {
 
+void SendQueue::endMessages(int count)
+{
+    // A piece ends at most one message unless it is staging, where each end
+    // is recorded as it is appended; either way the end is the current tail.
+    for (int i = 0; i < count; ++i)
+        m_ends.push_back(m_sent + quint64(m_bytes));
+}
+
 void SendQueue::push(Piece piece)
 {
     m_bytes += piece.remaining();
-    m_messages += quint64(piece.messagesEnding);
+    const int ending = piece.messagesEnding;
     m_pieces.push_back(std::move(piece));
+    endMessages(ending);
 }
 
 void SendQueue::appendShared(const QByteArray &bytes, qsizetype offset, bool eligible, int messagesEnding)
@@ -47,7 +57,7 @@ void SendQueue::appendCopy(const char *data, qsizetype size, int messagesEnding)
     piece.messagesEnding += messagesEnding;
     piece.boundaryAtEnd = messagesEnding > 0;
     m_bytes += size;
-    m_messages += quint64(messagesEnding);
+    endMessages(messagesEnding);
 }
 
 void SendQueue::appendMessageCopy(const char *header, qsizetype headerSize, QByteArrayView payload)
@@ -72,7 +82,7 @@ void SendQueue::appendMessageCopy(const char *header, qsizetype headerSize, QByt
     piece.messagesEnding += 1;
     piece.boundaryAtEnd = true;
     m_bytes += size;
-    m_messages += 1;
+    endMessages(1);
 }
 
 bool SendQueue::putPriority(const char *message, qsizetype size)
@@ -87,19 +97,29 @@ bool SendQueue::putPriority(const char *message, qsizetype size)
     // sent yet and it does not continue a message, else after the first
     // piece that ends one.
     auto at = m_pieces.begin();
+    quint64 position = m_sent;
     if (at != m_pieces.end() && (at->offset > 0 || m_frontStartsMidMessage)) {
-        while (at != m_pieces.end() && !at->boundaryAtEnd)
+        while (at != m_pieces.end() && !at->boundaryAtEnd) {
+            position += quint64(at->remaining());
             ++at;
-        if (at != m_pieces.end())
+        }
+        if (at != m_pieces.end()) {
+            position += quint64(at->remaining());
             ++at;
+        }
     }
     Piece piece;
     piece.bytes = QByteArray(message, size);
     piece.messagesEnding = 1;
     piece.priority = true;
     m_bytes += size;
-    m_messages += 1;
     m_pieces.insert(at, std::move(piece));
+    // Messages ending after the insertion point now end later; the answer
+    // ends right after it (rare: once per ping, so a linear pass is fine).
+    auto end = std::lower_bound(m_ends.begin(), m_ends.end(), position + 1);
+    for (auto later = end; later != m_ends.end(); ++later)
+        *later += quint64(size);
+    m_ends.insert(end, position + quint64(size));
     return true;
 }
 
@@ -130,10 +150,21 @@ SendQueue::Batch SendQueue::fill(iovec *iov, int maxIov, bool zeroCopy, qsizetyp
     return batch;
 }
 
+quint64 SendQueue::consume(qsizetype bytes)
+{
+    m_sent += quint64(bytes);
+    quint64 ended = 0;
+    while (!m_ends.empty() && m_ends.front() <= m_sent) {
+        m_ends.pop_front();
+        ++ended;
+    }
+    return ended;
+}
+
 quint64 SendQueue::advance(qsizetype bytes)
 {
     m_bytes -= bytes;
-    quint64 completed = 0;
+    const quint64 completed = consume(bytes);
     while (!m_pieces.empty() && (bytes > 0 || m_pieces.front().remaining() == 0)) {
         Piece &piece = m_pieces.front();
         const qsizetype take = qMin(bytes, piece.remaining());
@@ -142,7 +173,6 @@ quint64 SendQueue::advance(qsizetype bytes)
         bytes -= take;
         if (piece.remaining() > 0)
             break;
-        completed += quint64(piece.messagesEnding);
         m_frontStartsMidMessage = !piece.boundaryAtEnd;
         if (piece.staging && m_spareStaging.isNull() && piece.bytes.isDetached()) {
             m_spareStaging = std::move(piece.bytes);
@@ -150,19 +180,23 @@ quint64 SendQueue::advance(qsizetype bytes)
         }
         m_pieces.pop_front();
     }
-    m_messages -= completed;
     return completed;
 }
 
 qint64 SendQueue::dropFrontDatagram()
 {
-    if (m_pieces.empty())
-        return 0;
-    const Piece &piece = m_pieces.front();
-    const qint64 dropped = piece.remaining();
+    // A datagram may be a header piece and a payload piece: drop through the
+    // piece that ends it.
+    qint64 dropped = 0;
+    while (!m_pieces.empty()) {
+        const Piece piece = std::move(m_pieces.front());
+        m_pieces.pop_front();
+        dropped += piece.remaining();
+        if (piece.messagesEnding > 0)
+            break;
+    }
     m_bytes -= dropped;
-    m_messages -= quint64(piece.messagesEnding);
-    m_pieces.pop_front();
+    consume(dropped);
     return dropped;
 }
 
@@ -177,10 +211,11 @@ void SendQueue::makeFrontDatagramCopied()
 
 SendQueue::Dropped SendQueue::clear()
 {
-    const Dropped dropped{m_messages, m_bytes};
+    const Dropped dropped{quint64(m_ends.size()), m_bytes};
     m_pieces.clear();
+    m_ends.clear();
+    m_sent += quint64(m_bytes);
     m_bytes = 0;
-    m_messages = 0;
     m_frontStartsMidMessage = false;
     return dropped;
 }

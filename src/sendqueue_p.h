@@ -62,7 +62,7 @@ public:
     int pieceCount() const { return int(m_pieces.size()); }
     const Piece &front() const { return m_pieces.front(); }
     /*! Messages queued whose last byte the kernel has not taken yet. */
-    quint64 messageCount() const { return m_messages; }
+    quint64 messageCount() const { return quint64(m_ends.size()); }
 
     /*! Queues \a bytes by reference (implicit sharing), from \a offset on. */
     void appendShared(const QByteArray &bytes, qsizetype offset, bool eligible, int messagesEnding);
@@ -90,8 +90,12 @@ public:
 
     /*! The kernel took \a bytes from the front; returns the messages completed. */
     quint64 advance(qsizetype bytes);
-    /*! Drops the front datagram whole (the kernel refused it); returns its bytes. */
+    /*! Drops the front datagram whole, all its pieces (the kernel refused it);
+        returns its bytes. */
     qint64 dropFrontDatagram();
+    /*! The front piece continues a message whose start already left (a lone
+        message the kernel took only in part): no priority answer goes before it. */
+    void continueMessage() { m_frontStartsMidMessage = true; }
     /*! The front datagram may no longer go zero-copy (the kernel refused its size). */
     void makeFrontDatagramCopied();
     /*! Drops everything. */
@@ -100,11 +104,18 @@ public:
 private:
     Piece &stagingBack(qsizetype room);
     void push(Piece piece);
+    void endMessages(int count);
+    quint64 consume(qsizetype bytes);
 
     std::deque<Piece> m_pieces;
     QByteArray m_spareStaging; // a sent staging buffer kept for reuse
     qint64 m_bytes = 0;
-    quint64 m_messages = 0;
+    // Stream positions (bytes since the queue began) where queued messages
+    // end, in order; m_sent is the position of the front. A staging piece
+    // holds many messages, so completion is counted per message end, not
+    // per piece.
+    std::deque<quint64> m_ends;
+    quint64 m_sent = 0;
     bool m_frontStartsMidMessage = false;
     bool m_datagram = false;
 };

@@ -241,6 +241,8 @@ bool BlightSocketPrivate::trySendImmediately(const char *header, QByteArrayView 
         else
             queue.appendShared(rest.toByteArray(), 0, false, 1);
     }
+    if (sent > 0)
+        queue.continueMessage();
     stats.peakQueuedBytes = qMax(stats.peakQueuedBytes, queue.bytes());
     scheduleFlush();
     return true;
@@ -255,12 +257,15 @@ void BlightSocketPrivate::answerPing(quint32 ackid)
         return;
     char bytes[HeaderSize];
     writeHeader(bytes, makeHeader(MessageType::Ack, ackid, 0));
-    if (queue.isEmpty() && !writeBlocked && !noBuffersTimer.isActive()) {
-        trySendImmediately(bytes, {}, nullptr);
-        return;
-    }
+    // Always through the queue as the one rewritable answer, so that an
+    // answer the kernel did not take at once is still the one a later ping
+    // rewrites, never an older answer left behind a newer one.
+    const bool idle = queue.isEmpty() && !writeBlocked && !noBuffersTimer.isActive();
     queue.putPriority(bytes, HeaderSize);
-    scheduleFlush();
+    if (idle)
+        flushQueue();
+    else
+        scheduleFlush();
 }
 
 bool BlightSocketPrivate::flushQueue()
@@ -324,12 +329,15 @@ BlightSocketPrivate::BatchResult BlightSocketPrivate::sendBatch()
             // may have taken one before a later stage dropped the datagram
             // (a qdisc drop with IP_RECVERR, a filter): then its completion
             // is already queued. The kernel's ranges are the truth.
+            // Counted as numbered while its completion may be read, so that
+            // zeroCopySends is never below a released id.
+            ++stats.zeroCopySends;
             if (isUdp(kind) && !drainErrorQueue(nullptr, false))
                 return BatchResult::Gone;
-            if (tracker.isLastPending())
+            if (tracker.isLastPending()) {
                 tracker.rollbackLast();
-            else
-                ++stats.zeroCopySends; // numbered by the kernel, then dropped: its release came
+                --stats.zeroCopySends;
+            }
         }
         if (errorNumber == EINTR)
             return BatchResult::More;

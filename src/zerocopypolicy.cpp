@@ -124,6 +124,8 @@ int ZeroCopyPolicy::onCompletion(bool copied, quint32 sends, quint32 hi)
             m_probing = false;
             m_currentBackOff = 0;
             set(m_state, QStringLiteral("zero-copy works again after a probe"));
+        } else if (m_mode == Mode::On && m_state == State::Active) {
+            set(State::Active, activeReason()); // the kernel stopped copying
         }
         return 0;
     }
@@ -135,7 +137,7 @@ int ZeroCopyPolicy::onCompletion(bool copied, quint32 sends, quint32 hi)
     if (m_mode == Mode::Auto && countsForProbe && active
         && (m_probing || m_consecutiveCopied >= m_copiedBackOffCount)) {
         m_probing = false;
-        m_currentBackOff = m_currentBackOff > 0 ? qMin(m_currentBackOff * 2, MaxBackOffMs) : m_backOffInterval;
+        m_currentBackOff = qMin(m_currentBackOff > 0 ? m_currentBackOff * 2 : m_backOffInterval, MaxBackOffMs);
         const QString what = m_consecutiveCopied == 1
             ? QStringLiteral("the kernel copied a zero-copy probe")
             : QStringLiteral("the kernel copied %1 zero-copy sends in a row").arg(m_consecutiveCopied);

@@ -136,7 +136,7 @@ void tst_Lifecycle::closeReportsWhatItCouldNotDeliver()
     for (int i = 0; i < Count; ++i)
         QVERIFY(socket->sendMessage(MessageType::Ack, quint32(i), TestUtil::pattern(Payload, i)));
     socket->close();
-    QVERIFY(disconnected.wait(5000) || !disconnected.isEmpty());
+    QVERIFY(!disconnected.isEmpty() || disconnected.wait(5000));
     slowReader.stop();
     bool eof = false;
     arrived += TestUtil::readAvailable(peer, &eof);
@@ -216,7 +216,7 @@ void tst_Lifecycle::reuseStartsClean()
             socket.connectToEndpoint(server.endpoint());
             QVERIFY2(connected.wait(5000), qPrintable(socket.errorString()));
         }
-        QVERIFY(accepted.wait(5000) || !accepted.isEmpty());
+        QVERIFY(!accepted.isEmpty() || accepted.wait(5000));
         std::unique_ptr<BlightSocket> peer(server.nextPendingConnection());
         QVERIFY(peer);
         peer->setParent(nullptr);
@@ -368,11 +368,11 @@ void tst_Lifecycle::staleLookupNeverTouchesLaterAttempt()
         socket.abort();
         QCOMPARE(socket.state(), BlightSocket::State::Unconnected);
         socket.connectToEndpoint(literalB);
-        QVERIFY2(connected.wait(5000) || !connected.isEmpty(),
+        QVERIFY2(!connected.isEmpty() || connected.wait(5000),
                  qPrintable(QStringLiteral("attempt %1: %2").arg(attempt).arg(socket.errorString())));
         if (!errors.isEmpty())
             QFAIL(qPrintable(QStringLiteral("attempt %1: %2").arg(attempt).arg(errors.at(0).at(1).toString())));
-        QVERIFY(acceptedB.wait(5000) || !acceptedB.isEmpty());
+        QVERIFY(!acceptedB.isEmpty() || acceptedB.wait(5000));
         delete serverB.nextPendingConnection();
         QCOMPARE(socket.state(), BlightSocket::State::Connected);
         QCOMPARE(TestUtil::portOf(socket.endpoint()), TestUtil::portOf(serverB.endpoint()));
