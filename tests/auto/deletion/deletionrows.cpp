@@ -35,6 +35,18 @@ QMetaMethod signal(Signal s)
 
 constexpr int in(State state) { return int(state); }
 
+bool hasRead(const BlightSocket *s) { return s->messagesReceived() > 0; }
+bool hasSent(const BlightSocket *s) { return s->messagesSent() > 0; }
+bool queueEmpty(const BlightSocket *s) { return s->queuedBytes() == 0; }
+bool hasCompletions(const BlightSocket *s) { return s->statistics().completions > 0; }
+bool moreInFlight(const BlightSocket *s) { return s->pendingBuffers() > 0; }
+bool backedOff(const BlightSocket *s) { return s->zeroCopyState() == BlightSocket::ZeroCopyState::BackedOff; }
+bool probing(const BlightSocket *s)
+{
+    return s->zeroCopyState() == BlightSocket::ZeroCopyState::Active && s->statistics().backOffs > 0;
+}
+bool onBudget(const BlightSocket *s) { return s->zeroCopyState() == BlightSocket::ZeroCopyState::Budget; }
+
 } // namespace
 
 const QList<Row> &rows()
@@ -96,14 +108,14 @@ const QList<Row> &rows()
         {"dataReceived: raw UDP", S::RawUdpData, Data, signal(&BlightSocket::dataReceived), When::FromLoop},
         // zero-copy
         {"completionReceived: TCP loopback", S::ZeroCopySend, Completion, signal(&BlightSocket::completionReceived), When::FromLoop},
-        {"completionReceived: more in flight", S::ZeroCopyBurst, Completion, signal(&BlightSocket::completionReceived), When::FromLoop},
+        {"completionReceived: more in flight", S::ZeroCopyBurst, Completion, signal(&BlightSocket::completionReceived), When::FromLoop, -1, 1, moreInFlight},
         {"buffersReleased: TCP loopback", S::ZeroCopySend, Released, signal(&BlightSocket::buffersReleased), When::FromLoop},
-        {"buffersReleased: more in flight", S::ZeroCopyBurst, Released, signal(&BlightSocket::buffersReleased), When::FromLoop},
+        {"buffersReleased: more in flight", S::ZeroCopyBurst, Released, signal(&BlightSocket::buffersReleased), When::FromLoop, -1, 1, moreInFlight},
         {"zeroCopyStateChanged: TCP connect adopts", S::ConnectToTcp, ZeroCopyState, signal(&BlightSocket::zeroCopyStateChanged), When::FromLoop},
-        {"zeroCopyStateChanged: back-off after COPIED", S::ZeroCopyBackOff, ZeroCopyState, signal(&BlightSocket::zeroCopyStateChanged), When::FromLoop},
-        {"zeroCopyStateChanged: probe after back-off", S::ZeroCopyProbe, ZeroCopyState, signal(&BlightSocket::zeroCopyStateChanged), When::FromLoop, -1, 2},
+        {"zeroCopyStateChanged: back-off after COPIED", S::ZeroCopyBackOff, ZeroCopyState, signal(&BlightSocket::zeroCopyStateChanged), When::FromLoop, -1, 1, backedOff},
+        {"zeroCopyStateChanged: probe after back-off", S::ZeroCopyProbe, ZeroCopyState, signal(&BlightSocket::zeroCopyStateChanged), When::FromLoop, -1, 1, probing},
         {"zeroCopyStateChanged: setZeroCopyMode(Off)", S::SetZeroCopyModeOff, ZeroCopyState, signal(&BlightSocket::zeroCopyStateChanged), When::InCall},
-        {"zeroCopyStateChanged: budget in a threshold flush", S::ZeroCopyBudgetThresholdFlush, ZeroCopyState, signal(&BlightSocket::zeroCopyStateChanged), When::InCall},
+        {"zeroCopyStateChanged: budget in a threshold flush", S::ZeroCopyBudgetThresholdFlush, ZeroCopyState, signal(&BlightSocket::zeroCopyStateChanged), When::InCall, -1, 1, onBudget},
         // flow control
         {"canSendChanged false: QueueFull inside sendMessage", S::QueueFullInSend, CanSend, signal(&BlightSocket::canSendChanged), When::InCall},
         {"canSendChanged true: end-of-turn flush", S::DrainAtEndOfTurn, CanSend, signal(&BlightSocket::canSendChanged), When::FromLoop},
@@ -113,12 +125,12 @@ const QList<Row> &rows()
         // statistics
         {"statisticsChanged: immediate send", S::ImmediateSend, Statistics, signal(&BlightSocket::statisticsChanged), When::InCall},
         {"statisticsChanged: end of turn", S::EndOfTurnFlush, Statistics, signal(&BlightSocket::statisticsChanged), When::FromLoop},
-        {"statisticsChanged: after reading", S::ReadMessage, Statistics, signal(&BlightSocket::statisticsChanged), When::FromLoop},
-        {"statisticsChanged: onWritable", S::WritableFlush, Statistics, signal(&BlightSocket::statisticsChanged), When::FromLoop},
+        {"statisticsChanged: after reading", S::ReadMessage, Statistics, signal(&BlightSocket::statisticsChanged), When::FromLoop, -1, 1, hasRead},
+        {"statisticsChanged: onWritable", S::WritableFlush, Statistics, signal(&BlightSocket::statisticsChanged), When::FromLoop, -1, 1, queueEmpty},
         {"statisticsChanged: resetStatistics()", S::ResetStatistics, Statistics, signal(&BlightSocket::statisticsChanged), When::InCall},
-        {"statisticsChanged: answering a ping", S::PingAnswered, Statistics, signal(&BlightSocket::statisticsChanged), When::FromLoop},
+        {"statisticsChanged: answering a ping", S::PingAnswered, Statistics, signal(&BlightSocket::statisticsChanged), When::FromLoop, -1, 1, hasSent},
         {"statisticsChanged: after disconnected", S::PeerHangUp, Statistics, signal(&BlightSocket::statisticsChanged), When::FromLoop, in(State::Unconnected)},
-        {"statisticsChanged: zero-copy completions", S::ZeroCopySend, Statistics, signal(&BlightSocket::statisticsChanged), When::FromLoop},
+        {"statisticsChanged: zero-copy completions", S::ZeroCopySend, Statistics, signal(&BlightSocket::statisticsChanged), When::FromLoop, -1, 1, hasCompletions},
         // property setters (one helper)
         {"zeroCopyModeChanged", S::SetZeroCopyMode, Property, signal(&BlightSocket::zeroCopyModeChanged), When::InCall},
         {"zeroCopyThresholdChanged", S::SetZeroCopyThreshold, Property, signal(&BlightSocket::zeroCopyThresholdChanged), When::InCall},

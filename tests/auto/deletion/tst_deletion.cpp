@@ -186,6 +186,8 @@ void tst_Deletion::deleteSocket()
         return;
     if (m_onlyInState >= 0 && int(m_socket->state()) != m_onlyInState)
         return;
+    if (m_ready && !m_ready(m_socket))
+        return;
     if (++m_seen < m_emission)
         return;
     m_fired = true;
@@ -227,20 +229,23 @@ void tst_Deletion::cleanup()
 
 void tst_Deletion::deleteFromSignal_data()
 {
+    QTest::addColumn<int>("row");
     QTest::addColumn<int>("scenario");
     QTest::addColumn<QString>("site");
     QTest::addColumn<int>("signalIndex");
     QTest::addColumn<int>("when");
     QTest::addColumn<int>("onlyInState");
     QTest::addColumn<int>("emission");
-    for (const Row &row : rows()) {
-        QTest::newRow(row.tag) << int(row.scenario) << QString::fromLatin1(row.site) << row.signal.methodIndex()
+    for (qsizetype i = 0; i < rows().size(); ++i) {
+        const Row &row = rows().at(i);
+        QTest::newRow(row.tag) << int(i) << int(row.scenario) << QString::fromLatin1(row.site) << row.signal.methodIndex()
                                << int(row.when) << row.onlyInState << row.emission;
     }
 }
 
 void tst_Deletion::deleteFromSignal()
 {
+    QFETCH(int, row);
     QFETCH(int, scenario);
     QFETCH(QString, site);
     QFETCH(int, signalIndex);
@@ -257,6 +262,7 @@ void tst_Deletion::deleteFromSignal()
     m_when = When(when);
     m_onlyInState = onlyInState;
     m_emission = emission;
+    m_ready = rows().at(row).ready;
 
     run(Scenario(scenario));
     if (QTest::currentTestFailed())
