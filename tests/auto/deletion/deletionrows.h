@@ -11,44 +11,44 @@ namespace DeletionRows {
 
 enum class Scenario {
     // State and endpoint.
-    ConnectToTcp,            // connectToEndpoint(tcp://) to a listening server
-    AdoptDescriptor,         // setSocketDescriptor() of a socket pair end
-    ConnectToFd,             // connectToEndpoint(fd:N)
-    CloseWithLinger,         // close() with messages queued behind a slow reader
-    CloseIdle,               // close() with nothing queued
-    AbortWhileConnecting,    // connectToEndpoint(), then abort()
-    UdpServerFirstDatagram,  // a udp:// server's socket hears its first peer
+    ConnectToTcp,           // connectToEndpoint(tcp://) to a listening server
+    AdoptDescriptor,        // setSocketDescriptor() of a socket pair end
+    ConnectToFd,            // connectToEndpoint(fd:N)
+    CloseWithLinger,        // close() with messages queued behind a slow reader
+    CloseIdle,              // close() with nothing queued
+    AbortWhileConnecting,   // connectToEndpoint(), then abort()
+    UdpServerFirstDatagram, // a udp:// server's socket hears its first peer
     // Errors.
-    PeerHangUp,              // the raw peer closes its end
-    MalformedHeader,         // the raw peer writes a header with an invalid type
-    ConnectRefused,          // connectToEndpoint() to a bound, not listening port
-    InvalidEndpoint,         // connectToEndpoint() of nonsense
-    CloseTimesOut,           // close() with a lingerTime the slow reader cannot meet
-    SendToClosedPeer,        // sendMessage() after the peer closed: EPIPE in the call
+    PeerHangUp,       // the raw peer closes its end
+    MalformedHeader,  // the raw peer writes a header with an invalid type
+    ConnectRefused,   // connectToEndpoint() to a bound, not listening port
+    InvalidEndpoint,  // connectToEndpoint() of nonsense
+    CloseTimesOut,    // close() with a lingerTime the slow reader cannot meet
+    SendToClosedPeer, // sendMessage() after the peer closed: EPIPE in the call
     // Warnings.
     UdpMalformedDatagram,
-    UdpIcmpUnreachable,      // connected UDP to a closed port, two sends
+    UdpIcmpUnreachable, // connected UDP to a closed port, two sends
     // Receiving.
     PeerSendsMessage,
-    ResumeReading,           // messages wait while reading is paused, then resume
-    NestedEventLoop,         // a slot of the first message runs a nested loop
+    ResumeReading,   // messages wait while reading is paused, then resume
+    NestedEventLoop, // a slot of the first message runs a nested loop
     PeerSendsAck,
-    AckForPendingReply,      // request() then the peer's Ack
+    AckForPendingReply, // request() then the peer's Ack
     PingAnswered,
-    PingNotAnswered,         // autoAnswerPings off
+    PingNotAnswered, // autoAnswerPings off
     RawStreamData,
     RawUdpData,
     // Zero-copy (TCP loopback).
     ZeroCopySend,
-    ZeroCopyBurst,           // several in flight: the engine becomes the heir
-    ZeroCopyBackOff,         // Auto, copiedBackOffCount 1: loopback copies
-    ZeroCopyProbe,           // the probe after the back-off
+    ZeroCopyBurst,   // several in flight: the engine becomes the heir
+    ZeroCopyBackOff, // Auto, copiedBackOffCount 1: loopback copies
+    ZeroCopyProbe,   // the probe after the back-off
     SetZeroCopyModeOff,
     ZeroCopyBudgetThresholdFlush, // pendingBuffersLimit 1, flushThreshold small, burst
     // Flow control.
     QueueFullInSend,
-    DrainAtEndOfTurn,        // canSend false in a turn, the end-of-turn flush drains
-    DrainOnWritable,         // canSend false behind a slow reader that starts reading
+    DrainAtEndOfTurn, // canSend false in a turn, the end-of-turn flush drains
+    DrainOnWritable,  // canSend false behind a slow reader that starts reading
     QueueEmptyAtEndOfTurn,
     QueueEmptyOnWritable,
     // Statistics.

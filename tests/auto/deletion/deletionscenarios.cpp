@@ -300,19 +300,45 @@ void tst_Deletion::run(Scenario scenario)
     BlightSocket *s = m_socket;
     call([&] {
         switch (scenario) {
-        case Scenario::SetZeroCopyMode: s->setZeroCopyMode(BlightSocket::ZeroCopyMode::Off); break;
-        case Scenario::SetZeroCopyThreshold: s->setZeroCopyThreshold(s->zeroCopyThreshold() + 1); break;
-        case Scenario::SetPendingBytesLimit: s->setPendingBytesLimit(s->pendingBytesLimit() + 1); break;
-        case Scenario::SetPendingBuffersLimit: s->setPendingBuffersLimit(s->pendingBuffersLimit() + 1); break;
-        case Scenario::SetCopiedBackOffCount: s->setCopiedBackOffCount(s->copiedBackOffCount() + 1); break;
-        case Scenario::SetBackOffInterval: s->setBackOffInterval(s->backOffInterval() + 1); break;
-        case Scenario::SetLingerTime: s->setLingerTime(s->lingerTime() + 1); break;
-        case Scenario::SetSendQueueLimit: s->setSendQueueLimit(s->sendQueueLimit() + 1); break;
-        case Scenario::SetFlushThreshold: s->setFlushThreshold(s->flushThreshold() + 1); break;
-        case Scenario::SetMaxPayloadSize: s->setMaxPayloadSize(s->maxPayloadSize() - 1); break;
-        case Scenario::SetAutoAnswerPings: s->setAutoAnswerPings(!s->autoAnswerPings()); break;
-        case Scenario::SetReadingPaused: s->setReadingPaused(!s->isReadingPaused()); break;
-        default: QFAIL("a scenario without code"); break;
+        case Scenario::SetZeroCopyMode:
+            s->setZeroCopyMode(BlightSocket::ZeroCopyMode::Off);
+            break;
+        case Scenario::SetZeroCopyThreshold:
+            s->setZeroCopyThreshold(s->zeroCopyThreshold() + 1);
+            break;
+        case Scenario::SetPendingBytesLimit:
+            s->setPendingBytesLimit(s->pendingBytesLimit() + 1);
+            break;
+        case Scenario::SetPendingBuffersLimit:
+            s->setPendingBuffersLimit(s->pendingBuffersLimit() + 1);
+            break;
+        case Scenario::SetCopiedBackOffCount:
+            s->setCopiedBackOffCount(s->copiedBackOffCount() + 1);
+            break;
+        case Scenario::SetBackOffInterval:
+            s->setBackOffInterval(s->backOffInterval() + 1);
+            break;
+        case Scenario::SetLingerTime:
+            s->setLingerTime(s->lingerTime() + 1);
+            break;
+        case Scenario::SetSendQueueLimit:
+            s->setSendQueueLimit(s->sendQueueLimit() + 1);
+            break;
+        case Scenario::SetFlushThreshold:
+            s->setFlushThreshold(s->flushThreshold() + 1);
+            break;
+        case Scenario::SetMaxPayloadSize:
+            s->setMaxPayloadSize(s->maxPayloadSize() - 1);
+            break;
+        case Scenario::SetAutoAnswerPings:
+            s->setAutoAnswerPings(!s->autoAnswerPings());
+            break;
+        case Scenario::SetReadingPaused:
+            s->setReadingPaused(!s->isReadingPaused());
+            break;
+        default:
+            QFAIL("a scenario without code");
+            break;
         }
     });
 }

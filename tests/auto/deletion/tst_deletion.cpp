@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// tst_deletion: the scenario helpers, the deleting slot, the data-driven test and the check that every Q_EMIT has a row.
+// tst_deletion: the scenario helpers, the deleting slot, the data-driven test and the check that every Q_EMIT has a
+// row.
 #include "tst_deletion.h"
 
 #include <BlightTransport/blightserver.h>
@@ -238,8 +239,8 @@ void tst_Deletion::deleteFromSignal_data()
     QTest::addColumn<int>("emission");
     for (qsizetype i = 0; i < rows().size(); ++i) {
         const Row &row = rows().at(i);
-        QTest::newRow(row.tag) << int(i) << int(row.scenario) << QString::fromLatin1(row.site) << row.signal.methodIndex()
-                               << int(row.when) << row.onlyInState << row.emission;
+        QTest::newRow(row.tag) << int(i) << int(row.scenario) << QString::fromLatin1(row.site)
+                               << row.signal.methodIndex() << int(row.when) << row.onlyInState << row.emission;
     }
 }
 
@@ -373,7 +374,8 @@ void tst_Deletion::siteCheckSeesANewEmit()
         QVERIFY(QFile::copy(sources.filePath(name), copy.filePath(name)));
     QFile send(copy.filePath(QStringLiteral("socketsend.cpp")));
     QVERIFY(send.open(QIODevice::Append | QIODevice::Text));
-    send.write("\nvoid BlightSocketPrivate::addedLater()\n{\n    if (q_ptr)\n        Q_EMIT q_ptr->sendQueueEmpty();\n}\n");
+    send.write(
+        "\nvoid BlightSocketPrivate::addedLater()\n{\n    if (q_ptr)\n        Q_EMIT q_ptr->sendQueueEmpty();\n}\n");
     send.close();
     QString problem;
     const QSet<QString> inCopy = emitSites(copy.path(), &problem);

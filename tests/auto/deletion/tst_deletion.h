@@ -65,4 +65,3 @@ private:
     bool m_firedInCall = false;
     bool m_deletedInNestedLoop = false;
 };
-
