@@ -14,6 +14,10 @@ enum class Scenario {
     ConnectToTcp,           // connectToEndpoint(tcp://) to a listening server
     AdoptDescriptor,        // setSocketDescriptor() of a socket pair end
     ConnectToFd,            // connectToEndpoint(fd:N)
+    ConnectToUnix,          // connectToEndpoint(unix:path) to a listening server
+    ConnectToLocalhost,     // connectToEndpoint(tcp://localhost:port): a host lookup first
+    AbortConnected,         // abort() on a connected socket
+    CloseAfterZeroCopy,     // close() waits for the zero-copy completions
     CloseWithLinger,        // close() with messages queued behind a slow reader
     CloseIdle,              // close() with nothing queued
     AbortWhileConnecting,   // connectToEndpoint(), then abort()
@@ -45,8 +49,10 @@ enum class Scenario {
     ZeroCopyProbe,   // the probe after the back-off
     SetZeroCopyModeOff,
     ZeroCopyBudgetThresholdFlush, // pendingBuffersLimit 1, flushThreshold small, burst
+    RaisePendingBuffersLimit,     // waiting on the budget, then a higher limit frees it
     // Flow control.
     QueueFullInSend,
+    RaiseQueueLimit,  // canSend false, then a higher sendQueueLimit
     DrainAtEndOfTurn, // canSend false in a turn, the end-of-turn flush drains
     DrainOnWritable,  // canSend false behind a slow reader that starts reading
     QueueEmptyAtEndOfTurn,

@@ -5,6 +5,7 @@
 #include <testutil.h>
 
 #include <QtCore/QEventLoop>
+#include <QtCore/QTemporaryDir>
 #include <QtCore/QTimer>
 #include <QtTest/QTest>
 
@@ -47,6 +48,38 @@ void tst_Deletion::run(Scenario scenario)
         m_socket = new BlightSocket;
         arm();
         call([this] { m_socket->connectToEndpoint(m_server->endpoint()); });
+        return;
+    case Scenario::ConnectToUnix:
+    case Scenario::ConnectToLocalhost: {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        m_server = std::make_unique<BlightServer>();
+        const bool overUnix = scenario == Scenario::ConnectToUnix;
+        QVERIFY(m_server->listen(overUnix ? QStringLiteral("unix:") + dir.filePath(QStringLiteral("s"))
+                                          : QStringLiteral("tcp://127.0.0.1:0")));
+        const QString endpoint = overUnix ? m_server->endpoint()
+                                          : QStringLiteral("tcp://localhost:") + m_server->endpoint().section(u':', -1);
+        m_socket = new BlightSocket;
+        arm();
+        call([this, endpoint] { m_socket->connectToEndpoint(endpoint); });
+        QTRY_VERIFY(m_fired); // before the directory goes
+        return;
+    }
+    case Scenario::AbortConnected:
+        QVERIFY(adoptUnixPair());
+        arm();
+        call([this] { m_socket->abort(); });
+        return;
+    case Scenario::CloseAfterZeroCopy:
+        QVERIFY(takeTcpPair());
+        if (!needZeroCopy())
+            return;
+        m_socket->setZeroCopyMode(BlightSocket::ZeroCopyMode::On);
+        m_socket->setZeroCopyThreshold(1024);
+        sendSome(1, TestUtil::pattern(256 * 1024, 4));
+        QVERIFY(m_socket->pendingBuffers() > 0);
+        arm();
+        call([this] { m_socket->close(); });
         return;
     case Scenario::AdoptDescriptor:
     case Scenario::ConnectToFd: {
@@ -227,6 +260,7 @@ void tst_Deletion::run(Scenario scenario)
         call([&] { sendSome(1, TestUtil::pattern(256 * 1024, 1)); });
         return;
     case Scenario::ZeroCopyBudgetThresholdFlush:
+    case Scenario::RaisePendingBuffersLimit:
         QVERIFY(takeTcpPair());
         if (!needZeroCopy())
             return;
@@ -234,11 +268,20 @@ void tst_Deletion::run(Scenario scenario)
         m_socket->setZeroCopyThreshold(1024);
         m_socket->setPendingBuffersLimit(1);
         m_socket->setFlushThreshold(1);
+        if (scenario == Scenario::ZeroCopyBudgetThresholdFlush) {
+            arm();
+            call([&] { sendSome(4, TestUtil::pattern(64 * 1024, 2)); });
+            return;
+        }
+        // No turn of the event loop in between: no completion frees it first.
+        sendSome(4, TestUtil::pattern(64 * 1024, 2));
+        QCOMPARE(m_socket->zeroCopyState(), BlightSocket::ZeroCopyState::Budget);
         arm();
-        call([&] { sendSome(4, TestUtil::pattern(64 * 1024, 2)); });
+        call([this] { m_socket->setPendingBuffersLimit(100); });
         return;
     case Scenario::QueueFullInSend:
     case Scenario::DrainAtEndOfTurn:
+    case Scenario::RaiseQueueLimit:
         QVERIFY(adoptUnixPair());
         m_socket->setSendQueueLimit(1000);
         if (scenario == Scenario::QueueFullInSend) {
@@ -250,6 +293,8 @@ void tst_Deletion::run(Scenario scenario)
         sendSome(3, QByteArray(600, 'q'));
         QVERIFY(!m_socket->canSend());
         arm();
+        if (scenario == Scenario::RaiseQueueLimit)
+            call([this] { m_socket->setSendQueueLimit(100000); });
         return;
     case Scenario::DrainOnWritable:
         QVERIFY(adoptUnixPair());
