@@ -90,7 +90,6 @@ struct Row
     QMetaMethod signal; // the slot deletes the socket from this one
     When when = When::Any;
     int onlyInState = -1; // a BlightSocket::State the socket must be in, or -1
-    int emission = 1;     // delete on the n-th matching emission
     /*! Tells the emission of this row's path from others of the same site. */
     bool (*ready)(const Blight::BlightSocket *socket) = nullptr;
 };

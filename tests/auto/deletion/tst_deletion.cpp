@@ -189,19 +189,13 @@ void tst_Deletion::deleteSocket()
         return;
     if (m_ready && !m_ready(m_socket))
         return;
-    if (++m_seen < m_emission)
-        return;
     m_fired = true;
     m_firedInCall = m_inCall;
     delete std::exchange(m_socket, nullptr);
 }
 
 // ---------------------------------------------------------------------------
-// The scenarios: set up, arm the deleter, then trigger the emission.
-
-// run() is in deletionscenarios.cpp.
-
-// ---------------------------------------------------------------------------
+// The test functions (the scenarios, run(), are in deletionscenarios.cpp).
 
 void tst_Deletion::init()
 {
@@ -221,7 +215,6 @@ void tst_Deletion::cleanup()
     m_skip.clear();
     m_watch = nullptr;
     m_engine = nullptr;
-    m_seen = 0;
     m_inCall = false;
     m_fired = false;
     m_firedInCall = false;
@@ -230,42 +223,29 @@ void tst_Deletion::cleanup()
 
 void tst_Deletion::deleteFromSignal_data()
 {
-    QTest::addColumn<int>("row");
-    QTest::addColumn<int>("scenario");
+    QTest::addColumn<int>("row"); // into rows(): scenario, signal and conditions
     QTest::addColumn<QString>("site");
-    QTest::addColumn<int>("signalIndex");
-    QTest::addColumn<int>("when");
-    QTest::addColumn<int>("onlyInState");
-    QTest::addColumn<int>("emission");
-    for (qsizetype i = 0; i < rows().size(); ++i) {
-        const Row &row = rows().at(i);
-        QTest::newRow(row.tag) << int(i) << int(row.scenario) << QString::fromLatin1(row.site)
-                               << row.signal.methodIndex() << int(row.when) << row.onlyInState << row.emission;
-    }
+    for (qsizetype i = 0; i < rows().size(); ++i)
+        QTest::newRow(rows().at(i).tag) << int(i) << QString::fromLatin1(rows().at(i).site);
 }
 
 void tst_Deletion::deleteFromSignal()
 {
     QFETCH(int, row);
-    QFETCH(int, scenario);
     QFETCH(QString, site);
-    QFETCH(int, signalIndex);
-    QFETCH(int, when);
-    QFETCH(int, onlyInState);
-    QFETCH(int, emission);
-    m_signal = BlightSocket::staticMetaObject.method(signalIndex);
+    const Row &entry = rows().at(row);
+    m_signal = entry.signal;
     QVERIFY(m_signal.isValid());
     // The row deletes from the signal its site emits (the property helper
     // emits whichever notify signal its setter passes).
     const QString siteSignal = site.section(u':', 2);
     if (siteSignal != u"notify")
         QCOMPARE(QString::fromLatin1(m_signal.name()), siteSignal);
-    m_when = When(when);
-    m_onlyInState = onlyInState;
-    m_emission = emission;
-    m_ready = rows().at(row).ready;
+    m_when = entry.when;
+    m_onlyInState = entry.onlyInState;
+    m_ready = entry.ready;
 
-    run(Scenario(scenario));
+    run(entry.scenario);
     if (QTest::currentTestFailed())
         return;
     if (!m_skip.isEmpty())

@@ -57,9 +57,7 @@ private:
     QMetaMethod m_signal;
     DeletionRows::When m_when = DeletionRows::When::Any;
     int m_onlyInState = -1;
-    int m_emission = 1;
     bool (*m_ready)(const Blight::BlightSocket *) = nullptr;
-    int m_seen = 0;
     bool m_inCall = false;
     bool m_fired = false;
     bool m_firedInCall = false;
