@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The demo's panel hooks for builds without the QML module.
 #include "cliutil.h"
 #include "demo.h"
