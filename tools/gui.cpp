@@ -200,7 +200,7 @@ void PanelWindow::showFullScreen()
         if (std::exchange(*reported, true))
             return;
         const QScreen *screen = window->screen();
-        std::fprintf(stderr, "blight-transport: panel shown %dx%d on screen %s (%dx%d)\n", window->width(),
+        std::fprintf(stderr, "blight-transport: panel shown %dx%d on screen '%s' (%dx%d)\n", window->width(),
                      window->height(), screen ? qPrintable(screen->name()) : "?",
                      screen ? screen->geometry().width() : 0, screen ? screen->geometry().height() : 0);
     });
