@@ -11,7 +11,9 @@
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
+#include <future>
 #include <memory>
+#include <mutex>
 
 using Blight::BlightSocket;
 using Blight::TransportMonitor;
@@ -73,17 +75,32 @@ private Q_SLOTS:
     void monitorDestroyedWhileTheSocketWorks();
 
 private:
-    // Runs \a call in the worker thread and waits for it: the test's own way to look at the sockets.
+    // Runs \a call in the worker thread and waits for it: the test's own way to
+    // look at the sockets. Qt's event queue lock and semaphore are invisible to
+    // ThreadSanitizer, so the hand-over goes through a std::mutex and a
+    // std::future, which it sees.
     template<typename Call>
     auto inWorker(Call call)
     {
-        decltype(call()) result{};
-        QMetaObject::invokeMethod(m_worker, [&] { result = call(); }, Qt::BlockingQueuedConnection);
-        return result;
+        using Result = decltype(call());
+        auto promise = std::make_shared<std::promise<Result>>();
+        std::future<Result> result = promise->get_future();
+        {
+            const std::lock_guard lock(m_handOver);
+            QMetaObject::invokeMethod(
+                m_worker,
+                [this, promise, call] {
+                    { const std::lock_guard posted(m_handOver); }
+                    promise->set_value(call());
+                },
+                Qt::QueuedConnection);
+        }
+        return result.get();
     }
 
     QThread m_thread;
     Worker *m_worker = nullptr;
+    std::mutex m_handOver;
 };
 
 void tst_MonitorThreads::init()
