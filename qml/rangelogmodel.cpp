@@ -55,8 +55,7 @@ void RecentItemsModel::clear()
     Q_EMIT countChanged();
 }
 
-template<typename T>
-void RecentItemsModel::prependItems(QList<T> &items, const QList<T> &fresh)
+template<typename T> void RecentItemsModel::prependItems(QList<T> &items, const QList<T> &fresh)
 {
     if (fresh.isEmpty())
         return;
@@ -94,15 +93,23 @@ QVariant RangeLogModel::data(const QModelIndex &index, int role) const
         return {};
     const Range &range = m_ranges.at(index.row());
     switch (role) {
-    case LoRole: return QVariant::fromValue(double(range.lo));
-    case HiRole: return QVariant::fromValue(double(range.hi));
-    case CountRole: return QVariant::fromValue(double(range.count()));
-    case TimeRole: return range.time;
-    case CopiedRole: return range.copied;
+    case LoRole:
+        return QVariant::fromValue(double(range.lo));
+    case HiRole:
+        return QVariant::fromValue(double(range.hi));
+    case CountRole:
+        return QVariant::fromValue(double(range.count()));
+    case TimeRole:
+        return range.time;
+    case CopiedRole:
+        return range.copied;
     case Qt::DisplayRole:
-        return QStringLiteral("%1..%2%3").arg(range.lo).arg(range.hi).arg(
-            range.copied ? QStringLiteral(" copied") : QString());
-    default: return {};
+        return QStringLiteral("%1..%2%3")
+            .arg(range.lo)
+            .arg(range.hi)
+            .arg(range.copied ? QStringLiteral(" copied") : QString());
+    default:
+        return {};
     }
 }
 
@@ -126,12 +133,18 @@ EventLogModel::EventLogModel(QObject *parent)
 QString EventLogModel::kindText(SocketEvent::Kind kind)
 {
     switch (kind) {
-    case SocketEvent::Kind::State: return QStringLiteral("STATE");
-    case SocketEvent::Kind::ZeroCopy: return QStringLiteral("ZERO-COPY");
-    case SocketEvent::Kind::NoBuffers: return QStringLiteral("ENOBUFS");
-    case SocketEvent::Kind::Error: return QStringLiteral("ERROR");
-    case SocketEvent::Kind::Warning: return QStringLiteral("WARNING");
-    case SocketEvent::Kind::Reset: return QStringLiteral("RESET");
+    case SocketEvent::Kind::State:
+        return QStringLiteral("STATE");
+    case SocketEvent::Kind::ZeroCopy:
+        return QStringLiteral("ZERO-COPY");
+    case SocketEvent::Kind::NoBuffers:
+        return QStringLiteral("ENOBUFS");
+    case SocketEvent::Kind::Error:
+        return QStringLiteral("ERROR");
+    case SocketEvent::Kind::Warning:
+        return QStringLiteral("WARNING");
+    case SocketEvent::Kind::Reset:
+        return QStringLiteral("RESET");
     }
     return {};
 }
@@ -142,11 +155,16 @@ QVariant EventLogModel::data(const QModelIndex &index, int role) const
         return {};
     const SocketEvent &event = m_events.at(index.row());
     switch (role) {
-    case TimeRole: return event.time;
-    case KindRole: return kindText(event.kind);
-    case TextRole: return event.text;
-    case Qt::DisplayRole: return QString(kindText(event.kind) + QStringLiteral(": ") + event.text);
-    default: return {};
+    case TimeRole:
+        return event.time;
+    case KindRole:
+        return kindText(event.kind);
+    case TextRole:
+        return event.text;
+    case Qt::DisplayRole:
+        return QString(kindText(event.kind) + QStringLiteral(": ") + event.text);
+    default:
+        return {};
     }
 }
 

@@ -44,8 +44,7 @@ Q_SIGNALS:
 
 protected:
     // Puts fresh (oldest first) on top of items (newest first), trimmed to capacity().
-    template<typename T>
-    void prependItems(QList<T> &items, const QList<T> &fresh);
+    template<typename T> void prependItems(QList<T> &items, const QList<T> &fresh);
     virtual qsizetype itemCount() const = 0;
     virtual void clearItems() = 0;
     virtual void truncateItems(qsizetype size) = 0;

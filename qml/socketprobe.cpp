@@ -11,13 +11,20 @@ namespace Blight {
 QString socketKindText(BlightSocket::SocketKind kind)
 {
     switch (kind) {
-    case BlightSocket::SocketKind::None: return QStringLiteral("not connected");
-    case BlightSocket::SocketKind::UnixStream: return QStringLiteral("AF_UNIX stream");
-    case BlightSocket::SocketKind::UnixSeqPacket: return QStringLiteral("AF_UNIX seqpacket");
-    case BlightSocket::SocketKind::Tcp4: return QStringLiteral("TCP / IPv4");
-    case BlightSocket::SocketKind::Tcp6: return QStringLiteral("TCP / IPv6");
-    case BlightSocket::SocketKind::Udp4: return QStringLiteral("UDP / IPv4");
-    case BlightSocket::SocketKind::Udp6: return QStringLiteral("UDP / IPv6");
+    case BlightSocket::SocketKind::None:
+        return QStringLiteral("not connected");
+    case BlightSocket::SocketKind::UnixStream:
+        return QStringLiteral("AF_UNIX stream");
+    case BlightSocket::SocketKind::UnixSeqPacket:
+        return QStringLiteral("AF_UNIX seqpacket");
+    case BlightSocket::SocketKind::Tcp4:
+        return QStringLiteral("TCP / IPv4");
+    case BlightSocket::SocketKind::Tcp6:
+        return QStringLiteral("TCP / IPv6");
+    case BlightSocket::SocketKind::Udp4:
+        return QStringLiteral("UDP / IPv4");
+    case BlightSocket::SocketKind::Udp6:
+        return QStringLiteral("UDP / IPv6");
     }
     return QStringLiteral("unknown");
 }
@@ -25,10 +32,14 @@ QString socketKindText(BlightSocket::SocketKind kind)
 QString socketStateText(BlightSocket::State state)
 {
     switch (state) {
-    case BlightSocket::State::Unconnected: return QStringLiteral("unconnected");
-    case BlightSocket::State::Connecting: return QStringLiteral("connecting");
-    case BlightSocket::State::Connected: return QStringLiteral("connected");
-    case BlightSocket::State::Closing: return QStringLiteral("closing");
+    case BlightSocket::State::Unconnected:
+        return QStringLiteral("unconnected");
+    case BlightSocket::State::Connecting:
+        return QStringLiteral("connecting");
+    case BlightSocket::State::Connected:
+        return QStringLiteral("connected");
+    case BlightSocket::State::Closing:
+        return QStringLiteral("closing");
     }
     return QStringLiteral("unknown");
 }
@@ -42,10 +53,10 @@ SocketProbe::SocketProbe(BlightSocket *socket)
     connect(socket, &BlightSocket::stateChanged, this, &SocketProbe::onState);
     connect(socket, &BlightSocket::errorOccurred, this, &SocketProbe::onError);
     connect(socket, &BlightSocket::warning, this, &SocketProbe::onWarning);
-    for (auto signal : {&BlightSocket::endpointChanged, &BlightSocket::zeroCopyStateChanged,
-                        &BlightSocket::zeroCopyModeChanged, &BlightSocket::zeroCopyThresholdChanged,
-                        &BlightSocket::pendingBytesLimitChanged, &BlightSocket::pendingBuffersLimitChanged,
-                        &BlightSocket::readingPausedChanged})
+    for (auto signal :
+         {&BlightSocket::endpointChanged, &BlightSocket::zeroCopyStateChanged, &BlightSocket::zeroCopyModeChanged,
+          &BlightSocket::zeroCopyThresholdChanged, &BlightSocket::pendingBytesLimitChanged,
+          &BlightSocket::pendingBuffersLimitChanged, &BlightSocket::readingPausedChanged})
         connect(socket, signal, this, &SocketProbe::takeUpdate);
     connect(socket, &QObject::destroyed, this, [this] {
         Q_EMIT socketGone();

@@ -17,11 +17,16 @@ Q_LOGGING_CATEGORY(lcMonitor, "oxide.blight.monitor", QtWarningMsg)
 TransportMonitor::ZeroCopyState fromSocket(BlightSocket::ZeroCopyState state)
 {
     switch (state) {
-    case BlightSocket::ZeroCopyState::Unsupported: return TransportMonitor::ZeroCopyState::Unsupported;
-    case BlightSocket::ZeroCopyState::Disabled: return TransportMonitor::ZeroCopyState::Disabled;
-    case BlightSocket::ZeroCopyState::Active: return TransportMonitor::ZeroCopyState::Active;
-    case BlightSocket::ZeroCopyState::BackedOff: return TransportMonitor::ZeroCopyState::BackedOff;
-    case BlightSocket::ZeroCopyState::Budget: return TransportMonitor::ZeroCopyState::Budget;
+    case BlightSocket::ZeroCopyState::Unsupported:
+        return TransportMonitor::ZeroCopyState::Unsupported;
+    case BlightSocket::ZeroCopyState::Disabled:
+        return TransportMonitor::ZeroCopyState::Disabled;
+    case BlightSocket::ZeroCopyState::Active:
+        return TransportMonitor::ZeroCopyState::Active;
+    case BlightSocket::ZeroCopyState::BackedOff:
+        return TransportMonitor::ZeroCopyState::BackedOff;
+    case BlightSocket::ZeroCopyState::Budget:
+        return TransportMonitor::ZeroCopyState::Budget;
     }
     return TransportMonitor::ZeroCopyState::Unsupported;
 }
@@ -29,15 +34,13 @@ TransportMonitor::ZeroCopyState fromSocket(BlightSocket::ZeroCopyState state)
 // The counters the panel shows; a sample that changes none of them emits nothing.
 bool sameCounters(const SocketStatistics &a, const SocketStatistics &b)
 {
-    return a.messagesSent == b.messagesSent && a.bytesSent == b.bytesSent
-        && a.messagesReceived == b.messagesReceived && a.bytesReceived == b.bytesReceived
-        && a.queuedBytes == b.queuedBytes && a.zeroCopySends == b.zeroCopySends
-        && a.copySends == b.copySends && a.zeroCopyBytes == b.zeroCopyBytes
-        && a.completions == b.completions && a.copiedCompletions == b.copiedCompletions
-        && a.releasedBuffers == b.releasedBuffers && a.pendingBuffers == b.pendingBuffers
-        && a.pendingBytes == b.pendingBytes && a.peakPendingBytes == b.peakPendingBytes
-        && a.noBufferErrors == b.noBufferErrors && a.wouldBlock == b.wouldBlock
-        && a.backOffs == b.backOffs && a.errors == b.errors
+    return a.messagesSent == b.messagesSent && a.bytesSent == b.bytesSent && a.messagesReceived == b.messagesReceived
+        && a.bytesReceived == b.bytesReceived && a.queuedBytes == b.queuedBytes && a.zeroCopySends == b.zeroCopySends
+        && a.copySends == b.copySends && a.zeroCopyBytes == b.zeroCopyBytes && a.completions == b.completions
+        && a.copiedCompletions == b.copiedCompletions && a.releasedBuffers == b.releasedBuffers
+        && a.pendingBuffers == b.pendingBuffers && a.pendingBytes == b.pendingBytes
+        && a.peakPendingBytes == b.peakPendingBytes && a.noBufferErrors == b.noBufferErrors
+        && a.wouldBlock == b.wouldBlock && a.backOffs == b.backOffs && a.errors == b.errors
         && a.releaseLatencyP50 == b.releaseLatencyP50 && a.releaseLatencyP99 == b.releaseLatencyP99
         && a.releaseLatencyMax == b.releaseLatencyMax;
 }
@@ -255,9 +258,12 @@ QString TransportMonitor::connectionState() const
 QString TransportMonitor::zeroCopyMode() const
 {
     switch (m_zeroCopyMode) {
-    case BlightSocket::ZeroCopyMode::Auto: return QStringLiteral("auto");
-    case BlightSocket::ZeroCopyMode::On: return QStringLiteral("on");
-    case BlightSocket::ZeroCopyMode::Off: return QStringLiteral("off");
+    case BlightSocket::ZeroCopyMode::Auto:
+        return QStringLiteral("auto");
+    case BlightSocket::ZeroCopyMode::On:
+        return QStringLiteral("on");
+    case BlightSocket::ZeroCopyMode::Off:
+        return QStringLiteral("off");
     }
     return {};
 }
@@ -298,16 +304,20 @@ QString TransportMonitor::pathText() const
 {
     const bool allCopied = m_stats.completions > 0 && m_stats.copiedCompletions == m_stats.completions;
     switch (m_zeroCopyState) {
-    case ZeroCopyState::NoSocket: return QStringLiteral("NO SOCKET");
+    case ZeroCopyState::NoSocket:
+        return QStringLiteral("NO SOCKET");
     case ZeroCopyState::Active:
         if (allCopied)
             return QStringLiteral("KERNEL COPIED");
         return m_stats.zeroCopySends == 0 ? QStringLiteral("ZC READY") : QStringLiteral("ZERO-COPY");
     case ZeroCopyState::Unsupported:
         return isUnix(m_kind) ? QStringLiteral("COPY: AF_UNIX") : QStringLiteral("COPY PATH");
-    case ZeroCopyState::Disabled: return QStringLiteral("ZERO-COPY OFF");
-    case ZeroCopyState::BackedOff: return QStringLiteral("BACKED OFF");
-    case ZeroCopyState::Budget: return QStringLiteral("BUDGET FULL");
+    case ZeroCopyState::Disabled:
+        return QStringLiteral("ZERO-COPY OFF");
+    case ZeroCopyState::BackedOff:
+        return QStringLiteral("BACKED OFF");
+    case ZeroCopyState::Budget:
+        return QStringLiteral("BUDGET FULL");
     }
     return {};
 }

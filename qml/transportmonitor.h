@@ -278,7 +278,10 @@ class BLIGHTTRANSPORTQML_EXPORT TransportFormat : public QObject
     QML_SINGLETON
 
 public:
-    explicit TransportFormat(QObject *parent = nullptr) : QObject(parent) {}
+    explicit TransportFormat(QObject *parent = nullptr)
+        : QObject(parent)
+    {
+    }
     Q_INVOKABLE QString bytes(double bytes) const { return TransportMonitor::formatBytes(bytes); }
     Q_INVOKABLE QString microseconds(double micros) const { return TransportMonitor::formatMicroseconds(micros); }
     Q_INVOKABLE QString count(double count) const { return TransportMonitor::formatCount(count); }

@@ -64,9 +64,10 @@ void showResultWhenDone(DemoPanel *panel, const QList<DemoLink *> &links)
             failures.append(link->name() + QStringLiteral(": ") + summary.value(u"failure").toString());
         }
     }
-    const QString detail = verified
-        ? QStringLiteral("%1 MB over %2 connections arrived and matched").arg(double(bytes) / 1e6, 0, 'f', 1).arg(links.size())
-        : failures.join(QStringLiteral("; "));
+    const QString detail = verified ? QStringLiteral("%1 MB over %2 connections arrived and matched")
+                                          .arg(double(bytes) / 1e6, 0, 'f', 1)
+                                          .arg(links.size())
+                                    : failures.join(QStringLiteral("; "));
     panel->setResult(verified, detail);
 }
 } // namespace
@@ -94,7 +95,8 @@ std::shared_ptr<DemoPanel> openDemoPanel(const QList<DemoLink *> &links, bool wi
         QObject::connect(link, &DemoLink::finished, raw->window(), [raw, links] { showResultWhenDone(raw, links); });
     }
     // The unix link's sockets exist as soon as it starts: look once more then.
-    QMetaObject::invokeMethod(raw->window(), [raw, links] { update(raw, links); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        raw->window(), [raw, links] { update(raw, links); }, Qt::QueuedConnection);
     if (window)
         panel->showFullScreen();
     return panel;

@@ -8,8 +8,7 @@
 namespace Blight::Cli {
 
 class DemoPanel
-{
-};
+{ };
 
 std::unique_ptr<QCoreApplication> createDemoApplication(int &argc, char **argv, bool gui, bool)
 {

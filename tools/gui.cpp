@@ -46,8 +46,8 @@ void addImportPaths(QQmlEngine *engine)
     if (QFileInfo::exists(installed))
         engine->addImportPath(installed);
 #endif
-    const QStringList environmentPaths =
-        qEnvironmentVariable("QML_IMPORT_PATH").split(QDir::listSeparator(), Qt::SkipEmptyParts);
+    const QStringList environmentPaths
+        = qEnvironmentVariable("QML_IMPORT_PATH").split(QDir::listSeparator(), Qt::SkipEmptyParts);
     for (auto it = environmentPaths.crbegin(); it != environmentPaths.crend(); ++it)
         engine->addImportPath(*it);
 }

@@ -28,8 +28,7 @@ constexpr int FrameSize = 256 * 1024;
 // Dark pixels of \a image inside \a item: proof that the item's text was drawn.
 int inkInside(const QImage &image, const QQuickItem *item)
 {
-    const QRect rect = item->mapRectToScene(QRectF(0, 0, item->width(), item->height())).toAlignedRect()
-                           & image.rect();
+    const QRect rect = item->mapRectToScene(QRectF(0, 0, item->width(), item->height())).toAlignedRect() & image.rect();
     int dark = 0;
     for (int y = rect.top(); y <= rect.bottom(); ++y) {
         for (int x = rect.left(); x <= rect.right(); ++x)
@@ -85,10 +84,12 @@ int main(int argc, char *argv[])
 {
     QGuiApplication app(argc, argv);
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Embeds the blight transport panel in a small Qt Quick application."));
+    parser.setApplicationDescription(
+        QStringLiteral("Embeds the blight transport panel in a small Qt Quick application."));
     parser.addHelpOption();
     const QCommandLineOption screenshotOption(QStringLiteral("screenshot"),
-                                              QStringLiteral("Render offscreen after the frames arrived, save as PNG, exit."),
+                                              QStringLiteral(
+                                                  "Render offscreen after the frames arrived, save as PNG, exit."),
                                               QStringLiteral("file"));
     const QCommandLineOption framesOption(QStringLiteral("frames"), QStringLiteral("Frames to send (default 40)."),
                                           QStringLiteral("n"), QStringLiteral("40"));

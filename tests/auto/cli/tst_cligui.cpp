@@ -16,8 +16,8 @@ QProcessEnvironment environmentWithout(const QStringList &names)
     return environment;
 }
 
-const QStringList smallDemo{QStringLiteral("demo"), QStringLiteral("--gui"), QStringLiteral("--messages"),
-                            QStringLiteral("2000"), QStringLiteral("--frames"), QStringLiteral("1"),
+const QStringList smallDemo{QStringLiteral("demo"),         QStringLiteral("--gui"),    QStringLiteral("--messages"),
+                            QStringLiteral("2000"),         QStringLiteral("--frames"), QStringLiteral("1"),
                             QStringLiteral("--frame-size"), QStringLiteral("65536")};
 
 } // namespace
@@ -50,8 +50,8 @@ void tst_CliGui::noPlatformExitsWithAReason()
 void tst_CliGui::qpaPlatformIsTrustedAndFilled()
 {
     // No display server at all: only the platform named by QT_QPA_PLATFORM can work.
-    QProcessEnvironment environment =
-        environmentWithout({QStringLiteral("DISPLAY"), QStringLiteral("WAYLAND_DISPLAY")});
+    QProcessEnvironment environment = environmentWithout(
+        {QStringLiteral("DISPLAY"), QStringLiteral("WAYLAND_DISPLAY")});
     environment.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
     environment.insert(QStringLiteral("QT_QUICK_BACKEND"), QStringLiteral("software"));
     QProcess process;

@@ -79,8 +79,7 @@ private:
     // look at the sockets. Qt's event queue lock and semaphore are invisible to
     // ThreadSanitizer, so the hand-over goes through a std::mutex and a
     // std::future, which it sees.
-    template<typename Call>
-    auto inWorker(Call call)
+    template<typename Call> auto inWorker(Call call)
     {
         using Result = decltype(call());
         auto promise = std::make_shared<std::promise<Result>>();
@@ -90,7 +89,9 @@ private:
             QMetaObject::invokeMethod(
                 m_worker,
                 [this, promise, call] {
-                    { const std::lock_guard posted(m_handOver); }
+                    {
+                        const std::lock_guard posted(m_handOver);
+                    }
                     promise->set_value(call());
                 },
                 Qt::QueuedConnection);

@@ -26,8 +26,8 @@ namespace {
 
 struct InkStats
 {
-    double darkFraction = 0;   // pixels darker than mid-grey
-    double inkedRows = 0;      // rows with any dark pixel
+    double darkFraction = 0; // pixels darker than mid-grey
+    double inkedRows = 0;    // rows with any dark pixel
 };
 
 InkStats measure(const QImage &source)
@@ -148,9 +148,8 @@ std::unique_ptr<QQuickItem> tst_Panel::createPanel(QQmlEngine *engine, const QLi
     QQmlComponent component(engine);
     component.setData(QByteArrayLiteral("import Oxide.Blight.Transport\nTransportPanel { interval: 20 }\n"),
                       QUrl(QStringLiteral("tst_panel.qml")));
-    std::unique_ptr<QObject> object(
-        component.createWithInitialProperties({{QStringLiteral("sockets"), QVariant::fromValue(sockets)},
-                                               {QStringLiteral("labels"), labels}}));
+    std::unique_ptr<QObject> object(component.createWithInitialProperties(
+        {{QStringLiteral("sockets"), QVariant::fromValue(sockets)}, {QStringLiteral("labels"), labels}}));
     if (!object)
         qWarning("%s", qPrintable(component.errorString()));
     return std::unique_ptr<QQuickItem>(qobject_cast<QQuickItem *>(object.release()));
@@ -206,13 +205,13 @@ void tst_Panel::rendersNotBlank()
     const QImage image = window.grabWindow();
     QVERIFY(!image.isNull());
     QCOMPARE(image.size(), size * window.devicePixelRatio());
-    const QString saved = QStringLiteral(BLIGHT_TEST_OUTPUT_DIR "/panel-%1.png")
-                              .arg(QString::fromLatin1(QTest::currentDataTag()));
+    const QString saved
+        = QStringLiteral(BLIGHT_TEST_OUTPUT_DIR "/panel-%1.png").arg(QString::fromLatin1(QTest::currentDataTag()));
     QVERIFY(image.save(saved));
 
     const InkStats ink = measure(image);
-    qInfo("%s: %.1f%% dark pixels, %.0f%% of rows inked (saved to %s)", QTest::currentDataTag(),
-          ink.darkFraction * 100, ink.inkedRows * 100, qPrintable(saved));
+    qInfo("%s: %.1f%% dark pixels, %.0f%% of rows inked (saved to %s)", QTest::currentDataTag(), ink.darkFraction * 100,
+          ink.inkedRows * 100, qPrintable(saved));
     // Black on white: clearly some ink, clearly mostly paper.
     QVERIFY2(ink.darkFraction > 0.02, qPrintable(QString::number(ink.darkFraction)));
     QVERIFY2(ink.darkFraction < 0.5, qPrintable(QString::number(ink.darkFraction)));
@@ -319,7 +318,8 @@ void tst_Panel::eightSocketsFitTheEinkScreen()
         QCOMPARE(unixPair.size(), 2);
         unixSenders.append(qobject_cast<BlightSocket *>(unixPair.first().value<QObject *>()));
         sockets << unixPair.first().value<QObject *>() << unixPair.last().value<QObject *>();
-        labels << QStringLiteral("unix link %1 sender").arg(i + 1) << QStringLiteral("unix link %1 receiver").arg(i + 1);
+        labels << QStringLiteral("unix link %1 sender").arg(i + 1)
+               << QStringLiteral("unix link %1 receiver").arg(i + 1);
     }
     for (int i = 0; i < 2; ++i) {
         const QVariantList tcpPair = m_fixture->tcpPair(int(BlightSocket::ZeroCopyMode::On), 4096);
@@ -387,7 +387,8 @@ void tst_Panel::eightSocketsFitTheEinkScreen()
             const int pixelSize = text->property("font").value<QFont>().pixelSize();
             QVERIFY2(pixelSize >= 20, qPrintable(row + QStringLiteral(": %1 px: ").arg(pixelSize) + describe(text)));
             const QRectF rect = text->mapRectToScene(QRectF(0, 0, text->width(), text->height()));
-            QVERIFY2(screen.contains(rect), qPrintable(row + QStringLiteral(": outside the screen: ") + describe(text)));
+            QVERIFY2(screen.contains(rect),
+                     qPrintable(row + QStringLiteral(": outside the screen: ") + describe(text)));
             // What is drawn stays inside the item: elided or wrapped, never spilling over.
             QVERIFY2(text->property("contentWidth").toReal() <= text->width() + 1,
                      qPrintable(row + QStringLiteral(": wider than its box: ") + describe(text)));
