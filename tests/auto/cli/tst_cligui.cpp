@@ -56,6 +56,7 @@ void tst_CliGui::qpaPlatformIsTrustedAndFilled()
     environment.insert(QStringLiteral("QT_QUICK_BACKEND"), QStringLiteral("software"));
     QProcess process;
     process.setProcessEnvironment(environment);
+    process.setReadChannel(QProcess::StandardError); // what waitForReadyRead() waits for
     process.start(QStringLiteral(BLIGHT_TRANSPORT_CLI), smallDemo);
     QVERIFY(process.waitForStarted());
 
