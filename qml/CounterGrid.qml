@@ -58,8 +58,7 @@ Grid {
                 Text {
                     objectName: "counter_" + tile.modelData.key
                     width: parent.width
-                    // Delegates can be laid out before the grid's monitor is set.
-                    readonly property real value: grid.monitor ? grid.monitor[tile.modelData.key] : 0
+                    readonly property real value: grid.monitor[tile.modelData.key]
                     text: tile.modelData.bytes ? TransportFormat.bytes(value) : TransportFormat.count(value)
                     color: "black"
                     font.pixelSize: grid.unit * 1.1

@@ -45,13 +45,13 @@ Column {
             x: track.border.width
             y: track.border.width
             height: track.height - 2 * track.border.width
-            width: (track.width - 2 * track.border.width) * (gauge.monitor?.pendingFraction ?? 0)
+            width: (track.width - 2 * track.border.width) * gauge.monitor.pendingFraction
             color: "black"
         }
         // The peak, as a tall tick above and below the bar.
         Rectangle {
-            visible: (gauge.monitor?.peakPendingBytes ?? 0) > 0
-            x: track.border.width + (track.width - 2 * track.border.width) * (gauge.monitor?.peakPendingFraction ?? 0) - width / 2
+            visible: gauge.monitor.peakPendingBytes > 0
+            x: track.border.width + (track.width - 2 * track.border.width) * gauge.monitor.peakPendingFraction - width / 2
             y: -gauge.unit * 0.3
             width: Math.max(3, gauge.unit / 6)
             height: track.height + gauge.unit * 0.6
