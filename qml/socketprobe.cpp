@@ -47,8 +47,8 @@ QString socketStateText(BlightSocket::State state)
 SocketProbe::SocketProbe(BlightSocket *socket)
     : m_socket(socket)
 {
-    // Connected before the move: the connections are made from this thread,
-    // and with AutoConnection they are direct once both live in the socket's thread.
+    // AutoConnection decides per emission: once the probe lives in the
+    // socket's thread these are direct calls there.
     connect(socket, &BlightSocket::completionReceived, this, &SocketProbe::onCompletion);
     connect(socket, &BlightSocket::stateChanged, this, &SocketProbe::onState);
     connect(socket, &BlightSocket::errorOccurred, this, &SocketProbe::onError);

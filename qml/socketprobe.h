@@ -112,7 +112,6 @@ public:
 
 Q_SIGNALS:
     void sampleRequested();
-    void updateRequested();
     void zeroCopyModeRequested(Blight::BlightSocket::ZeroCopyMode mode);
     void readingPausedRequested(bool paused);
     void resetRequested();

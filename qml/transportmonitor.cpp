@@ -102,6 +102,8 @@ void TransportMonitor::detachProbe()
 void TransportMonitor::attach(BlightSocket *socket)
 {
     detachProbe();
+    ++m_generation;
+    m_sampleInFlight = false;
     m_socket = socket;
     m_endpoint.clear();
     m_kind = BlightSocket::SocketKind::None;
@@ -122,13 +124,22 @@ void TransportMonitor::attach(BlightSocket *socket)
         auto *probe = new SocketProbe(socket);
         m_probeConnections = {
             connect(m_requests, &SocketRequests::sampleRequested, probe, &SocketProbe::takeSample),
-            connect(m_requests, &SocketRequests::updateRequested, probe, &SocketProbe::takeUpdate),
             connect(m_requests, &SocketRequests::zeroCopyModeRequested, probe, &SocketProbe::setZeroCopyMode),
             connect(m_requests, &SocketRequests::readingPausedRequested, probe, &SocketProbe::setReadingPaused),
             connect(m_requests, &SocketRequests::resetRequested, probe, &SocketProbe::resetStatistics),
             connect(m_requests, &SocketRequests::detachRequested, probe, &QObject::deleteLater),
-            connect(probe, &SocketProbe::snapshotTaken, this, &TransportMonitor::applySnapshot),
-            connect(probe, &SocketProbe::socketGone, this, [this] { attach(nullptr); }),
+            // A snapshot already queued when the socket was replaced must not
+            // land on the new one: each attachment has its generation.
+            connect(probe, &SocketProbe::snapshotTaken, this,
+                    [this, generation = m_generation](const SocketSnapshot &snapshot) {
+                        if (generation == m_generation)
+                            applySnapshot(snapshot);
+                    }),
+            connect(probe, &SocketProbe::socketGone, this,
+                    [this, generation = m_generation] {
+                        if (generation == m_generation)
+                            attach(nullptr);
+                    }),
         };
     }
     Q_EMIT socketChanged();
@@ -213,6 +224,10 @@ void TransportMonitor::sample()
         Q_EMIT sampled();
         return;
     }
+    // A socket thread that is busy gets one request at a time, not a backlog.
+    if (m_sampleInFlight)
+        return;
+    m_sampleInFlight = true;
     Q_EMIT m_requests->sampleRequested();
 }
 
@@ -431,8 +446,10 @@ void TransportMonitor::applySnapshot(const SocketSnapshot &snapshot)
 {
     applyIdentity(snapshot);
     applyZeroCopy(snapshot);
-    if (snapshot.sample)
+    if (snapshot.sample) {
+        m_sampleInFlight = false;
         applyRates(snapshot);
+    }
 
     const bool changed = !sameCounters(snapshot.stats, m_stats) || snapshot.systemCalls != m_systemCalls
         || !snapshot.ranges.isEmpty();

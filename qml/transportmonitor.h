@@ -230,6 +230,8 @@ private:
     QPointer<BlightSocket> m_socket; // identity only: never dereferenced here
     SocketRequests *m_requests;
     QList<QMetaObject::Connection> m_probeConnections;
+    quint64 m_generation = 0; // of the current attachment
+    bool m_sampleInFlight = false;
     QBasicTimer m_timer;
     QString m_label;
     int m_interval = 100;
