@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Bytes pending release against the cap, with the peak marked, and the
 // number of pending buffers in words.
 import QtQuick
@@ -7,7 +8,8 @@ Column {
     id: gauge
 
     required property TransportMonitor monitor
-    property real unit: 16
+    property real unit: 24
+    readonly property real textSize: Math.max(20, unit * 0.85)
 
     spacing: unit * 0.3
 
@@ -25,7 +27,7 @@ Column {
             .arg(gauge.monitor.pendingBytesLimit > 0 ? TransportFormat.bytes(gauge.monitor.pendingBytesLimit) : qsTr("no cap"))
             .arg(gauge.percentText(gauge.monitor.pendingFraction))
         color: "black"
-        font.pixelSize: gauge.unit
+        font.pixelSize: gauge.textSize
         font.bold: true
         wrapMode: Text.Wrap
     }
@@ -33,7 +35,7 @@ Column {
     Rectangle {
         id: track
         width: parent.width
-        height: gauge.unit * 1.6
+        height: gauge.unit * 1.0
         color: "white"
         border.color: "black"
         border.width: Math.max(3, gauge.unit / 6)
@@ -65,7 +67,7 @@ Column {
             .arg(TransportFormat.bytes(gauge.monitor.peakPendingBytes))
             .arg(TransportFormat.bytes(gauge.monitor.queuedBytes))
         color: "black"
-        font.pixelSize: gauge.unit * 0.85
-        wrapMode: Text.Wrap
+        font.pixelSize: gauge.textSize
+        elide: Text.ElideRight
     }
 }

@@ -1,5 +1,6 @@
+// SPDX-License-Identifier: MIT
 // The last released zero-copy ranges, newest first: lo..hi, how many sends,
-// when, and whether the kernel copied after all (in words).
+// and whether the kernel copied after all (in words).
 pragma ComponentBehavior: Bound
 
 import QtQuick
@@ -9,38 +10,39 @@ Column {
     id: log
 
     required property TransportMonitor monitor
-    property real unit: 16
+    property real unit: 24
     /*! Rows shown at most; the model keeps its own capacity. */
-    property int maxRows: 20
+    property int maxRows: 6
+    readonly property real textSize: Math.max(20, unit * 0.85)
 
-    spacing: unit * 0.2
+    spacing: unit * 0.15
 
     Text {
         width: parent.width
-        text: qsTr("Released ranges (last %1 of %2)").arg(Math.min(log.monitor.rangeLog.count, log.maxRows)).arg(log.monitor.rangesSeen)
+        text: qsTr("Released ranges (%1 seen)").arg(log.monitor.rangesSeen)
         color: "black"
-        font.pixelSize: log.unit
+        font.pixelSize: log.textSize
         font.bold: true
+        elide: Text.ElideRight
+    }
+
+    Rectangle {
+        width: parent.width
+        height: 2
+        color: "black"
     }
 
     Text {
         visible: log.monitor.rangeLog.count === 0
         width: parent.width
         text: log.monitor.completions > 0
-              ? qsTr("%1 completions arrived before this panel was watching.").arg(log.monitor.completions)
-              : log.monitor.zeroCopySends > 0 ? qsTr("Waiting for the kernel to release buffers…")
-                                              : qsTr("No zero-copy sends, so no ranges to release.")
+              ? qsTr("%1 completions before watching").arg(log.monitor.completions)
+              : log.monitor.zeroCopySends > 0 ? qsTr("waiting for the kernel…")
+                                              : qsTr("no zero-copy sends")
         color: "black"
-        font.pixelSize: log.unit * 0.85
+        font.pixelSize: log.textSize
         font.italic: true
-        wrapMode: Text.Wrap
-    }
-
-    Rectangle {
-        visible: log.monitor.rangeLog.count > 0
-        width: parent.width
-        height: 2
-        color: "black"
+        elide: Text.ElideRight
     }
 
     Repeater {
@@ -51,37 +53,27 @@ Column {
             required property real lo
             required property real hi
             required property real count
-            required property date time
             required property bool copied
-            spacing: log.unit
+            spacing: log.unit * 0.4
             visible: entry.index < log.maxRows
             height: visible ? implicitHeight : 0
             Text {
-                width: log.width * 0.42
+                id: rangeText
+                width: log.width * 0.5
                 text: entry.lo + ".." + entry.hi
                 color: "black"
-                font.pixelSize: log.unit * 0.85
+                font.pixelSize: log.textSize
                 font.family: "DejaVu Sans Mono"
                 elide: Text.ElideRight
             }
             Text {
-                width: log.width * 0.14
-                text: entry.count === 1 ? qsTr("1 send") : qsTr("%1 sends").arg(entry.count)
+                width: log.width - rangeText.width - entry.spacing
+                text: (entry.copied ? qsTr("COPIED") : qsTr("zero-copy")) + " · "
+                      + (entry.count === 1 ? qsTr("1 send") : qsTr("%1 sends").arg(entry.count))
                 color: "black"
-                font.pixelSize: log.unit * 0.85
-            }
-            Text {
-                width: log.width * 0.2
-                text: Qt.formatTime(entry.time, "hh:mm:ss.zzz")
-                color: "black"
-                font.pixelSize: log.unit * 0.85
-                font.family: "DejaVu Sans Mono"
-            }
-            Text {
-                text: entry.copied ? qsTr("COPIED") : qsTr("zero-copy")
-                color: "black"
-                font.pixelSize: log.unit * 0.85
+                font.pixelSize: log.textSize
                 font.bold: entry.copied
+                elide: Text.ElideRight
             }
         }
     }

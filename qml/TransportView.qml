@@ -1,35 +1,21 @@
-// One socket in the panel: header and badge, pending gauge, counters,
-// throughput sparkline, release latency and the log of released ranges.
+// SPDX-License-Identifier: MIT
+// The detail of one socket: heading and badge, controls, pending gauge, counters,
+// throughput and pending-bytes histories, event history, released ranges and latency.
 import QtQuick
 import Oxide.Blight.Transport
 
 Column {
     id: view
 
-    property QtObject socket
-    property real unit: 16
-    property int interval: 100
-    property bool showSeparator: false
-    /*! Rows of the released-range log to show. */
-    property int rangeRows: 20
-    readonly property TransportMonitor monitor: transportMonitor
+    required property TransportMonitor monitor
+    property real unit: 24
+    /*! Rows of the event history and of the released-range log. */
+    property int logRows: 6
+    readonly property real textSize: Math.max(20, unit * 0.85)
 
-    spacing: unit * 0.75
+    spacing: unit * 0.5
 
-    TransportMonitor {
-        id: transportMonitor
-        socket: view.socket
-        interval: view.interval
-    }
-
-    Rectangle {
-        visible: view.showSeparator
-        width: parent.width
-        height: Math.max(3, view.unit / 6)
-        color: "black"
-    }
-
-    // Header: endpoint, kind and connection state; the badge says the zero-copy state in words.
+    // Heading: the application's label, then endpoint, kind and state; the badge says what happened.
     Item {
         width: parent.width
         height: Math.max(headerText.implicitHeight, badge.height)
@@ -39,24 +25,26 @@ Column {
             anchors.left: parent.left
             anchors.right: badge.left
             anchors.rightMargin: view.unit
-            spacing: view.unit * 0.2
+            spacing: view.unit * 0.1
 
+            Text {
+                objectName: "labelText"
+                width: parent.width
+                text: view.monitor.label.length > 0 ? view.monitor.label : qsTr("(no label)")
+                color: "black"
+                font.pixelSize: view.unit * 1.2
+                font.bold: true
+                elide: Text.ElideRight
+            }
             Text {
                 objectName: "endpointText"
                 width: parent.width
-                text: transportMonitor.endpoint.length > 0 ? transportMonitor.endpoint : qsTr("(no endpoint)")
+                text: (view.monitor.endpoint.length > 0 ? view.monitor.endpoint : qsTr("(no endpoint)"))
+                      + " · " + view.monitor.socketKind + " · " + view.monitor.connectionState
                 color: "black"
-                font.pixelSize: view.unit * 1.3
-                font.bold: true
+                font.pixelSize: view.textSize
                 font.family: "DejaVu Sans Mono"
                 elide: Text.ElideMiddle
-            }
-            Text {
-                width: parent.width
-                text: transportMonitor.socketKind + " · " + transportMonitor.connectionState
-                color: "black"
-                font.pixelSize: view.unit
-                elide: Text.ElideRight
             }
         }
 
@@ -66,8 +54,8 @@ Column {
             anchors.right: parent.right
             anchors.verticalCenter: parent.verticalCenter
             unit: view.unit
-            text: transportMonitor.badgeText
-            active: transportMonitor.zeroCopyActive
+            text: view.monitor.badgeText
+            active: view.monitor.zeroCopyActive
         }
     }
 
@@ -75,57 +63,95 @@ Column {
         objectName: "zeroCopyReason"
         width: parent.width
         visible: text.length > 0
-        text: transportMonitor.zeroCopyReason
+        text: view.monitor.zeroCopyReason
         color: "black"
-        font.pixelSize: view.unit * 0.85
+        font.pixelSize: view.textSize
         font.italic: true
         wrapMode: Text.Wrap
+        maximumLineCount: 2
+        elide: Text.ElideRight
+    }
+
+    ControlBar {
+        objectName: "controlBar"
+        width: parent.width
+        unit: view.unit
+        monitor: view.monitor
     }
 
     PendingGauge {
         objectName: "pendingGauge"
         width: parent.width
         unit: view.unit
-        monitor: transportMonitor
+        monitor: view.monitor
     }
 
     CounterGrid {
         width: parent.width
         unit: view.unit
-        monitor: transportMonitor
+        monitor: view.monitor
     }
 
-    Sparkline {
-        objectName: "throughputSparkline"
+    Row {
         width: parent.width
-        height: view.unit * 5
-        unit: view.unit
-        values: transportMonitor.throughputHistory
-        label: qsTr("Throughput %1/s (send %2/s, receive %3/s), peak %4/s")
-            .arg(TransportFormat.bytes(transportMonitor.throughput))
-            .arg(TransportFormat.bytes(transportMonitor.sendRate))
-            .arg(TransportFormat.bytes(transportMonitor.receiveRate))
-            .arg(TransportFormat.bytes(transportMonitor.peakThroughput))
+        spacing: view.unit
+
+        HistoryChart {
+            objectName: "throughputChart"
+            width: (parent.width - parent.spacing) / 2
+            unit: view.unit
+            plotHeight: view.unit * 6
+            values: view.monitor.throughputHistory
+            times: view.monitor.historyTimes
+            formatValue: function(value) { return TransportFormat.bytes(value) + "/s"; }
+            title: qsTr("Throughput %1/s, peak %2/s")
+                .arg(TransportFormat.bytes(view.monitor.throughput))
+                .arg(TransportFormat.bytes(view.monitor.peakThroughput))
+        }
+        HistoryChart {
+            objectName: "pendingChart"
+            width: (parent.width - parent.spacing) / 2
+            unit: view.unit
+            plotHeight: view.unit * 6
+            values: view.monitor.pendingHistory
+            times: view.monitor.historyTimes
+            formatValue: function(value) { return TransportFormat.bytes(value); }
+            title: qsTr("Pending release %1, peak %2")
+                .arg(TransportFormat.bytes(view.monitor.pendingBytes))
+                .arg(TransportFormat.bytes(view.monitor.peakPendingBytes))
+        }
+    }
+
+    Row {
+        width: parent.width
+        spacing: view.unit
+
+        EventLog {
+            objectName: "eventLog"
+            width: (parent.width - parent.spacing) * 0.62
+            unit: view.unit
+            maxRows: view.logRows
+            monitor: view.monitor
+        }
+        RangeLog {
+            objectName: "rangeLog"
+            width: (parent.width - parent.spacing) * 0.38
+            unit: view.unit
+            maxRows: view.logRows
+            monitor: view.monitor
+        }
     }
 
     Text {
         objectName: "latencyText"
         width: parent.width
         text: qsTr("Release latency  p50 %1   p99 %2   max %3")
-            .arg(TransportFormat.microseconds(transportMonitor.releaseLatencyP50))
-            .arg(TransportFormat.microseconds(transportMonitor.releaseLatencyP99))
-            .arg(TransportFormat.microseconds(transportMonitor.releaseLatencyMax))
+            .arg(TransportFormat.microseconds(view.monitor.releaseLatencyP50))
+            .arg(TransportFormat.microseconds(view.monitor.releaseLatencyP99))
+            .arg(TransportFormat.microseconds(view.monitor.releaseLatencyMax))
         color: "black"
-        font.pixelSize: view.unit
+        font.pixelSize: view.textSize
         font.bold: true
-        wrapMode: Text.Wrap
-    }
-
-    RangeLog {
-        objectName: "rangeLog"
-        width: parent.width
-        maxRows: view.rangeRows
-        unit: view.unit
-        monitor: transportMonitor
+        elide: Text.ElideRight
     }
 }

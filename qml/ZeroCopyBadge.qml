@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The zero-copy state in capital words inside a thick frame; "active" is
 // also drawn inverted, but the words alone carry the meaning.
 import QtQuick
@@ -7,10 +8,10 @@ Rectangle {
 
     property string text
     property bool active: false
-    property real unit: 16
+    property real unit: 24
 
-    implicitWidth: label.implicitWidth + 2 * unit
-    implicitHeight: label.implicitHeight + unit
+    implicitWidth: label.implicitWidth + 1.2 * unit
+    implicitHeight: label.implicitHeight + unit * 0.6
     width: implicitWidth
     height: implicitHeight
     color: active ? "black" : "white"
@@ -23,7 +24,7 @@ Rectangle {
         anchors.centerIn: parent
         text: badge.text
         color: badge.active ? "white" : "black"
-        font.pixelSize: badge.unit * 1.05
+        font.pixelSize: badge.unit
         font.bold: true
         font.letterSpacing: badge.unit * 0.05
     }

@@ -1,4 +1,5 @@
-// TransportMonitor and RangeLogModel: timer-sampled socket state for the panel.
+// SPDX-License-Identifier: MIT
+// TransportMonitor: timer-sampled socket state for the panel, read through a SocketProbe.
 #include "transportmonitor.h"
 
 #include <QtCore/QLocale>
@@ -13,39 +14,19 @@ namespace Blight {
 namespace {
 Q_LOGGING_CATEGORY(lcMonitor, "oxide.blight.monitor", QtWarningMsg)
 
-QString kindText(BlightSocket::SocketKind kind)
-{
-    switch (kind) {
-    case BlightSocket::SocketKind::None: return QStringLiteral("not connected");
-    case BlightSocket::SocketKind::UnixStream: return QStringLiteral("AF_UNIX stream");
-    case BlightSocket::SocketKind::UnixSeqPacket: return QStringLiteral("AF_UNIX seqpacket");
-    case BlightSocket::SocketKind::Tcp4: return QStringLiteral("TCP / IPv4");
-    case BlightSocket::SocketKind::Tcp6: return QStringLiteral("TCP / IPv6");
-    case BlightSocket::SocketKind::Udp4: return QStringLiteral("UDP / IPv4");
-    case BlightSocket::SocketKind::Udp6: return QStringLiteral("UDP / IPv6");
-    }
-    return QStringLiteral("unknown");
-}
-
-QString stateText(BlightSocket::State state)
-{
-    switch (state) {
-    case BlightSocket::State::Unconnected: return QStringLiteral("unconnected");
-    case BlightSocket::State::Connecting: return QStringLiteral("connecting");
-    case BlightSocket::State::Connected: return QStringLiteral("connected");
-    case BlightSocket::State::Closing: return QStringLiteral("closing");
-    }
-    return QStringLiteral("unknown");
-}
-
 TransportMonitor::ZeroCopyState fromSocket(BlightSocket::ZeroCopyState state)
 {
     switch (state) {
-    case BlightSocket::ZeroCopyState::Unsupported: return TransportMonitor::ZeroCopyState::Unsupported;
-    case BlightSocket::ZeroCopyState::Disabled: return TransportMonitor::ZeroCopyState::Disabled;
-    case BlightSocket::ZeroCopyState::Active: return TransportMonitor::ZeroCopyState::Active;
-    case BlightSocket::ZeroCopyState::BackedOff: return TransportMonitor::ZeroCopyState::BackedOff;
-    case BlightSocket::ZeroCopyState::Budget: return TransportMonitor::ZeroCopyState::Budget;
+    case BlightSocket::ZeroCopyState::Unsupported:
+        return TransportMonitor::ZeroCopyState::Unsupported;
+    case BlightSocket::ZeroCopyState::Disabled:
+        return TransportMonitor::ZeroCopyState::Disabled;
+    case BlightSocket::ZeroCopyState::Active:
+        return TransportMonitor::ZeroCopyState::Active;
+    case BlightSocket::ZeroCopyState::BackedOff:
+        return TransportMonitor::ZeroCopyState::BackedOff;
+    case BlightSocket::ZeroCopyState::Budget:
+        return TransportMonitor::ZeroCopyState::Budget;
     }
     return TransportMonitor::ZeroCopyState::Unsupported;
 }
@@ -53,126 +34,35 @@ TransportMonitor::ZeroCopyState fromSocket(BlightSocket::ZeroCopyState state)
 // The counters the panel shows; a sample that changes none of them emits nothing.
 bool sameCounters(const SocketStatistics &a, const SocketStatistics &b)
 {
-    return a.messagesSent == b.messagesSent && a.bytesSent == b.bytesSent
-        && a.messagesReceived == b.messagesReceived && a.bytesReceived == b.bytesReceived
-        && a.queuedBytes == b.queuedBytes && a.zeroCopySends == b.zeroCopySends
-        && a.copySends == b.copySends && a.zeroCopyBytes == b.zeroCopyBytes
-        && a.completions == b.completions && a.copiedCompletions == b.copiedCompletions
-        && a.releasedBuffers == b.releasedBuffers && a.pendingBuffers == b.pendingBuffers
-        && a.pendingBytes == b.pendingBytes && a.peakPendingBytes == b.peakPendingBytes
-        && a.noBufferErrors == b.noBufferErrors && a.wouldBlock == b.wouldBlock
-        && a.backOffs == b.backOffs && a.errors == b.errors
+    return a.messagesSent == b.messagesSent && a.bytesSent == b.bytesSent && a.messagesReceived == b.messagesReceived
+        && a.bytesReceived == b.bytesReceived && a.queuedBytes == b.queuedBytes && a.zeroCopySends == b.zeroCopySends
+        && a.copySends == b.copySends && a.zeroCopyBytes == b.zeroCopyBytes && a.completions == b.completions
+        && a.copiedCompletions == b.copiedCompletions && a.releasedBuffers == b.releasedBuffers
+        && a.pendingBuffers == b.pendingBuffers && a.pendingBytes == b.pendingBytes
+        && a.peakPendingBytes == b.peakPendingBytes && a.noBufferErrors == b.noBufferErrors
+        && a.wouldBlock == b.wouldBlock && a.backOffs == b.backOffs && a.errors == b.errors
         && a.releaseLatencyP50 == b.releaseLatencyP50 && a.releaseLatencyP99 == b.releaseLatencyP99
         && a.releaseLatencyMax == b.releaseLatencyMax;
 }
+
+bool isUnix(BlightSocket::SocketKind kind)
+{
+    return kind == BlightSocket::SocketKind::UnixStream || kind == BlightSocket::SocketKind::UnixSeqPacket;
+}
 } // namespace
-
-// ---------------------------------------------------------------- RangeLogModel
-
-RangeLogModel::RangeLogModel(QObject *parent)
-    : QAbstractListModel(parent)
-{
-}
-
-int RangeLogModel::rowCount(const QModelIndex &parent) const
-{
-    return parent.isValid() ? 0 : int(m_ranges.size());
-}
-
-QVariant RangeLogModel::data(const QModelIndex &index, int role) const
-{
-    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
-        return {};
-    const Range &range = m_ranges.at(index.row());
-    switch (role) {
-    case LoRole: return QVariant::fromValue(double(range.lo));
-    case HiRole: return QVariant::fromValue(double(range.hi));
-    case CountRole: return QVariant::fromValue(double(range.count()));
-    case TimeRole: return range.time;
-    case CopiedRole: return range.copied;
-    case Qt::DisplayRole:
-        return QStringLiteral("%1..%2%3").arg(range.lo).arg(range.hi).arg(
-            range.copied ? QStringLiteral(" copied") : QString());
-    default: return {};
-    }
-}
-
-QHash<int, QByteArray> RangeLogModel::roleNames() const
-{
-    return {{LoRole, "lo"}, {HiRole, "hi"}, {CountRole, "count"}, {TimeRole, "time"}, {CopiedRole, "copied"}};
-}
-
-void RangeLogModel::setCapacity(int capacity)
-{
-    capacity = std::max(1, capacity);
-    if (capacity == m_capacity)
-        return;
-    m_capacity = capacity;
-    if (m_ranges.size() > m_capacity) {
-        beginRemoveRows({}, m_capacity, int(m_ranges.size()) - 1);
-        m_ranges.resize(m_capacity);
-        endRemoveRows();
-        Q_EMIT countChanged();
-    }
-    Q_EMIT capacityChanged();
-}
-
-QVariantMap RangeLogModel::get(int row) const
-{
-    QVariantMap map;
-    if (row < 0 || row >= m_ranges.size())
-        return map;
-    const QHash<int, QByteArray> roles = roleNames();
-    for (auto it = roles.cbegin(); it != roles.cend(); ++it)
-        map.insert(QString::fromLatin1(it.value()), data(index(row), it.key()));
-    return map;
-}
-
-void RangeLogModel::prepend(const QList<Range> &ranges)
-{
-    if (ranges.isEmpty())
-        return;
-    const qsizetype take = std::min<qsizetype>(ranges.size(), m_capacity);
-    const qsizetype oldCount = m_ranges.size();
-    // Trim the oldest rows first so that the model never exceeds capacity.
-    const qsizetype keep = std::min<qsizetype>(oldCount, m_capacity - take);
-    if (keep < oldCount) {
-        beginRemoveRows({}, int(keep), int(oldCount) - 1);
-        m_ranges.resize(keep);
-        endRemoveRows();
-    }
-    beginInsertRows({}, 0, int(take) - 1);
-    QList<Range> fresh;
-    fresh.reserve(take + m_ranges.size());
-    for (qsizetype i = ranges.size() - 1; i >= ranges.size() - take; --i)
-        fresh.append(ranges.at(i));
-    fresh.append(m_ranges);
-    m_ranges = std::move(fresh);
-    endInsertRows();
-    if (m_ranges.size() != oldCount)
-        Q_EMIT countChanged();
-}
-
-void RangeLogModel::clear()
-{
-    if (m_ranges.isEmpty())
-        return;
-    beginResetModel();
-    m_ranges.clear();
-    endResetModel();
-    Q_EMIT countChanged();
-}
-
-// ------------------------------------------------------------- TransportMonitor
 
 TransportMonitor::TransportMonitor(QObject *parent)
     : QObject(parent)
+    , m_requests(new SocketRequests(this))
     , m_rangeLog(new RangeLogModel(this))
+    , m_eventLog(new EventLogModel(this))
 {
-    m_clock.start();
 }
 
-TransportMonitor::~TransportMonitor() = default;
+TransportMonitor::~TransportMonitor()
+{
+    detachProbe();
+}
 
 QObject *TransportMonitor::socket() const
 {
@@ -191,41 +81,88 @@ void TransportMonitor::setSocket(QObject *object)
     attach(socket);
 }
 
+void TransportMonitor::setLabel(const QString &label)
+{
+    if (label == m_label)
+        return;
+    m_label = label;
+    Q_EMIT labelChanged();
+}
+
+void TransportMonitor::detachProbe()
+{
+    // The probe deletes itself in its own thread; after the disconnects none
+    // of its snapshots can reach this monitor any more.
+    Q_EMIT m_requests->detachRequested();
+    for (const QMetaObject::Connection &connection : std::as_const(m_probeConnections))
+        disconnect(connection);
+    m_probeConnections.clear();
+}
+
 void TransportMonitor::attach(BlightSocket *socket)
 {
-    for (const QMetaObject::Connection &connection : std::as_const(m_connections))
-        disconnect(connection);
-    m_connections.clear();
+    detachProbe();
+    ++m_generation;
+    m_sampleInFlight = false;
     m_socket = socket;
-    m_newRanges.clear();
-    m_rangeLog->clear();
+    m_endpoint.clear();
+    m_kind = BlightSocket::SocketKind::None;
+    m_state = BlightSocket::State::Unconnected;
+    m_wasConnected = false;
+    m_zeroCopyState = ZeroCopyState::NoSocket;
+    m_zeroCopyReason.clear();
+    m_threshold = m_pendingBytesLimit = 0;
+    m_pendingBuffersLimit = 0;
+    m_stats = SocketStatistics();
+    m_systemCalls = 0;
     m_rangesSeen = 0;
-    m_history.clear();
-    m_lastSampleNs = -1;
-    m_sendRate = m_receiveRate = m_peakThroughput = 0;
-    resetCounters();
+    m_rangeLog->clear();
+    m_eventLog->clear();
+    clearHistory();
 
     if (socket) {
-        // Only the rare state changes are followed as they happen; counters wait for the timer.
-        m_connections = {
-            connect(socket, &BlightSocket::completionReceived, this, &TransportMonitor::onCompletion),
-            connect(socket, &BlightSocket::endpointChanged, this, &TransportMonitor::readIdentity),
-            connect(socket, &BlightSocket::stateChanged, this, &TransportMonitor::readIdentity),
-            connect(socket, &BlightSocket::zeroCopyStateChanged, this, &TransportMonitor::readZeroCopy),
-            connect(socket, &BlightSocket::zeroCopyThresholdChanged, this, &TransportMonitor::readLimits),
-            connect(socket, &BlightSocket::pendingBytesLimitChanged, this, &TransportMonitor::readLimits),
-            connect(socket, &BlightSocket::pendingBuffersLimitChanged, this, &TransportMonitor::readLimits),
-            // The QPointer is already null here, so detach unconditionally.
-            connect(socket, &QObject::destroyed, this, [this] { attach(nullptr); }),
+        auto *probe = new SocketProbe(socket);
+        m_probeConnections = {
+            connect(m_requests, &SocketRequests::sampleRequested, probe, &SocketProbe::takeSample),
+            connect(m_requests, &SocketRequests::zeroCopyModeRequested, probe, &SocketProbe::setZeroCopyMode),
+            connect(m_requests, &SocketRequests::readingPausedRequested, probe, &SocketProbe::setReadingPaused),
+            connect(m_requests, &SocketRequests::resetRequested, probe, &SocketProbe::resetStatistics),
+            connect(m_requests, &SocketRequests::detachRequested, probe, &QObject::deleteLater),
+            // A snapshot already queued when the socket was replaced must not
+            // land on the new one: each attachment has its generation.
+            connect(probe, &SocketProbe::snapshotTaken, this,
+                    [this, generation = m_generation](const SocketSnapshot &snapshot) {
+                        if (generation == m_generation)
+                            applySnapshot(snapshot);
+                    }),
+            connect(probe, &SocketProbe::socketGone, this,
+                    [this, generation = m_generation] {
+                        if (generation == m_generation)
+                            attach(nullptr);
+                    }),
         };
     }
-    readIdentity();
-    readZeroCopy();
-    readLimits();
     Q_EMIT socketChanged();
+    Q_EMIT endpointChanged();
+    Q_EMIT connectionStateChanged();
+    Q_EMIT zeroCopyChanged();
+    Q_EMIT controlsChanged();
+    Q_EMIT limitsChanged();
+    Q_EMIT countersChanged();
     Q_EMIT throughputChanged();
+    Q_EMIT historyChanged();
     sample();
     updateTimer();
+}
+
+void TransportMonitor::clearHistory()
+{
+    m_watchStartNs = -1;
+    m_lastSampleNs = -1;
+    m_sendRate = m_receiveRate = m_peakThroughput = 0;
+    m_history.clear();
+    m_pendingHistory.clear();
+    m_historyTimes.clear();
 }
 
 void TransportMonitor::setInterval(int msecs)
@@ -254,8 +191,11 @@ void TransportMonitor::setHistoryLength(int length)
         return;
     m_historyLength = length;
     if (m_history.size() > m_historyLength) {
-        m_history.remove(0, m_history.size() - m_historyLength);
-        Q_EMIT throughputChanged();
+        const qsizetype drop = m_history.size() - m_historyLength;
+        m_history.remove(0, drop);
+        m_pendingHistory.remove(0, drop);
+        m_historyTimes.remove(0, drop);
+        Q_EMIT historyChanged();
     }
     Q_EMIT historyLengthChanged();
 }
@@ -277,15 +217,90 @@ void TransportMonitor::timerEvent(QTimerEvent *event)
     QObject::timerEvent(event);
 }
 
+void TransportMonitor::sample()
+{
+    if (!m_socket) {
+        ++m_samples;
+        Q_EMIT sampled();
+        return;
+    }
+    // A socket thread that is busy gets one request at a time, not a backlog.
+    if (m_sampleInFlight)
+        return;
+    m_sampleInFlight = true;
+    Q_EMIT m_requests->sampleRequested();
+}
+
+void TransportMonitor::requestZeroCopyMode(const QString &mode)
+{
+    if (mode == u"auto")
+        Q_EMIT m_requests->zeroCopyModeRequested(BlightSocket::ZeroCopyMode::Auto);
+    else if (mode == u"on")
+        Q_EMIT m_requests->zeroCopyModeRequested(BlightSocket::ZeroCopyMode::On);
+    else if (mode == u"off")
+        Q_EMIT m_requests->zeroCopyModeRequested(BlightSocket::ZeroCopyMode::Off);
+    else
+        qCWarning(lcMonitor) << "TransportMonitor: zero-copy mode must be auto, on or off, not" << mode;
+}
+
+void TransportMonitor::requestReadingPaused(bool paused)
+{
+    Q_EMIT m_requests->readingPausedRequested(paused);
+}
+
+void TransportMonitor::resetStatistics()
+{
+    if (!m_socket)
+        return;
+    // Rates and peaks restart with the counters; the event log keeps what happened.
+    clearHistory();
+    m_rangeLog->clear();
+    m_rangesSeen = 0;
+    Q_EMIT throughputChanged();
+    Q_EMIT historyChanged();
+    Q_EMIT m_requests->resetRequested();
+}
+
+QString TransportMonitor::connectionState() const
+{
+    if (!m_socket)
+        return QStringLiteral("no socket");
+    if (m_state == BlightSocket::State::Unconnected && m_wasConnected)
+        return QStringLiteral("closed");
+    return socketStateText(m_state);
+}
+
+QString TransportMonitor::zeroCopyMode() const
+{
+    switch (m_zeroCopyMode) {
+    case BlightSocket::ZeroCopyMode::Auto:
+        return QStringLiteral("auto");
+    case BlightSocket::ZeroCopyMode::On:
+        return QStringLiteral("on");
+    case BlightSocket::ZeroCopyMode::Off:
+        return QStringLiteral("off");
+    }
+    return {};
+}
+
 QString TransportMonitor::badgeText() const
 {
+    // Completions tell what the kernel really did; the state only what was asked.
+    const bool allCopied = m_stats.completions > 0 && m_stats.copiedCompletions == m_stats.completions;
+    const bool someCopied = m_stats.copiedCompletions > 0 && !allCopied;
     switch (m_zeroCopyState) {
     case ZeroCopyState::NoSocket:
         return QStringLiteral("NO SOCKET");
     case ZeroCopyState::Active:
+        if (allCopied)
+            return QStringLiteral("KERNEL COPIED");
+        if (someCopied)
+            return QStringLiteral("ZERO-COPY, PART COPIED");
+        if (m_stats.zeroCopySends == 0)
+            return QStringLiteral("ZERO-COPY READY");
         return QStringLiteral("ZERO-COPY ACTIVE");
     case ZeroCopyState::Unsupported:
-        if (m_kind == BlightSocket::SocketKind::UnixStream || m_kind == BlightSocket::SocketKind::UnixSeqPacket)
+        if (isUnix(m_kind))
             return QStringLiteral("COPY PATH: AF_UNIX");
         if (m_kind == BlightSocket::SocketKind::None)
             return QStringLiteral("COPY PATH: NOT CONNECTED");
@@ -296,6 +311,28 @@ QString TransportMonitor::badgeText() const
         return QStringLiteral("BACKED OFF: KERNEL COPIES");
     case ZeroCopyState::Budget:
         return QStringLiteral("BUDGET: PINNED MEMORY FULL");
+    }
+    return {};
+}
+
+QString TransportMonitor::pathText() const
+{
+    const bool allCopied = m_stats.completions > 0 && m_stats.copiedCompletions == m_stats.completions;
+    switch (m_zeroCopyState) {
+    case ZeroCopyState::NoSocket:
+        return QStringLiteral("NO SOCKET");
+    case ZeroCopyState::Active:
+        if (allCopied)
+            return QStringLiteral("KERNEL COPIED");
+        return m_stats.zeroCopySends == 0 ? QStringLiteral("ZC READY") : QStringLiteral("ZERO-COPY");
+    case ZeroCopyState::Unsupported:
+        return isUnix(m_kind) ? QStringLiteral("COPY: AF_UNIX") : QStringLiteral("COPY PATH");
+    case ZeroCopyState::Disabled:
+        return QStringLiteral("ZERO-COPY OFF");
+    case ZeroCopyState::BackedOff:
+        return QStringLiteral("BACKED OFF");
+    case ZeroCopyState::Budget:
+        return QStringLiteral("BUDGET FULL");
     }
     return {};
 }
@@ -314,110 +351,119 @@ double TransportMonitor::peakPendingFraction() const
     return std::clamp(double(m_stats.peakPendingBytes) / double(m_pendingBytesLimit), 0.0, 1.0);
 }
 
-void TransportMonitor::readIdentity()
+void TransportMonitor::applyIdentity(const SocketSnapshot &snapshot)
 {
-    const QString endpoint = m_socket ? m_socket->endpoint() : QString();
-    const BlightSocket::SocketKind kind = m_socket ? m_socket->kind() : BlightSocket::SocketKind::None;
-    const QString state = m_socket ? stateText(m_socket->state()) : QStringLiteral("no socket");
-    if (endpoint != m_endpoint || kind != m_kind || m_socketKind.isEmpty()) {
-        m_endpoint = endpoint;
-        m_kind = kind;
-        m_socketKind = kindText(kind);
-        Q_EMIT endpointChanged();
-        // The badge wording depends on the kind.
-        Q_EMIT zeroCopyChanged();
+    // A closed socket forgets its endpoint and kind; the panel keeps showing
+    // which connection it was.
+    bool identityChanged = false;
+    if (!snapshot.endpoint.isEmpty() && snapshot.endpoint != m_endpoint) {
+        m_endpoint = snapshot.endpoint;
+        identityChanged = true;
     }
-    if (state != m_connectionState) {
-        m_connectionState = state;
+    if (snapshot.kind != BlightSocket::SocketKind::None && snapshot.kind != m_kind) {
+        m_kind = snapshot.kind;
+        identityChanged = true;
+    }
+    if (identityChanged) {
+        Q_EMIT endpointChanged();
+        Q_EMIT zeroCopyChanged(); // the badge wording depends on the kind
+    }
+    if (snapshot.state != m_state || m_samples == 0) {
+        m_state = snapshot.state;
+        m_wasConnected = m_wasConnected || m_state == BlightSocket::State::Connected;
         Q_EMIT connectionStateChanged();
     }
 }
 
-void TransportMonitor::readZeroCopy()
+void TransportMonitor::applyZeroCopy(const SocketSnapshot &snapshot)
 {
-    const ZeroCopyState state = m_socket ? fromSocket(m_socket->zeroCopyState()) : ZeroCopyState::NoSocket;
-    const QString reason = m_socket ? m_socket->zeroCopyReason() : QString();
-    if (state == m_zeroCopyState && reason == m_zeroCopyReason)
-        return;
-    m_zeroCopyState = state;
-    m_zeroCopyReason = reason;
-    Q_EMIT zeroCopyChanged();
-}
-
-void TransportMonitor::readLimits()
-{
-    const qint64 threshold = m_socket ? m_socket->zeroCopyThreshold() : 0;
-    const qint64 bytesLimit = m_socket ? m_socket->pendingBytesLimit() : 0;
-    const int buffersLimit = m_socket ? m_socket->pendingBuffersLimit() : 0;
-    if (threshold == m_threshold && bytesLimit == m_pendingBytesLimit && buffersLimit == m_pendingBuffersLimit)
-        return;
-    m_threshold = threshold;
-    m_pendingBytesLimit = bytesLimit;
-    m_pendingBuffersLimit = buffersLimit;
-    Q_EMIT limitsChanged();
-    Q_EMIT countersChanged(); // the fractions depend on the cap
-}
-
-void TransportMonitor::resetCounters()
-{
-    m_stats = SocketStatistics();
-    m_systemCalls = 0;
-    Q_EMIT countersChanged();
-}
-
-void TransportMonitor::onCompletion(quint32 lo, quint32 hi, bool copied)
-{
-    // Called per completion range (the kernel coalesces many sends into one):
-    // just remember it; the model is updated with the next sample.
-    ++m_rangesSeen;
-    m_newRanges.append({lo, hi, QDateTime::currentDateTime(), copied});
-    if (m_newRanges.size() > m_rangeLog->capacity())
-        m_newRanges.removeFirst();
-}
-
-void TransportMonitor::sample()
-{
-    ++m_samples;
-    if (!m_socket) {
-        Q_EMIT sampled();
-        return;
+    const ZeroCopyState state = fromSocket(snapshot.zeroCopyState);
+    if (state != m_zeroCopyState || snapshot.zeroCopyReason != m_zeroCopyReason) {
+        m_zeroCopyState = state;
+        m_zeroCopyReason = snapshot.zeroCopyReason;
+        Q_EMIT zeroCopyChanged();
     }
-    readIdentity();
-    readZeroCopy();
-    readLimits();
+    if (snapshot.zeroCopyMode != m_zeroCopyMode || snapshot.readingPaused != m_readingPaused) {
+        m_zeroCopyMode = snapshot.zeroCopyMode;
+        m_readingPaused = snapshot.readingPaused;
+        Q_EMIT controlsChanged();
+    }
+    if (snapshot.threshold != m_threshold || snapshot.pendingBytesLimit != m_pendingBytesLimit
+        || snapshot.pendingBuffersLimit != m_pendingBuffersLimit) {
+        m_threshold = snapshot.threshold;
+        m_pendingBytesLimit = snapshot.pendingBytesLimit;
+        m_pendingBuffersLimit = snapshot.pendingBuffersLimit;
+        Q_EMIT limitsChanged();
+        Q_EMIT countersChanged(); // the fractions depend on the cap
+    }
+}
 
-    const SocketStatistics stats = m_socket->statistics();
-    const quint64 systemCalls = m_socket->systemCalls();
-    const qint64 now = m_clock.nsecsElapsed();
-    if (m_lastSampleNs >= 0 && now > m_lastSampleNs) {
-        const double seconds = double(now - m_lastSampleNs) / 1e9;
-        m_sendRate = double(stats.bytesSent - std::min(stats.bytesSent, m_stats.bytesSent)) / seconds;
-        m_receiveRate = double(stats.bytesReceived - std::min(stats.bytesReceived, m_stats.bytesReceived)) / seconds;
+void TransportMonitor::applyRates(const SocketSnapshot &snapshot)
+{
+    const quint64 sent = snapshot.stats.bytesSent;
+    const quint64 received = snapshot.stats.bytesReceived;
+    if (m_watchStartNs < 0)
+        m_watchStartNs = snapshot.takenNs;
+    if (m_lastSampleNs >= 0 && snapshot.takenNs > m_lastSampleNs) {
+        const double seconds = double(snapshot.takenNs - m_lastSampleNs) / 1e9;
+        // min(): a reset between two samples must not read as a huge rate.
+        m_sendRate = double(sent - std::min(sent, m_lastSampleSent)) / seconds;
+        m_receiveRate = double(received - std::min(received, m_lastSampleReceived)) / seconds;
         m_peakThroughput = std::max(m_peakThroughput, throughput());
-        // An idle socket with a flat history changes nothing on screen: stay
+        Q_EMIT throughputChanged();
+        // An idle socket with flat histories changes nothing on screen: stay
         // quiet, which matters on e-ink where every repaint shows.
-        const bool flat = throughput() == 0
-            && std::all_of(m_history.cbegin(), m_history.cend(), [](qreal value) { return value == 0; });
+        const auto isZero = [](qreal value) { return value == 0; };
+        const bool flat = throughput() == 0 && snapshot.stats.pendingBytes == 0
+            && std::all_of(m_history.cbegin(), m_history.cend(), isZero)
+            && std::all_of(m_pendingHistory.cbegin(), m_pendingHistory.cend(), isZero);
         if (!flat) {
-            if (m_history.isEmpty())
-                m_history.append(0); // the idle baseline the traffic rose from
+            const double at = double(snapshot.takenNs - m_watchStartNs) / 1e9;
+            if (m_history.isEmpty()) {
+                // The idle baseline the traffic rose from.
+                m_history.append(0);
+                m_pendingHistory.append(0);
+                m_historyTimes.append(double(m_lastSampleNs - m_watchStartNs) / 1e9);
+            }
             m_history.append(throughput());
-            if (m_history.size() > m_historyLength)
-                m_history.remove(0, m_history.size() - m_historyLength);
-            Q_EMIT throughputChanged();
+            m_pendingHistory.append(double(snapshot.stats.pendingBytes));
+            m_historyTimes.append(at);
+            if (m_history.size() > m_historyLength) {
+                const qsizetype drop = m_history.size() - m_historyLength;
+                m_history.remove(0, drop);
+                m_pendingHistory.remove(0, drop);
+                m_historyTimes.remove(0, drop);
+            }
+            Q_EMIT historyChanged();
         }
     }
-    m_lastSampleNs = now;
+    m_lastSampleNs = snapshot.takenNs;
+    m_lastSampleSent = sent;
+    m_lastSampleReceived = received;
+}
 
-    const bool changed = !sameCounters(stats, m_stats) || systemCalls != m_systemCalls || !m_newRanges.isEmpty();
-    m_stats = stats;
-    m_systemCalls = systemCalls;
-    if (!m_newRanges.isEmpty()) {
-        m_rangeLog->prepend(m_newRanges);
-        m_newRanges.clear();
+void TransportMonitor::applySnapshot(const SocketSnapshot &snapshot)
+{
+    applyIdentity(snapshot);
+    applyZeroCopy(snapshot);
+    if (snapshot.sample) {
+        m_sampleInFlight = false;
+        applyRates(snapshot);
     }
+
+    const bool changed = !sameCounters(snapshot.stats, m_stats) || snapshot.systemCalls != m_systemCalls
+        || !snapshot.ranges.isEmpty();
+    const QString badgeBefore = badgeText() + pathText();
+    m_stats = snapshot.stats;
+    m_systemCalls = snapshot.systemCalls;
+    m_rangesSeen += quint64(snapshot.ranges.size());
+    m_rangeLog->prepend(snapshot.ranges);
+    m_eventLog->prepend(snapshot.events);
+    ++m_samples;
     if (changed)
         Q_EMIT countersChanged();
+    if (badgeText() + pathText() != badgeBefore)
+        Q_EMIT zeroCopyChanged(); // the badge follows the completions
     Q_EMIT sampled();
 }
 

@@ -1,85 +1,31 @@
-// TransportMonitor: the QML-visible watcher of one BlightSocket, sampled on a
-// timer, and RangeLogModel, its rolling log of released zero-copy ranges.
+// SPDX-License-Identifier: MIT
+// TransportMonitor: the QML-visible watcher of one BlightSocket, which may live in another thread.
 #pragma once
+
+#include "rangelogmodel.h"
+#include "socketprobe.h"
 
 #include <BlightTransport/blightsocket.h>
 
-#include <QtCore/QAbstractListModel>
 #include <QtCore/QBasicTimer>
-#include <QtCore/QDateTime>
-#include <QtCore/QElapsedTimer>
 #include <QtCore/QList>
 #include <QtCore/QPointer>
 #include <QtQml/qqml.h>
 
-#if defined(BLIGHTTRANSPORTQML_LIBRARY)
-#  define BLIGHTTRANSPORTQML_EXPORT Q_DECL_EXPORT
-#else
-#  define BLIGHTTRANSPORTQML_EXPORT Q_DECL_IMPORT
-#endif
-
 namespace Blight {
-
-/*!
-    \class Blight::RangeLogModel
-    \brief The last released zero-copy ranges of a socket, newest first.
-
-    Roles: \c lo, \c hi, \c count (sends in the range, wrap-aware), \c time
-    (a Date), \c copied (the kernel reported SO_EE_CODE_ZEROCOPY_COPIED).
-*/
-class BLIGHTTRANSPORTQML_EXPORT RangeLogModel : public QAbstractListModel
-{
-    Q_OBJECT
-    QML_ELEMENT
-    QML_UNCREATABLE("RangeLogModel belongs to a TransportMonitor")
-    Q_PROPERTY(int count READ count NOTIFY countChanged)
-    Q_PROPERTY(int capacity READ capacity WRITE setCapacity NOTIFY capacityChanged)
-
-public:
-    struct Range
-    {
-        quint32 lo = 0;
-        quint32 hi = 0;
-        QDateTime time;
-        bool copied = false;
-        qint64 count() const { return qint64(quint32(hi - lo)) + 1; }
-    };
-    enum Role { LoRole = Qt::UserRole + 1, HiRole, CountRole, TimeRole, CopiedRole };
-    Q_ENUM(Role)
-
-    explicit RangeLogModel(QObject *parent = nullptr);
-
-    int rowCount(const QModelIndex &parent = {}) const override;
-    QVariant data(const QModelIndex &index, int role) const override;
-    QHash<int, QByteArray> roleNames() const override;
-
-    int count() const { return int(m_ranges.size()); }
-    int capacity() const { return m_capacity; }
-    void setCapacity(int capacity);
-
-    /*! Row \a row as a map with the role names as keys; empty when out of range. */
-    Q_INVOKABLE QVariantMap get(int row) const;
-    /*! Adds \a ranges (oldest first) at the top and trims to capacity(). */
-    void prepend(const QList<Range> &ranges);
-    Q_INVOKABLE void clear();
-
-Q_SIGNALS:
-    void countChanged();
-    void capacityChanged();
-
-private:
-    QList<Range> m_ranges; // newest first
-    int m_capacity = 20;
-};
 
 /*!
     \class Blight::TransportMonitor
     \brief Exposes the live state of one BlightSocket to QML.
 
-    The monitor reads the socket's statistics on a timer (interval(), 100 ms
-    by default), never per message, and emits a NOTIFY signal only for what
-    changed since the last sample. Completion ranges are collected as the
-    socket reports them and published with the next sample.
+    The monitor reads the socket on a timer (interval(), 100 ms by default),
+    never per message, and emits a NOTIFY signal only for what changed since
+    the last sample. It never calls into the socket from its own thread: a
+    SocketProbe in the socket's thread takes each snapshot and posts it back
+    (synchronously when both share a thread), and the controls
+    (requestZeroCopyMode(), requestReadingPaused(), resetStatistics()) travel
+    the same way. State changes, errors and zero-copy transitions are pushed
+    as they happen and fill eventLog().
 */
 class BLIGHTTRANSPORTQML_EXPORT TransportMonitor : public QObject
 {
@@ -87,6 +33,7 @@ class BLIGHTTRANSPORTQML_EXPORT TransportMonitor : public QObject
     QML_ELEMENT
 
     Q_PROPERTY(QObject *socket READ socket WRITE setSocket NOTIFY socketChanged)
+    Q_PROPERTY(QString label READ label WRITE setLabel NOTIFY labelChanged)
     Q_PROPERTY(int interval READ interval WRITE setInterval NOTIFY intervalChanged)
     Q_PROPERTY(bool running READ isRunning WRITE setRunning NOTIFY runningChanged)
     Q_PROPERTY(int historyLength READ historyLength WRITE setHistoryLength NOTIFY historyLengthChanged)
@@ -100,6 +47,10 @@ class BLIGHTTRANSPORTQML_EXPORT TransportMonitor : public QObject
     Q_PROPERTY(ZeroCopyState zeroCopyState READ zeroCopyState NOTIFY zeroCopyChanged)
     Q_PROPERTY(QString zeroCopyReason READ zeroCopyReason NOTIFY zeroCopyChanged)
     Q_PROPERTY(QString badgeText READ badgeText NOTIFY zeroCopyChanged)
+    Q_PROPERTY(QString pathText READ pathText NOTIFY zeroCopyChanged)
+
+    Q_PROPERTY(QString zeroCopyMode READ zeroCopyMode NOTIFY controlsChanged)
+    Q_PROPERTY(bool readingPaused READ readingPaused NOTIFY controlsChanged)
 
     Q_PROPERTY(double zeroCopyThreshold READ zeroCopyThreshold NOTIFY limitsChanged)
     Q_PROPERTY(double pendingBytesLimit READ pendingBytesLimit NOTIFY limitsChanged)
@@ -134,9 +85,12 @@ class BLIGHTTRANSPORTQML_EXPORT TransportMonitor : public QObject
     Q_PROPERTY(double receiveRate READ receiveRate NOTIFY throughputChanged)
     Q_PROPERTY(double throughput READ throughput NOTIFY throughputChanged)
     Q_PROPERTY(double peakThroughput READ peakThroughput NOTIFY throughputChanged)
-    Q_PROPERTY(QList<qreal> throughputHistory READ throughputHistory NOTIFY throughputChanged)
+    Q_PROPERTY(QList<qreal> throughputHistory READ throughputHistory NOTIFY historyChanged)
+    Q_PROPERTY(QList<qreal> pendingHistory READ pendingHistory NOTIFY historyChanged)
+    Q_PROPERTY(QList<qreal> historyTimes READ historyTimes NOTIFY historyChanged)
 
     Q_PROPERTY(Blight::RangeLogModel *rangeLog READ rangeLog CONSTANT)
+    Q_PROPERTY(Blight::EventLogModel *eventLog READ eventLog CONSTANT)
     Q_PROPERTY(double rangesSeen READ rangesSeen NOTIFY countersChanged)
 
 public:
@@ -148,9 +102,12 @@ public:
     ~TransportMonitor() override;
 
     QObject *socket() const;
-    BlightSocket *blightSocket() const { return m_socket; }
-    /*! Watches \a socket, which must be a Blight::BlightSocket (or null). */
+    /*! Watches \a socket, which must be a Blight::BlightSocket (or null) and
+        may live in any thread; it must be alive when it is set. */
     void setSocket(QObject *socket);
+    /*! What the application calls this socket ("demo unix sender"); the panel's row heading. */
+    QString label() const { return m_label; }
+    void setLabel(const QString &label);
     int interval() const { return m_interval; }
     void setInterval(int msecs);
     bool isRunning() const { return m_running; }
@@ -159,17 +116,26 @@ public:
     void setHistoryLength(int samples);
     int samples() const { return m_samples; }
 
+    /*! The last endpoint the socket reported; kept after it closed. */
     QString endpoint() const { return m_endpoint; }
-    QString socketKind() const { return m_socketKind; }
-    QString connectionState() const { return m_connectionState; }
+    QString socketKind() const { return socketKindText(m_kind); }
+    /*! "connected", ..., and "closed" for a socket that was connected and is no longer. */
+    QString connectionState() const;
 
     bool zeroCopyActive() const { return m_zeroCopyState == ZeroCopyState::Active; }
     ZeroCopyState zeroCopyState() const { return m_zeroCopyState; }
     QString zeroCopyReason() const { return m_zeroCopyReason; }
-    /*! The panel badge: says the state in words, never by colour alone. */
+    /*! The panel badge: what happened in words, never by colour alone;
+        "KERNEL COPIED" when every completion came back COPIED. */
     QString badgeText() const;
+    /*! badgeText() in at most 16 characters, for the overview row. */
+    QString pathText() const;
 
-    // Sizes go to QML as numbers, as the counters below.
+    /*! "auto", "on" or "off", as the socket last reported it. */
+    QString zeroCopyMode() const;
+    bool readingPaused() const { return m_readingPaused; }
+
+    // Sizes and 64-bit counters go to QML as numbers (exact up to 2^53).
     double zeroCopyThreshold() const { return double(m_threshold); }
     double pendingBytesLimit() const { return double(m_pendingBytesLimit); }
     int pendingBuffersLimit() const { return m_pendingBuffersLimit; }
@@ -180,7 +146,6 @@ public:
     double pendingFraction() const;
     double peakPendingFraction() const;
     double queuedBytes() const { return double(m_stats.queuedBytes); }
-    // 64-bit counters go to QML as numbers (exact up to 2^53).
     double messagesSent() const { return double(m_stats.messagesSent); }
     double bytesSent() const { return double(m_stats.bytesSent); }
     double messagesReceived() const { return double(m_stats.messagesReceived); }
@@ -207,8 +172,13 @@ public:
     double peakThroughput() const { return m_peakThroughput; }
     /*! throughput() of the last historyLength() samples, oldest first. */
     QList<qreal> throughputHistory() const { return m_history; }
+    /*! pendingBytes() at the same samples. */
+    QList<qreal> pendingHistory() const { return m_pendingHistory; }
+    /*! When each history sample was taken, in seconds since the monitor started watching. */
+    QList<qreal> historyTimes() const { return m_historyTimes; }
 
     RangeLogModel *rangeLog() const { return m_rangeLog; }
+    EventLogModel *eventLog() const { return m_eventLog; }
     double rangesSeen() const { return double(m_rangesSeen); }
 
     /*! A text for a byte count: "512 B", "12.5 KiB", "3.20 MiB". */
@@ -219,11 +189,18 @@ public:
     static QString formatCount(double count);
 
 public Q_SLOTS:
-    /*! Reads the socket now, outside the timer (e.g. before a screenshot). */
+    /*! Reads the socket now, outside the timer (e.g. before a screenshot);
+        synchronous when the socket lives in this thread. */
     void sample();
+    /*! Sets the socket's zero-copy mode: "auto", "on" or "off". */
+    void requestZeroCopyMode(const QString &mode);
+    void requestReadingPaused(bool paused);
+    /*! BlightSocket::resetStatistics(), and a fresh history here. */
+    void resetStatistics();
 
 Q_SIGNALS:
     void socketChanged();
+    void labelChanged();
     void intervalChanged();
     void runningChanged();
     void historyLengthChanged();
@@ -231,51 +208,64 @@ Q_SIGNALS:
     void endpointChanged();
     void connectionStateChanged();
     void zeroCopyChanged();
+    void controlsChanged();
     void limitsChanged();
     void countersChanged();
     void throughputChanged();
+    void historyChanged();
 
 protected:
     void timerEvent(QTimerEvent *event) override;
 
 private:
     void attach(BlightSocket *socket);
+    void detachProbe();
     void updateTimer();
-    void readIdentity();
-    void readZeroCopy();
-    void readLimits();
-    void resetCounters();
-    void onCompletion(quint32 lo, quint32 hi, bool copied);
+    void clearHistory();
+    void applySnapshot(const Blight::SocketSnapshot &snapshot);
+    void applyIdentity(const SocketSnapshot &snapshot);
+    void applyZeroCopy(const SocketSnapshot &snapshot);
+    void applyRates(const SocketSnapshot &snapshot);
 
-    QPointer<BlightSocket> m_socket;
-    QList<QMetaObject::Connection> m_connections;
+    QPointer<BlightSocket> m_socket; // identity only: never dereferenced here
+    SocketRequests *m_requests;
+    QList<QMetaObject::Connection> m_probeConnections;
+    quint64 m_generation = 0; // of the current attachment
+    bool m_sampleInFlight = false;
     QBasicTimer m_timer;
+    QString m_label;
     int m_interval = 100;
     bool m_running = true;
     int m_historyLength = 120;
     int m_samples = 0;
 
     QString m_endpoint;
-    QString m_socketKind;
-    QString m_connectionState;
     BlightSocket::SocketKind m_kind = BlightSocket::SocketKind::None;
+    BlightSocket::State m_state = BlightSocket::State::Unconnected;
+    bool m_wasConnected = false;
     ZeroCopyState m_zeroCopyState = ZeroCopyState::NoSocket;
     QString m_zeroCopyReason;
+    BlightSocket::ZeroCopyMode m_zeroCopyMode = BlightSocket::ZeroCopyMode::Auto;
+    bool m_readingPaused = false;
     qint64 m_threshold = 0;
     qint64 m_pendingBytesLimit = 0;
     int m_pendingBuffersLimit = 0;
 
     SocketStatistics m_stats;
     quint64 m_systemCalls = 0;
-    QElapsedTimer m_clock;
+    qint64 m_watchStartNs = -1;
     qint64 m_lastSampleNs = -1;
+    quint64 m_lastSampleSent = 0;
+    quint64 m_lastSampleReceived = 0;
     double m_sendRate = 0;
     double m_receiveRate = 0;
     double m_peakThroughput = 0;
     QList<qreal> m_history;
+    QList<qreal> m_pendingHistory;
+    QList<qreal> m_historyTimes;
 
     RangeLogModel *m_rangeLog;
-    QList<RangeLogModel::Range> m_newRanges; // since the last sample, oldest first
+    EventLogModel *m_eventLog;
     quint64 m_rangesSeen = 0;
 };
 
@@ -290,7 +280,10 @@ class BLIGHTTRANSPORTQML_EXPORT TransportFormat : public QObject
     QML_SINGLETON
 
 public:
-    explicit TransportFormat(QObject *parent = nullptr) : QObject(parent) {}
+    explicit TransportFormat(QObject *parent = nullptr)
+        : QObject(parent)
+    {
+    }
     Q_INVOKABLE QString bytes(double bytes) const { return TransportMonitor::formatBytes(bytes); }
     Q_INVOKABLE QString microseconds(double micros) const { return TransportMonitor::formatMicroseconds(micros); }
     Q_INVOKABLE QString count(double count) const { return TransportMonitor::formatCount(count); }

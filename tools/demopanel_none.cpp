@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The demo's panel hooks for builds without the QML module.
 #include "cliutil.h"
 #include "demo.h"
@@ -7,8 +8,7 @@
 namespace Blight::Cli {
 
 class DemoPanel
-{
-};
+{ };
 
 std::unique_ptr<QCoreApplication> createDemoApplication(int &argc, char **argv, bool gui, bool)
 {

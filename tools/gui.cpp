@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The panel window and offscreen screenshot of the blight-transport demo.
 #include "gui.h"
 
@@ -9,13 +10,14 @@
 #include <QtCore/QtMath>
 #include <QtGui/QGuiApplication>
 #include <QtGui/QImage>
+#include <QtGui/QScreen>
 #include <QtQml/QQmlComponent>
 #include <QtQml/QQmlEngine>
 #include <QtQuick/QQuickItem>
 #include <QtQuick/QQuickWindow>
 
 #include <cstdio>
-#include <cstring>
+#include <utility>
 
 namespace Blight::Cli {
 
@@ -44,20 +46,10 @@ void addImportPaths(QQmlEngine *engine)
     if (QFileInfo::exists(installed))
         engine->addImportPath(installed);
 #endif
-    const QStringList environmentPaths =
-        qEnvironmentVariable("QML_IMPORT_PATH").split(QDir::listSeparator(), Qt::SkipEmptyParts);
+    const QStringList environmentPaths
+        = qEnvironmentVariable("QML_IMPORT_PATH").split(QDir::listSeparator(), Qt::SkipEmptyParts);
     for (auto it = environmentPaths.crbegin(); it != environmentPaths.crend(); ++it)
         engine->addImportPath(*it);
-}
-
-bool hasArgument(int argc, char **argv, const char *name)
-{
-    const size_t length = std::strlen(name);
-    for (int i = 1; i < argc; ++i) {
-        if (std::strncmp(argv[i], name, length) == 0 && (argv[i][length] == '\0' || argv[i][length] == '='))
-            return true;
-    }
-    return false;
 }
 
 } // namespace
@@ -72,28 +64,35 @@ public:
     QString errorString;
 };
 
-bool wantsGui(int argc, char **argv)
+QString windowPlatformProblem()
 {
-    return hasArgument(argc, argv, "--gui") || hasArgument(argc, argv, "--screenshot");
+    if (!qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+        return {};
+    if (!qEnvironmentVariableIsEmpty("DISPLAY") || !qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY"))
+        return {};
+    return QStringLiteral("no window can be opened: neither DISPLAY nor WAYLAND_DISPLAY is set; set "
+                          "QT_QPA_PLATFORM (e.g. linuxfb or the e-paper platform plugin on the tablet), or "
+                          "use --screenshot to render the panel offscreen");
 }
 
 std::unique_ptr<QCoreApplication> createPanelApplication(int &argc, char **argv, bool gui, bool offscreen)
 {
     if (!gui)
         return std::make_unique<QCoreApplication>(argc, argv);
+    if (!offscreen) {
+        // Checked before QGuiApplication, which aborts when no platform starts.
+        const QString problem = windowPlatformProblem();
+        if (!problem.isEmpty()) {
+            reportError(problem);
+            return nullptr;
+        }
+    }
     if (offscreen && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) {
         qputenv("QT_QPA_PLATFORM", "offscreen");
         if (qEnvironmentVariableIsEmpty("QT_QUICK_BACKEND"))
             qputenv("QT_QUICK_BACKEND", "software");
     }
     return std::make_unique<QGuiApplication>(argc, argv);
-}
-
-std::unique_ptr<QCoreApplication> createApplication(int &argc, char **argv)
-{
-    const bool screenshot = hasArgument(argc, argv, "--screenshot");
-    const bool window = hasArgument(argc, argv, "--gui");
-    return createPanelApplication(argc, argv, screenshot || window, screenshot && !window);
 }
 
 PanelWindow::PanelWindow(const QString &title, QSize size)
@@ -132,7 +131,12 @@ PanelWindow::PanelWindow(const QString &title, QSize size)
     QObject::connect(&window, &QQuickWindow::heightChanged, panel, [panel](int height) { panel->setHeight(height); });
 }
 
-PanelWindow::~PanelWindow() = default;
+PanelWindow::~PanelWindow()
+{
+    // The detail view lets go of its monitor before the panel's children go.
+    if (d->panel)
+        d->panel->setProperty("sockets", QVariant::fromValue(QList<QObject *>()));
+}
 
 bool PanelWindow::isValid() const
 {
@@ -144,22 +148,62 @@ QString PanelWindow::errorString() const
     return d->errorString;
 }
 
-void PanelWindow::setSockets(const QList<Blight::BlightSocket *> &sockets)
+void PanelWindow::setSockets(const QList<Blight::BlightSocket *> &sockets, const QStringList &labels)
 {
     if (!d->panel)
         return;
     QList<QObject *> objects;
-    for (Blight::BlightSocket *socket : sockets) {
-        if (socket)
-            objects.append(socket);
+    QStringList names;
+    for (qsizetype i = 0; i < sockets.size(); ++i) {
+        if (!sockets.at(i))
+            continue;
+        objects.append(sockets.at(i));
+        names.append(labels.value(i));
     }
+    // Labels first: the rows made for the new sockets read them as they are created.
+    d->panel->setProperty("labels", names);
     d->panel->setProperty("sockets", QVariant::fromValue(objects));
+}
+
+void PanelWindow::setCurrentIndex(int index)
+{
+    if (d->panel)
+        d->panel->setProperty("currentIndex", index);
+}
+
+void PanelWindow::setResult(bool verified, const QString &detail)
+{
+    if (!d->panel)
+        return;
+    d->panel->setProperty("verified", verified);
+    d->panel->setProperty("resultDetail", detail);
+    d->panel->setProperty("finished", true);
 }
 
 void PanelWindow::show()
 {
     if (d->panel)
         d->window->show();
+}
+
+void PanelWindow::showFullScreen()
+{
+    if (!d->panel)
+        return;
+    QQuickWindow *window = d->window.get();
+    if (QScreen *screen = window->screen())
+        window->setGeometry(screen->geometry());
+    window->showFullScreen();
+    // Once, when the first frame is up: says where the panel went (and lets tests see it).
+    auto reported = std::make_shared<bool>(false);
+    QObject::connect(window, &QQuickWindow::frameSwapped, window, [window, reported] {
+        if (std::exchange(*reported, true))
+            return;
+        const QScreen *screen = window->screen();
+        std::fprintf(stderr, "blight-transport: panel shown %dx%d on screen '%s' (%dx%d)\n", window->width(),
+                     window->height(), screen ? qPrintable(screen->name()) : "?",
+                     screen ? screen->geometry().width() : 0, screen ? screen->geometry().height() : 0);
+    });
 }
 
 QQuickWindow *PanelWindow::window() const
@@ -179,11 +223,17 @@ bool PanelWindow::saveScreenshot(const QString &path)
     // The latest numbers, not those of up to one sampling interval ago.
     QMetaObject::invokeMethod(d->panel.get(), "sampleAll", Qt::DirectConnection);
     QCoreApplication::processEvents();
-    QImage image = window.grabWindow(); // also lays the panel out
+    // The first grab lays the panel out and asks its canvases to paint; the
+    // second shows what they painted.
+    window.grabWindow();
+    QCoreApplication::processEvents();
+    QImage image = window.grabWindow();
     // A screenshot shows everything: grow the page rather than cut views off.
     const int needed = qCeil(d->panel->property("contentHeight").toReal());
     if (needed > window.height()) {
         window.resize(window.width(), needed);
+        QCoreApplication::processEvents();
+        window.grabWindow();
         QCoreApplication::processEvents();
         image = window.grabWindow();
     }
@@ -201,13 +251,16 @@ int showPanel(const QList<Blight::BlightSocket *> &sockets, const QString &scree
               const std::function<void()> &startDemo, const QString &title)
 {
     const bool screenshot = !screenshotPath.isEmpty();
-    PanelWindow panel(title, screenshot ? PanelWindow::EinkSize : PanelWindow::DesktopSize);
+    PanelWindow panel(title, PanelWindow::EinkSize);
     if (!panel.isValid()) {
         reportError(panel.errorString());
         return 1;
     }
     panel.setSockets(sockets);
-    panel.show();
+    if (screenshot)
+        panel.show();
+    else
+        panel.showFullScreen();
 
     int code = 0;
     if (startDemo) {

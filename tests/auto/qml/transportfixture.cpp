@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // TransportFixture: POSIX socket pairs adopted by BlightSocket, for QML tests.
 #include "transportfixture.h"
 

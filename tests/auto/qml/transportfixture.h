@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Real socket pairs for the QML and panel tests, handed to QML as the
 // BlightTest singleton.
 #pragma once

@@ -1,5 +1,7 @@
+// SPDX-License-Identifier: MIT
 // TransportMonitor on real sockets: state and counters follow the traffic,
-// only on the sampling timer, and completion ranges fill the log.
+// only on the sampling timer, completion ranges and events fill the logs,
+// and the controls reach the socket.
 import QtQuick
 import QtTest
 import Oxide.Blight.Transport
@@ -124,7 +126,8 @@ TestCase {
 
     function test_zeroCopyRanges_data() {
         return [
-            { tag: "forced-on", mode: modeOn, badge: "ZERO-COPY ACTIVE", state: TransportMonitor.Active },
+            // Loopback copies every send: forced on, the badge says what the kernel did.
+            { tag: "forced-on", mode: modeOn, badge: "KERNEL COPIED", state: TransportMonitor.Active },
             { tag: "auto-backs-off", mode: modeAuto, badge: "BACKED OFF: KERNEL COPIES", state: TransportMonitor.BackedOff },
         ];
     }
@@ -136,7 +139,7 @@ TestCase {
         const receiver = watch(pair[1]);
         compare(sender.socketKind, "TCP / IPv4");
         compare(sender.zeroCopyThreshold, 4096);
-        compare(sender.badgeText, "ZERO-COPY ACTIVE");
+        compare(sender.badgeText, "ZERO-COPY READY"); // nothing sent with it yet
         compare(sender.zeroCopyActive, true);
 
         // Keep sending large messages until the kernel has reported enough
@@ -167,6 +170,12 @@ TestCase {
         tryVerify(function() { return sender.releasedBuffers === sender.zeroCopySends; }, 10000);
         compare(sender.pendingBytes, 0);
         verify(sender.peakPendingBytes >= 64 * 1024);
+        // The pending-bytes history runs beside the throughput, sample for sample.
+        verify(sender.pendingHistory.length >= 2);
+        compare(sender.pendingHistory.length, sender.throughputHistory.length);
+        compare(sender.historyTimes.length, sender.throughputHistory.length);
+        for (let i = 1; i < sender.historyTimes.length; ++i)
+            verify(sender.historyTimes[i] > sender.historyTimes[i - 1], "times increase");
         verify(sender.releaseLatencyP50 > 0);
         verify(sender.releaseLatencyP99 >= sender.releaseLatencyP50);
     }
@@ -192,5 +201,78 @@ TestCase {
         tryCompare(monitor, "zeroCopyState", TransportMonitor.NoSocket);
         compare(monitor.socket, null);
         compare(monitor.badgeText, "NO SOCKET");
+    }
+
+    function eventTexts(monitor) {
+        const texts = [];
+        for (let i = 0; i < monitor.eventLog.count; ++i) {
+            const event = monitor.eventLog.get(i);
+            texts.push(event.kind + ": " + event.text);
+        }
+        return texts;
+    }
+
+    function test_eventLogRecordsStateAndZeroCopy() {
+        const pair = BlightTest.tcpPair(modeAuto, 4096);
+        const sender = watch(pair[0]);
+        // The first snapshot: watching, and the zero-copy state with its reason.
+        compare(sender.eventLog.get(sender.eventLog.count - 1).text, "watching: connected");
+        verify(sender.eventLog.get(sender.eventLog.count - 1).time instanceof Date);
+        verify(eventTexts(sender).some(t => t.indexOf("ZERO-COPY: payloads of ") === 0),
+               eventTexts(sender).join(" | "));
+        // Loopback copies: auto backs off, and the back-off is in the history.
+        tryVerify(function() {
+            verify(BlightTest.sendMessages(pair[0], 2, 64 * 1024), BlightTest.lastError);
+            return sender.backOffs >= 1;
+        }, 10000);
+        tryVerify(function() { return eventTexts(sender).some(t => t.indexOf("next probe in") >= 0); }, 5000,
+                  eventTexts(sender).join(" | "));
+        pair[0].close();
+        tryCompare(sender, "connectionState", "closed", 10000);
+        verify(eventTexts(sender).indexOf("STATE: unconnected") >= 0, eventTexts(sender).join(" | "));
+        // Still says which connection it was.
+        verify(sender.endpoint.indexOf("tcp://127.0.0.1:") === 0, sender.endpoint);
+        compare(sender.socketKind, "TCP / IPv4");
+    }
+
+    function test_labelIsTheApplications() {
+        const pair = BlightTest.unixPair();
+        const monitor = watch(pair[0]);
+        compare(monitor.label, "");
+        monitor.label = "demo unix sender";
+        compare(monitor.label, "demo unix sender");
+    }
+
+    function test_controlsReachTheSocket() {
+        const pair = BlightTest.tcpPair(modeOn, 4096);
+        const sender = watch(pair[0]);
+        const receiver = watch(pair[1]);
+        compare(sender.zeroCopyMode, "on");
+        compare(receiver.readingPaused, false);
+
+        receiver.requestReadingPaused(true);
+        tryCompare(receiver, "readingPaused", true);
+        compare(pair[1].readingPaused, true);
+        verify(BlightTest.sendMessages(pair[0], 10, 100), BlightTest.lastError);
+        tryCompare(sender, "messagesSent", 10);
+        // Paused: nothing is read however long the event loop runs.
+        wait(0);
+        receiver.sample();
+        compare(receiver.messagesReceived, 0);
+        receiver.requestReadingPaused(false);
+        tryCompare(receiver, "messagesReceived", 10);
+
+        sender.requestZeroCopyMode("off");
+        tryCompare(sender, "zeroCopyMode", "off");
+        compare(pair[0].zeroCopyMode, modeOff);
+        compare(sender.badgeText, "COPY PATH: ZERO-COPY OFF");
+        sender.requestZeroCopyMode("auto");
+        tryCompare(sender, "zeroCopyMode", "auto");
+
+        sender.resetStatistics();
+        tryCompare(sender, "messagesSent", 0);
+        compare(pair[0].messagesSent, 0);
+        compare(sender.throughputHistory.length, 0);
+        verify(eventTexts(sender).indexOf("RESET: counters reset") >= 0, eventTexts(sender).join(" | "));
     }
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Qt Quick Test runner for tst_*.qml: the BlightTest singleton hands real
 // sockets to QML, and Oxide.Blight.Transport comes from the build tree.
 #include "transportfixture.h"
