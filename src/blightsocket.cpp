@@ -332,7 +332,6 @@ void BlightSocket::abort()
         d->becomeUnconnected();
         return;
     }
-    d->closing = false;
     d->beginClose(false);
 }
 

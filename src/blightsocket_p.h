@@ -128,6 +128,7 @@ public:
 
     // Error queue and zero-copy completions (socketcompletions.cpp).
     void onErrorQueue();
+    void onHangUp();
     bool drainErrorQueue(bool *sawAny = nullptr, bool followUp = true);
     bool handleCompletion(quint32 lo, quint32 hi, bool copied);
     bool applyZeroCopyChange();

@@ -69,14 +69,16 @@ void BlightSocketPrivate::fail(BlightSocket::Error newError, const QString &reas
 
 void BlightSocketPrivate::beginClose(bool graceful)
 {
-    if (closing)
+    // A graceful close can be made abrupt (abort(), an error), never the reverse.
+    if (closing && graceful)
         return;
-    closing = true;
-    if (!setState(BlightSocket::State::Closing) && !heir)
-        return;
-    if (readNotifier)
-        readNotifier->setEnabled(false);
-    probeTimer.stop();
+    if (!std::exchange(closing, true)) {
+        if (!setState(BlightSocket::State::Closing) && !heir)
+            return;
+        if (readNotifier)
+            readNotifier->setEnabled(false);
+        probeTimer.stop();
+    }
     if (!graceful) {
         queue.clear(); // abort() and errors drop what was not sent, as Qt's sockets do
         teardown();

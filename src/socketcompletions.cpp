@@ -8,6 +8,8 @@
 #include "socketutil_p.h"
 #include "syscalls_p.h"
 
+#include <poll.h>
+
 namespace Blight {
 
 using namespace SocketUtil;
@@ -22,13 +24,41 @@ void BlightSocketPrivate::onErrorQueue()
     // POLLERR without a queued entry: a pending socket error.
     int soError = 0;
     socklen_t length = sizeof(soError);
-    if (Sys::getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &length) != 0 || soError == 0)
+    if (Sys::getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &length) != 0)
         return;
+    if (soError == 0) {
+        onHangUp();
+        return;
+    }
     if (datagram) {
         warn(QStringLiteral("socket error on %1: %2").arg(endpointText, errnoText(soError)));
         return;
     }
     failErrno(soError, QStringLiteral("on the socket"));
+}
+
+void BlightSocketPrivate::onHangUp()
+{
+    // Qt's UNIX dispatcher wakes an Exception notifier on POLLHUP too, again
+    // and again while the dead connection stays open. Nothing was queued, no
+    // error is pending: look whether that is what woke us.
+    pollfd poll{fd, POLLIN, 0};
+    if (::poll(&poll, 1, 0) != 1 || !(poll.revents & POLLHUP))
+        return;
+    if (closing) {
+        // Nothing more can reach the peer.
+        if (!queue.isEmpty())
+            fail(BlightSocket::Error::RemoteClosed,
+                 QStringLiteral("%1: peer closed the connection before close() delivered everything").arg(endpointText));
+        else
+            teardown();
+        return;
+    }
+    // Reading (perhaps paused) will see the end; until then completions are
+    // drained by a timer instead of a notifier that would spin.
+    if (errorNotifier)
+        errorNotifier->setEnabled(false);
+    drainTimer.start(10, this);
 }
 
 bool BlightSocketPrivate::drainErrorQueue(bool *sawAny, bool followUp)
