@@ -24,6 +24,8 @@ Q_GLOBAL_STATIC(Registry, registry)
 bool claim(quint64 inode)
 {
     Registry *r = registry();
+    if (!r)
+        return false; // the process is ending
     QMutexLocker locker(&r->mutex);
     if (r->claimed.contains(inode))
         return false;

@@ -48,7 +48,7 @@ void TransportLoaderPrivate::setError(TransportLoader::Error code, const QString
     error = code;
     errorString = message;
     if (code != TransportLoader::Error::NoError)
-        qCWarning(lcLoader).noquote() << message;
+        qCInfo(lcLoader).noquote() << message; // reported by errorString(): the log stays quiet
 }
 
 QList<TransportPluginInfo> TransportLoaderPrivate::scan(QStringList *rejected) const
