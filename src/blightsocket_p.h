@@ -118,6 +118,11 @@ public:
 
     // Receiving (socketreceive.cpp).
     void onReadable();
+    enum class Received { Bytes, Drained, Again, Failed };
+    /*! One non-blocking recvmsg on the data path; on failure the socket has
+        already reported it (Failed), or there is nothing more (Drained). */
+    Received receive(msghdr *message, int flags, qsizetype *bytes);
+    void failClosed();
     bool readStream();
     bool readDatagrams();
     bool readRaw();

@@ -32,6 +32,39 @@ void BlightSocketPrivate::onReadable()
         emitStatistics();
 }
 
+BlightSocketPrivate::Received BlightSocketPrivate::receive(msghdr *message, int flags, qsizetype *bytes)
+{
+    ++stats.receiveCalls;
+    const ssize_t received = Sys::recvmsg(fd, message, flags | MSG_DONTWAIT);
+    if (received >= 0) {
+        *bytes = qsizetype(received);
+        return Received::Bytes;
+    }
+    const int errorNumber = errno;
+    if (errorNumber == EINTR)
+        return Received::Again;
+    if (errorNumber == EAGAIN || errorNumber == EWOULDBLOCK)
+        return Received::Drained;
+    if (isUdp(kind) && isDatagramError(errorNumber)) {
+        // An ICMP report for an earlier datagram: UDP goes on.
+        return warn(QStringLiteral("%1: an earlier datagram failed: %2").arg(endpointText, errnoText(errorNumber)))
+            ? Received::Again
+            : Received::Failed;
+    }
+    failErrno(errorNumber, QStringLiteral("receiving"));
+    return Received::Failed;
+}
+
+void BlightSocketPrivate::failClosed()
+{
+    fail(BlightSocket::Error::RemoteClosed,
+         assembler.midMessage()
+             ? QStringLiteral("%1: peer closed the connection in the middle of a message (%2 bytes of it received)")
+                   .arg(endpointText)
+                   .arg(assembler.bufferedBytes())
+             : QStringLiteral("%1: peer closed the connection").arg(endpointText));
+}
+
 bool BlightSocketPrivate::readStream()
 {
     for (int round = 0; round < ReadRoundsPerWake; ++round) {
@@ -46,24 +79,14 @@ bool BlightSocketPrivate::readStream()
         msghdr message{};
         message.msg_iov = iov;
         message.msg_iovlen = size_t(count);
-        ++stats.receiveCalls;
-        const ssize_t received = Sys::recvmsg(fd, &message, MSG_DONTWAIT);
-        if (received < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return true;
-            failErrno(errno, QStringLiteral("receiving"));
-            return false;
-        }
+        qsizetype received = 0;
+        const Received result = receive(&message, 0, &received);
+        if (result == Received::Again)
+            continue;
+        if (result != Received::Bytes)
+            return result == Received::Drained;
         if (received == 0) {
-            fail(BlightSocket::Error::RemoteClosed,
-                 assembler.midMessage()
-                     ? QStringLiteral("%1: peer closed the connection in the middle of a message (%2 bytes of it "
-                                      "received)")
-                           .arg(endpointText)
-                           .arg(assembler.bufferedBytes())
-                     : QStringLiteral("%1: peer closed the connection").arg(endpointText));
+            failClosed();
             return false;
         }
         stats.bytesReceived += quint64(received);
@@ -100,18 +123,14 @@ bool BlightSocketPrivate::readDatagrams()
             msghdr peek{};
             peek.msg_iov = &peekIov;
             peek.msg_iovlen = 1;
-            ++stats.receiveCalls;
-            const ssize_t size = Sys::recvmsg(fd, &peek, MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC);
-            if (size < 0) {
-                if (errno == EINTR)
-                    continue;
-                if (errno == EAGAIN || errno == EWOULDBLOCK)
-                    return true;
-                failErrno(errno, QStringLiteral("receiving"));
-                return false;
-            }
+            qsizetype size = 0;
+            const Received peeked = receive(&peek, MSG_PEEK | MSG_TRUNC, &size);
+            if (peeked == Received::Again)
+                continue;
+            if (peeked != Received::Bytes)
+                return peeked == Received::Drained;
             if (size == 0) {
-                fail(BlightSocket::Error::RemoteClosed, QStringLiteral("%1: peer closed the connection").arg(endpointText));
+                failClosed();
                 return false;
             }
             if (quint64(size) > quint64(HeaderSize) + maxPayloadSize) {
@@ -135,24 +154,14 @@ bool BlightSocketPrivate::readDatagrams()
             message.msg_name = &from;
             message.msg_namelen = sizeof(from);
         }
-        ++stats.receiveCalls;
-        const ssize_t received = Sys::recvmsg(fd, &message, MSG_DONTWAIT | MSG_TRUNC);
-        if (received < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return true;
-            if (isUdp(kind) && isDatagramError(errno)) {
-                // An ICMP report for an earlier datagram: UDP goes on.
-                if (!warn(QStringLiteral("%1: an earlier datagram failed: %2").arg(endpointText, errnoText(errno))))
-                    return false;
-                continue;
-            }
-            failErrno(errno, QStringLiteral("receiving"));
-            return false;
-        }
+        qsizetype received = 0;
+        const Received result = receive(&message, MSG_TRUNC, &received);
+        if (result == Received::Again)
+            continue;
+        if (result != Received::Bytes)
+            return result == Received::Drained;
         if (received == 0 && seqPacket) {
-            fail(BlightSocket::Error::RemoteClosed, QStringLiteral("%1: peer closed the connection").arg(endpointText));
+            failClosed();
             return false;
         }
         if (received >= rawBuffer.size()) {
@@ -204,18 +213,14 @@ bool BlightSocketPrivate::readRaw()
         msghdr message{};
         message.msg_iov = &iov;
         message.msg_iovlen = 1;
-        ++stats.receiveCalls;
-        const ssize_t received = Sys::recvmsg(fd, &message, MSG_DONTWAIT);
-        if (received < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return true;
-            failErrno(errno, QStringLiteral("receiving"));
-            return false;
-        }
+        qsizetype received = 0;
+        const Received result = receive(&message, 0, &received);
+        if (result == Received::Again)
+            continue;
+        if (result != Received::Bytes)
+            return result == Received::Drained;
         if (received == 0) {
-            fail(BlightSocket::Error::RemoteClosed, QStringLiteral("%1: peer closed the connection").arg(endpointText));
+            failClosed();
             return false;
         }
         stats.bytesReceived += quint64(received);
