@@ -119,9 +119,10 @@ public:
     // Receiving (socketreceive.cpp).
     void onReadable();
     enum class Received { Bytes, Drained, Again, Failed };
-    /*! One non-blocking recvmsg on the data path; on failure the socket has
-        already reported it (Failed), or there is nothing more (Drained). */
-    Received receive(msghdr *message, int flags, qsizetype *bytes);
+    /*! One non-blocking recvmsg on the data path; on failure (and on 0 bytes
+        where \a zeroIsEnd: the peer hung up) the socket has already reported
+        it (Failed), or there is nothing more to read (Drained). */
+    Received receive(msghdr *message, int flags, qsizetype *bytes, bool zeroIsEnd);
     void failClosed();
     bool readStream();
     bool readDatagrams();

@@ -32,13 +32,18 @@ void BlightSocketPrivate::onReadable()
         emitStatistics();
 }
 
-BlightSocketPrivate::Received BlightSocketPrivate::receive(msghdr *message, int flags, qsizetype *bytes)
+BlightSocketPrivate::Received BlightSocketPrivate::receive(msghdr *message, int flags, qsizetype *bytes,
+                                                           bool zeroIsEnd)
 {
     ++stats.receiveCalls;
     const ssize_t received = Sys::recvmsg(fd, message, flags | MSG_DONTWAIT);
-    if (received >= 0) {
+    if (received > 0 || (received == 0 && !zeroIsEnd)) {
         *bytes = qsizetype(received);
         return Received::Bytes;
+    }
+    if (received == 0) {
+        failClosed();
+        return Received::Failed;
     }
     const int errorNumber = errno;
     if (errorNumber == EINTR)
@@ -80,15 +85,11 @@ bool BlightSocketPrivate::readStream()
         message.msg_iov = iov;
         message.msg_iovlen = size_t(count);
         qsizetype received = 0;
-        const Received result = receive(&message, 0, &received);
+        const Received result = receive(&message, 0, &received, true);
         if (result == Received::Again)
             continue;
         if (result != Received::Bytes)
             return result == Received::Drained;
-        if (received == 0) {
-            failClosed();
-            return false;
-        }
         stats.bytesReceived += quint64(received);
         assembler.commit(received);
         for (;;) {
@@ -124,15 +125,11 @@ bool BlightSocketPrivate::readDatagrams()
             peek.msg_iov = &peekIov;
             peek.msg_iovlen = 1;
             qsizetype size = 0;
-            const Received peeked = receive(&peek, MSG_PEEK | MSG_TRUNC, &size);
+            const Received peeked = receive(&peek, MSG_PEEK | MSG_TRUNC, &size, true);
             if (peeked == Received::Again)
                 continue;
             if (peeked != Received::Bytes)
                 return peeked == Received::Drained;
-            if (size == 0) {
-                failClosed();
-                return false;
-            }
             if (quint64(size) > quint64(HeaderSize) + maxPayloadSize) {
                 fail(BlightSocket::Error::ProtocolError,
                      QStringLiteral("%1: a record of %2 bytes exceeds the payload cap of %3 bytes")
@@ -155,15 +152,11 @@ bool BlightSocketPrivate::readDatagrams()
             message.msg_namelen = sizeof(from);
         }
         qsizetype received = 0;
-        const Received result = receive(&message, MSG_TRUNC, &received);
+        const Received result = receive(&message, MSG_TRUNC, &received, seqPacket);
         if (result == Received::Again)
             continue;
         if (result != Received::Bytes)
             return result == Received::Drained;
-        if (received == 0 && seqPacket) {
-            failClosed();
-            return false;
-        }
         if (received >= rawBuffer.size()) {
             fail(BlightSocket::Error::ProtocolError,
                  QStringLiteral("datagram of %1 bytes is larger than any blight message can be").arg(received));
@@ -214,15 +207,11 @@ bool BlightSocketPrivate::readRaw()
         message.msg_iov = &iov;
         message.msg_iovlen = 1;
         qsizetype received = 0;
-        const Received result = receive(&message, 0, &received);
+        const Received result = receive(&message, 0, &received, true);
         if (result == Received::Again)
             continue;
         if (result != Received::Bytes)
             return result == Received::Drained;
-        if (received == 0) {
-            failClosed();
-            return false;
-        }
         stats.bytesReceived += quint64(received);
         ++stats.messagesReceived;
         QByteArray chunk;
