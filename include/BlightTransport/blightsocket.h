@@ -234,7 +234,6 @@ public Q_SLOTS:
     /*! Queues a blight message; false (and lastSendError()) when refused.
         Pass an empty array for a message without payload. */
     bool sendMessage(Blight::MessageType type, quint32 ackid, const QByteArray &payload);
-    /*! Sends \a message as it is (forwarding a received one, say). */
     bool forwardMessage(const Blight::Message &message);
     /*! Raw-stream mode: sends the bytes as they are. */
     bool send(const QByteArray &data);
