@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Every contender, by transport family: POSIX baselines (contenders_posix.cpp),
 // Qt's sockets (contenders_qt.cpp) and this library (contenders_transport.cpp).
 #pragma once

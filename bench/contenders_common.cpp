@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Helpers shared by the event-loop contenders: the watched event loop and
 // latency summaries.
 #include "contenders.h"
@@ -11,15 +12,15 @@ EventLoopRun::EventLoopRun(int timeoutMs)
 {
     m_watchdog.setSingleShot(true);
     m_watchdog.setInterval(timeoutMs);
-    QObject::connect(&m_watchdog, &QTimer::timeout, &m_loop, [this, timeoutMs] {
-        fail(u"no completion within %1 s"_s.arg(timeoutMs / 1000));
-    });
+    QObject::connect(&m_watchdog, &QTimer::timeout, &m_loop,
+                     [this, timeoutMs] { fail(u"no completion within %1 s"_s.arg(timeoutMs / 1000)); });
 }
 
 void EventLoopRun::quit()
 {
     // Safe from any thread: the quit is queued to the loop's own thread.
-    QMetaObject::invokeMethod(&m_loop, [this] { m_loop.quit(); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        &m_loop, [this] { m_loop.quit(); }, Qt::QueuedConnection);
 }
 
 void EventLoopRun::fail(const QString &error)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // POSIX baselines: Oxide's sender as described (two blocking sends per message,
 // 5 us nanosleep on EAGAIN), plain blocking send() loops, and the memcpy limit.
 #include "contenders.h"
@@ -30,8 +31,7 @@ Clock::time_point deadlineFromNow()
 
 // Oxide's send: loop send() with MSG_EOR | MSG_NOSIGNAL on a non-blocking
 // socket, sleeping 5 us on EAGAIN. Counts every system call it makes.
-bool oxideSend(int fd, const char *data, size_t size, quint64 *calls, Clock::time_point deadline,
-               QString *error)
+bool oxideSend(int fd, const char *data, size_t size, quint64 *calls, Clock::time_point deadline, QString *error)
 {
     size_t total = 0;
     while (total < size) {
@@ -59,8 +59,7 @@ bool oxideSend(int fd, const char *data, size_t size, quint64 *calls, Clock::tim
 
 // Oxide's receive of a known number of bytes: recv() with the same 5 us
 // sleep on EAGAIN.
-bool oxideRecv(int fd, char *data, size_t size, quint64 *calls, Clock::time_point deadline,
-               QString *error)
+bool oxideRecv(int fd, char *data, size_t size, quint64 *calls, Clock::time_point deadline, QString *error)
 {
     size_t total = 0;
     while (total < size) {
@@ -294,8 +293,7 @@ Sample runMemcpy(const ColdPool &pool, const RunRequest &request)
     s.bytes = request.count * pool.frameSize();
     memcpySink = touched;
     const quint64 last = request.count ? request.count - 1 : 0;
-    s.ok = request.count > 0
-        && std::memcmp(destination.data(), pool.frame(last).constData(), pool.frameSize()) == 0;
+    s.ok = request.count > 0 && std::memcmp(destination.data(), pool.frame(last).constData(), pool.frameSize()) == 0;
     if (!s.ok)
         s.error = u"the last copy differs from its source"_s;
     return s;

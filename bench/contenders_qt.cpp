@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Qt's own sockets as a Qt user would drive them: QLocalSocket over blight's
 // socketpair and QTcpSocket, write() per message with the event loop running.
 #include "contenders.h"

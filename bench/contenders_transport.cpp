@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // This library's contenders: Blight::BlightSocket on the same sockets, driven
 // the way its API documents (sendPayload/send per message, canSendChanged for
 // back-pressure, buffersReleased for zero-copy completions).
@@ -41,9 +42,12 @@ void addTransportStatistics(Sample *s, const BlightSocket &socket)
 BlightSocket::ZeroCopyMode modeFor(ZeroCopy zeroCopy)
 {
     switch (zeroCopy) {
-    case ZeroCopy::Off: return BlightSocket::ZeroCopyMode::Off;
-    case ZeroCopy::Auto: return BlightSocket::ZeroCopyMode::Auto;
-    case ZeroCopy::On: return BlightSocket::ZeroCopyMode::On;
+    case ZeroCopy::Off:
+        return BlightSocket::ZeroCopyMode::Off;
+    case ZeroCopy::Auto:
+        return BlightSocket::ZeroCopyMode::Auto;
+    case ZeroCopy::On:
+        return BlightSocket::ZeroCopyMode::On;
     }
     return BlightSocket::ZeroCopyMode::Auto;
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The benchmark harness: meter, statistics, alternated rounds, table and JSON.
 #include "harness.h"
 
@@ -170,12 +171,10 @@ std::map<QString, Metric> &metricRegistry()
             [](const Sample &s) { return perGigabyte(s.threadCpuSeconds, s); });
         add(u"process_cpu_s_per_gb"_s, u"process CPU s/GB"_s, 3,
             [](const Sample &s) { return perGigabyte(s.processCpuSeconds, s); });
-        add(u"syscalls_per_msg"_s, u"syscalls/msg"_s, 3,
-            [](const Sample &s) { return perMessage(s.syscalls, s); });
+        add(u"syscalls_per_msg"_s, u"syscalls/msg"_s, 3, [](const Sample &s) { return perMessage(s.syscalls, s); });
         add(u"thread_syscalls_per_msg"_s, u"all thread syscalls/msg (warm-up)"_s, 3,
             [](const Sample &s) { return perMessage(s.threadSyscalls, s); });
-        add(u"peak_rss_mib"_s, u"peak RSS MiB"_s, 1,
-            [](const Sample &s) { return std::optional(s.peakRssMiB); });
+        add(u"peak_rss_mib"_s, u"peak RSS MiB"_s, 1, [](const Sample &s) { return std::optional(s.peakRssMiB); });
         // Scenario-specific figures from Sample::extra, with their labels.
         const std::pair<const char16_t *, const char16_t *> extras[] = {
             {u"rtt_median_us", u"RTT median us"},
@@ -207,10 +206,14 @@ QJsonObject statJson(const Stat &stat)
 QString compareText(Target::Compare compare)
 {
     switch (compare) {
-    case Target::Compare::AtLeast: return u">="_s;
-    case Target::Compare::AtMost: return u"<="_s;
-    case Target::Compare::Below: return u"<"_s;
-    case Target::Compare::Equal: return u"=="_s;
+    case Target::Compare::AtLeast:
+        return u">="_s;
+    case Target::Compare::AtMost:
+        return u"<="_s;
+    case Target::Compare::Below:
+        return u"<"_s;
+    case Target::Compare::Equal:
+        return u"=="_s;
     }
     return {};
 }
@@ -435,11 +438,10 @@ std::vector<ScenarioResult> Runner::run(const std::vector<Scenario> &scenarios)
 
         auto runOne = [&](size_t index, bool warmup, int round) {
             const Contender &c = scenario.contenders[index];
-            progress(u"[%1/%2] %3: %4 %5"_s.arg(done + 1)
-                         .arg(totalRuns)
-                         .arg(scenario.key, c.name,
-                              warmup ? u"warm-up (full byte check)"_s
-                                     : u"round %1/%2"_s.arg(round).arg(m_config.rounds)));
+            progress(u"[%1/%2] %3: %4 %5"_s.arg(done + 1).arg(totalRuns).arg(scenario.key, c.name,
+                                                                             warmup ? u"warm-up (full byte check)"_s
+                                                                                    : u"round %1/%2"_s.arg(round).arg(
+                                                                                        m_config.rounds)));
             RunRequest request{warmup, warmup ? scenario.warmupCount : scenario.count};
             Sample sample = c.run(request);
             ContenderResult &r = result.contenders[index];
@@ -512,8 +514,8 @@ void Runner::printTable(const Scenario &scenario, const ScenarioResult &result) 
         if (!result.contender(ratio.a) || !result.contender(ratio.b))
             continue; // a contender left out with --contender
         const auto stat = result.ratioStat(ratio);
-        o << "  " << ratioName(ratio) << " (" << metric(ratio.metric).label << "): "
-          << (stat ? formatStat(*stat, 3) + u'x' : u"n/a"_s) << "\n";
+        o << "  " << ratioName(ratio) << " (" << metric(ratio.metric).label
+          << "): " << (stat ? formatStat(*stat, 3) + u'x' : u"n/a"_s) << "\n";
     }
     for (const ContenderResult &c : result.contenders) {
         for (const QString &error : c.errors)
@@ -549,10 +551,18 @@ std::vector<TargetResult> Runner::evaluate(const std::vector<ScenarioResult> &re
         r.evaluated = true;
         r.value = stat->median;
         switch (t.compare) {
-        case Target::Compare::AtLeast: r.met = r.value >= t.threshold; break;
-        case Target::Compare::AtMost: r.met = r.value <= t.threshold; break;
-        case Target::Compare::Below: r.met = r.value < t.threshold; break;
-        case Target::Compare::Equal: r.met = std::fabs(r.value - t.threshold) < 1e-9; break;
+        case Target::Compare::AtLeast:
+            r.met = r.value >= t.threshold;
+            break;
+        case Target::Compare::AtMost:
+            r.met = r.value <= t.threshold;
+            break;
+        case Target::Compare::Below:
+            r.met = r.value < t.threshold;
+            break;
+        case Target::Compare::Equal:
+            r.met = std::fabs(r.value - t.threshold) < 1e-9;
+            break;
         }
         if (!sr->allOk())
             r.note = u"scenario had errors"_s;
@@ -569,8 +579,8 @@ void Runner::printTargets(const std::vector<TargetResult> &targets) const
         const Target &t = r.target;
         const QString what = t.ratio ? QString(ratioName(*t.ratio) + u" (" + metric(t.ratio->metric).label + u')')
                                      : QString(t.contender + u' ' + metric(t.metric).label);
-        o << "  " << (r.evaluated ? (r.met ? "MET    " : "NOT MET") : "NOT RUN") << "  " << t.scenario
-          << ": " << what << ' ' << compareText(t.compare) << ' ' << t.threshold;
+        o << "  " << (r.evaluated ? (r.met ? "MET    " : "NOT MET") : "NOT RUN") << "  " << t.scenario << ": " << what
+          << ' ' << compareText(t.compare) << ' ' << t.threshold;
         if (r.evaluated)
             o << ": measured " << QString::number(r.value, 'g', 4);
         if (!r.note.isEmpty())
@@ -581,8 +591,7 @@ void Runner::printTargets(const std::vector<TargetResult> &targets) const
     o.flush();
 }
 
-QJsonObject Runner::toJson(const std::vector<Scenario> &scenarios,
-                           const std::vector<ScenarioResult> &results,
+QJsonObject Runner::toJson(const std::vector<Scenario> &scenarios, const std::vector<ScenarioResult> &results,
                            const std::vector<TargetResult> &targets) const
 {
     QJsonObject scenariosJson;
@@ -609,11 +618,18 @@ QJsonObject Runner::toJson(const std::vector<Scenario> &scenarios,
                            {u"rounds"_s, int(c.rounds.size())},
                            {u"warmup_ok"_s, c.warmup.ok},
                            {u"errors"_s, QJsonArray::fromStringList(c.errors)}};
-            QStringList keys = {u"wall_s"_s, u"msgs_per_s"_s, u"gb_per_s"_s, u"thread_cpu_s"_s,
-                                u"process_cpu_s"_s, u"thread_cpu_ns_per_msg"_s,
-                                u"process_cpu_ns_per_msg"_s, u"thread_cpu_s_per_gb"_s,
-                                u"process_cpu_s_per_gb"_s, u"syscalls_per_msg"_s,
-                                u"thread_syscalls_per_msg"_s, u"peak_rss_mib"_s};
+            QStringList keys = {u"wall_s"_s,
+                                u"msgs_per_s"_s,
+                                u"gb_per_s"_s,
+                                u"thread_cpu_s"_s,
+                                u"process_cpu_s"_s,
+                                u"thread_cpu_ns_per_msg"_s,
+                                u"process_cpu_ns_per_msg"_s,
+                                u"thread_cpu_s_per_gb"_s,
+                                u"process_cpu_s_per_gb"_s,
+                                u"syscalls_per_msg"_s,
+                                u"thread_syscalls_per_msg"_s,
+                                u"peak_rss_mib"_s};
             for (const Sample &s : c.rounds) {
                 for (const auto &[key, value] : s.extra) {
                     Q_UNUSED(value);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The benchmark harness: per-run samples, the meter that takes them, scenario
 // and target definitions, alternated rounds, statistics, table and JSON output.
 #pragma once
@@ -18,10 +19,10 @@ namespace Bench {
 struct Sample
 {
     bool ok = false;
-    QString error;          //!< why the run failed (empty when ok)
+    QString error; //!< why the run failed (empty when ok)
     double wallSeconds = 0;
-    quint64 messages = 0;   //!< messages, frames, datagrams or round trips completed
-    quint64 bytes = 0;      //!< payload bytes that arrived (or left, for a dropping peer)
+    quint64 messages = 0;         //!< messages, frames, datagrams or round trips completed
+    quint64 bytes = 0;            //!< payload bytes that arrived (or left, for a dropping peer)
     double threadCpuSeconds = 0;  //!< CPU of the sending thread
     double processCpuSeconds = 0; //!< CPU of the whole process (all threads)
     double syscalls = -1;         //!< counted by the contender: its loop or the transport's statistics
@@ -56,8 +57,7 @@ public:
     void start(bool countSyscalls);
     /*! Fills the time, CPU, syscall and RSS fields of \a sample. \a end, when
         given, is when the work was complete (the receiver's clock). */
-    void stop(Sample *sample,
-              std::optional<std::chrono::steady_clock::time_point> end = std::nullopt);
+    void stop(Sample *sample, std::optional<std::chrono::steady_clock::time_point> end = std::nullopt);
 
     static bool threadSyscallsAvailable();
 
@@ -76,8 +76,8 @@ double processCpuNow();
 /*! One figure derived from a sample, with its table formatting. */
 struct Metric
 {
-    QString key;    //!< JSON key, e.g. "msgs_per_s"
-    QString label;  //!< table column header
+    QString key;   //!< JSON key, e.g. "msgs_per_s"
+    QString label; //!< table column header
     int precision = 2;
     std::function<std::optional<double>(const Sample &)> value;
 };
@@ -102,12 +102,12 @@ struct Scenario
 {
     QString key;
     QString description;
-    QString reference;           //!< the contender every other one is compared with
-    quint64 count = 0;           //!< per timed run
-    quint64 warmupCount = 0;     //!< for the warm-up run with full byte check
-    QString unit;                //!< what count counts
+    QString reference;       //!< the contender every other one is compared with
+    quint64 count = 0;       //!< per timed run
+    quint64 warmupCount = 0; //!< for the warm-up run with full byte check
+    QString unit;            //!< what count counts
     std::vector<Contender> contenders;
-    QStringList columns;         //!< metric keys shown in the table
+    QStringList columns; //!< metric keys shown in the table
     std::vector<RatioDef> ratios;
     /*! Prepares shared state; returns a reason to skip, or an empty string. */
     std::function<QString()> setup;
@@ -149,9 +149,9 @@ struct ScenarioResult
 struct Target
 {
     enum class Compare { AtLeast, AtMost, Below, Equal };
-    QString text;       //!< the target as the issue states it
+    QString text; //!< the target as the issue states it
     QString scenario;
-    QString contender;  //!< with metric: a contender's own figure
+    QString contender; //!< with metric: a contender's own figure
     QString metric;
     std::optional<RatioDef> ratio; //!< or a ratio
     Compare compare = Compare::AtLeast;
@@ -185,8 +185,7 @@ public:
 
     void printTable(const Scenario &scenario, const ScenarioResult &result) const;
     void printTargets(const std::vector<TargetResult> &targets) const;
-    QJsonObject toJson(const std::vector<Scenario> &scenarios,
-                       const std::vector<ScenarioResult> &results,
+    QJsonObject toJson(const std::vector<Scenario> &scenarios, const std::vector<ScenarioResult> &results,
                        const std::vector<TargetResult> &targets) const;
 
 private:

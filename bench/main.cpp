@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // blight-transport-bench: runs every contender of issue 6 on the same work,
 // alternating them, and prints (and writes as JSON) medians, ranges and ratios.
 #include "harness.h"
@@ -38,8 +39,7 @@ int main(int argc, char **argv)
                                             u"Run only <name> (a scenario key, or its family such as "
                                             u"small-unix); repeatable."_s,
                                             u"name"_s);
-    const QCommandLineOption roundsOption(u"rounds"_s, u"Timed rounds per contender (default 5, quick 2)."_s,
-                                          u"n"_s);
+    const QCommandLineOption roundsOption(u"rounds"_s, u"Timed rounds per contender (default 5, quick 2)."_s, u"n"_s);
     const QCommandLineOption contenderOption(u"contender"_s,
                                              u"Run only the contender <name> (for profiling one of them); "
                                              u"repeatable."_s,

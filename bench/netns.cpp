@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The veth namespaces for tiles-udp-veth and release-latency/veth.
 #include "netns.h"
 
@@ -61,7 +62,7 @@ QString VethNamespaces::runIp(const QStringList &arguments, QByteArray *output)
     }
     if (process.exitStatus() != QProcess::NormalExit || process.exitCode() != 0) {
         return u"`ip %1` failed: %2"_s.arg(arguments.join(u' '),
-                                          QString::fromLocal8Bit(process.readAllStandardError().trimmed()));
+                                           QString::fromLocal8Bit(process.readAllStandardError().trimmed()));
     }
     if (output)
         *output = process.readAllStandardOutput();
@@ -80,16 +81,16 @@ QString VethNamespaces::setUp()
     const QList<QStringList> steps = {
         {u"netns"_s, u"add"_s, m_senderNs},
         {u"netns"_s, u"add"_s, m_peerNs},
-        {u"-n"_s, m_senderNs, u"link"_s, u"add"_s, u"name"_s, m_senderDev, u"address"_s, SenderMac,
-         u"mtu"_s, u"65535"_s, u"type"_s, u"veth"_s, u"peer"_s, u"name"_s, m_peerDev, u"address"_s,
-         PeerMac, u"mtu"_s, u"65535"_s, u"netns"_s, m_peerNs},
-        {u"-n"_s, m_senderNs, u"addr"_s, u"add"_s, QString::fromLatin1(SenderAddress) + u"/30"_s,
-         u"dev"_s, m_senderDev},
+        {u"-n"_s,   m_senderNs,   u"link"_s,  u"add"_s,  u"name"_s,  m_senderDev, u"address"_s,
+         SenderMac, u"mtu"_s,     u"65535"_s, u"type"_s, u"veth"_s,  u"peer"_s,   u"name"_s,
+         m_peerDev, u"address"_s, PeerMac,    u"mtu"_s,  u"65535"_s, u"netns"_s,  m_peerNs},
+        {u"-n"_s, m_senderNs, u"addr"_s, u"add"_s, QString::fromLatin1(SenderAddress) + u"/30"_s, u"dev"_s,
+         m_senderDev},
         {u"-n"_s, m_senderNs, u"link"_s, u"set"_s, m_senderDev, u"up"_s},
         {u"-n"_s, m_peerNs, u"link"_s, u"set"_s, m_peerDev, u"up"_s},
         // No ARP: the peer has no address to answer with.
-        {u"-n"_s, m_senderNs, u"neigh"_s, u"replace"_s, QString::fromLatin1(PeerAddress), u"lladdr"_s,
-         PeerMac, u"dev"_s, m_senderDev, u"nud"_s, u"permanent"_s},
+        {u"-n"_s, m_senderNs, u"neigh"_s, u"replace"_s, QString::fromLatin1(PeerAddress), u"lladdr"_s, PeerMac,
+         u"dev"_s, m_senderDev, u"nud"_s, u"permanent"_s},
     };
     m_up = true; // so that tearDown() removes whatever was created
     for (const QStringList &step : steps) {
@@ -144,7 +145,8 @@ int VethNamespaces::openUdpSocket(QString *error)
         // Bound to the veth device: if a setup step failed, no datagram can
         // leave through another route.
         const QByteArray device = m_senderDev.toLatin1();
-        if (fd >= 0 && ::setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device.constData(), socklen_t(device.size())) != 0) {
+        if (fd >= 0
+            && ::setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device.constData(), socklen_t(device.size())) != 0) {
             *error = u"SO_BINDTODEVICE %1: "_s.arg(m_senderDev) + errnoText(errno);
             ::close(fd);
             fd = -1;
@@ -174,8 +176,7 @@ int VethNamespaces::openUdpSocket(QString *error)
 std::optional<quint64> VethNamespaces::senderTxPackets(QString *error)
 {
     QByteArray output;
-    const QString failure = runIp({u"-n"_s, m_senderNs, u"-s"_s, u"-j"_s, u"link"_s, u"show"_s, u"dev"_s,
-                                   m_senderDev},
+    const QString failure = runIp({u"-n"_s, m_senderNs, u"-s"_s, u"-j"_s, u"link"_s, u"show"_s, u"dev"_s, m_senderDev},
                                   &output);
     if (!failure.isEmpty()) {
         *error = failure;
@@ -192,8 +193,8 @@ std::optional<quint64> VethNamespaces::senderTxPackets(QString *error)
 
 QString VethNamespaces::describe() const
 {
-    return u"veth %1 (netns %2, %3) -> %4 (netns %5, no address, no listener), MTU 65535"_s.arg(
-        m_senderDev, m_senderNs, QString::fromLatin1(SenderAddress), m_peerDev, m_peerNs);
+    return u"veth %1 (netns %2, %3) -> %4 (netns %5, no address, no listener), MTU 65535"_s
+        .arg(m_senderDev, m_senderNs, QString::fromLatin1(SenderAddress), m_peerDev, m_peerNs);
 }
 
 } // namespace Bench

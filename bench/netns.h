@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Two private network namespaces joined by a veth pair (MTU 65535): the
 // sender's end has an address and a static neighbour entry, the peer's end is
 // up with no address and no listener, so it drops every datagram without a

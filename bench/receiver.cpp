@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Receiver threads: blight messages (with optional Ack answers) and frames.
 #include "receiver.h"
 
@@ -95,8 +96,7 @@ void MessageReceiver::receive()
         while (have - pos >= 12) {
             Blight::Header header;
             std::memcpy(&header, buf + pos, sizeof header);
-            if (header.type != qint32(Blight::MessageType::Repaint)
-                || header.size != sizeof(Blight::RepaintPayload)) {
+            if (header.type != qint32(Blight::MessageType::Repaint) || header.size != sizeof(Blight::RepaintPayload)) {
                 fail(u"receiver: message %1: bad header (type %2, size %3)"_s.arg(seq)
                          .arg(header.type)
                          .arg(header.size));
@@ -124,8 +124,8 @@ void MessageReceiver::receive()
                 const Blight::Header ack{qint32(Blight::MessageType::Ack), header.ackid, 0};
                 size_t sent = 0;
                 while (sent < sizeof ack) {
-                    const ssize_t w = ::send(m_fd, reinterpret_cast<const char *>(&ack) + sent,
-                                             sizeof ack - sent, MSG_NOSIGNAL);
+                    const ssize_t w = ::send(m_fd, reinterpret_cast<const char *>(&ack) + sent, sizeof ack - sent,
+                                             MSG_NOSIGNAL);
                     if (w < 0 && errno == EINTR)
                         continue;
                     if (w <= 0) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The receiving side shared by every contender: a thread that reads in large
 // chunks and checks each blight message (optionally answering each with an
 // Ack, for round trips), and one that checks a raw stream of frames.

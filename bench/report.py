@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Turns the JSON of blight-transport-bench into Markdown tables.
 
 Usage: bench/report.py results.json > tables.md

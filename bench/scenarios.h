@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The scenarios and targets of issue 6, with their sizes for a full and a
 // --quick run, and the shared state (cold pools, namespaces) they use.
 #pragma once

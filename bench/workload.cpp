@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Messages, checksums, the cold pool and socket helpers shared by all contenders.
 #include "workload.h"
 

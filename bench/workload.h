@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The work every contender does: Repaint messages derived from a sequence
 // number, their checksums, the cold pool of frames, and socket helpers.
 #pragma once
@@ -17,7 +18,10 @@ inline constexpr size_t RepaintMessageSize = 12 + sizeof(Blight::RepaintPayload)
 /*! The Repaint payload for message \a seq: every field derived from it. */
 Blight::RepaintPayload repaintFor(quint64 seq);
 /*! The ackid carried by message \a seq (never 0). */
-inline quint32 ackidFor(quint64 seq) { return quint32(seq % 0xfffffffeu) + 1; }
+inline quint32 ackidFor(quint64 seq)
+{
+    return quint32(seq % 0xfffffffeu) + 1;
+}
 /*! Header and payload of message \a seq as they go on the wire, 48 bytes. */
 void writeRepaintMessage(quint64 seq, char *out);
 /*! A cheap checksum of a 36-byte Repaint payload. */

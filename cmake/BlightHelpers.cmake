@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shared build settings, applied per target (never directory-wide).
 
 add_library(blight_build_settings INTERFACE)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // BlightServer: non-blocking accept on unix:, tcp:// and udp:// endpoints.
 #include <BlightTransport/blightserver.h>
 
@@ -96,7 +97,8 @@ bool BlightServer::listen(const QString &text)
         if (d->endpoint.host() == u"localhost")
             host = QHostAddress(QHostAddress::LocalHost);
         if (host.isNull())
-            return d->fail(QStringLiteral("listen needs a numeric address or localhost, not %1").arg(d->endpoint.host()));
+            return d->fail(
+                QStringLiteral("listen needs a numeric address or localhost, not %1").arg(d->endpoint.host()));
         if (host.protocol() == QAbstractSocket::IPv4Protocol) {
             auto *in = reinterpret_cast<sockaddr_in *>(&address);
             in->sin_family = AF_INET;

@@ -53,16 +53,43 @@ void BlightSocket::connectToEndpoint(const QString &endpoint)
     d->connectTo(endpoint);
 }
 
-int BlightSocket::socketDescriptor() const { return d_func()->fd; }
-QString BlightSocket::endpoint() const { return d_func()->endpointText; }
-BlightSocket::SocketKind BlightSocket::kind() const { return d_func()->kind; }
-BlightSocket::Mode BlightSocket::mode() const { return d_func()->mode; }
-BlightSocket::State BlightSocket::state() const { return d_func()->state; }
-BlightSocket::Error BlightSocket::error() const { return d_func()->error; }
-QString BlightSocket::errorString() const { return d_func()->errorString; }
-BlightSocket::Error BlightSocket::lastSendError() const { return d_func()->lastSendError; }
+int BlightSocket::socketDescriptor() const
+{
+    return d_func()->fd;
+}
+QString BlightSocket::endpoint() const
+{
+    return d_func()->endpointText;
+}
+BlightSocket::SocketKind BlightSocket::kind() const
+{
+    return d_func()->kind;
+}
+BlightSocket::Mode BlightSocket::mode() const
+{
+    return d_func()->mode;
+}
+BlightSocket::State BlightSocket::state() const
+{
+    return d_func()->state;
+}
+BlightSocket::Error BlightSocket::error() const
+{
+    return d_func()->error;
+}
+QString BlightSocket::errorString() const
+{
+    return d_func()->errorString;
+}
+BlightSocket::Error BlightSocket::lastSendError() const
+{
+    return d_func()->lastSendError;
+}
 
-BlightSocket::ZeroCopyMode BlightSocket::zeroCopyMode() const { return d_func()->zeroCopy.mode(); }
+BlightSocket::ZeroCopyMode BlightSocket::zeroCopyMode() const
+{
+    return d_func()->zeroCopy.mode();
+}
 
 void BlightSocket::setZeroCopyMode(ZeroCopyMode mode)
 {
@@ -77,11 +104,26 @@ void BlightSocket::setZeroCopyMode(ZeroCopyMode mode)
         d->applyZeroCopyChange();
 }
 
-bool BlightSocket::isZeroCopySupported() const { return d_func()->zeroCopy.isSupported(); }
-bool BlightSocket::isZeroCopyActive() const { return d_func()->zeroCopy.isActive(); }
-BlightSocket::ZeroCopyState BlightSocket::zeroCopyState() const { return d_func()->zeroCopy.state(); }
-QString BlightSocket::zeroCopyReason() const { return d_func()->zeroCopy.reason(); }
-qint64 BlightSocket::zeroCopyThreshold() const { return d_func()->zeroCopy.threshold(); }
+bool BlightSocket::isZeroCopySupported() const
+{
+    return d_func()->zeroCopy.isSupported();
+}
+bool BlightSocket::isZeroCopyActive() const
+{
+    return d_func()->zeroCopy.isActive();
+}
+BlightSocket::ZeroCopyState BlightSocket::zeroCopyState() const
+{
+    return d_func()->zeroCopy.state();
+}
+QString BlightSocket::zeroCopyReason() const
+{
+    return d_func()->zeroCopy.reason();
+}
+qint64 BlightSocket::zeroCopyThreshold() const
+{
+    return d_func()->zeroCopy.threshold();
+}
 
 void BlightSocket::setZeroCopyThreshold(qint64 bytes)
 {
@@ -93,7 +135,10 @@ void BlightSocket::setZeroCopyThreshold(qint64 bytes)
         d->applyZeroCopyChange();
 }
 
-qint64 BlightSocket::pendingBytesLimit() const { return d_func()->zeroCopy.pendingBytesLimit(); }
+qint64 BlightSocket::pendingBytesLimit() const
+{
+    return d_func()->zeroCopy.pendingBytesLimit();
+}
 
 void BlightSocket::setPendingBytesLimit(qint64 bytes)
 {
@@ -106,7 +151,10 @@ void BlightSocket::setPendingBytesLimit(qint64 bytes)
         d->flushQueue();
 }
 
-int BlightSocket::pendingBuffersLimit() const { return d_func()->zeroCopy.pendingBuffersLimit(); }
+int BlightSocket::pendingBuffersLimit() const
+{
+    return d_func()->zeroCopy.pendingBuffersLimit();
+}
 
 void BlightSocket::setPendingBuffersLimit(int count)
 {
@@ -119,7 +167,10 @@ void BlightSocket::setPendingBuffersLimit(int count)
         d->flushQueue();
 }
 
-int BlightSocket::copiedBackOffCount() const { return d_func()->zeroCopy.copiedBackOffCount(); }
+int BlightSocket::copiedBackOffCount() const
+{
+    return d_func()->zeroCopy.copiedBackOffCount();
+}
 
 void BlightSocket::setCopiedBackOffCount(int count)
 {
@@ -130,7 +181,10 @@ void BlightSocket::setCopiedBackOffCount(int count)
     d->notifyChange(before, d->zeroCopy.copiedBackOffCount(), &BlightSocket::copiedBackOffCountChanged);
 }
 
-int BlightSocket::backOffInterval() const { return d_func()->zeroCopy.backOffInterval(); }
+int BlightSocket::backOffInterval() const
+{
+    return d_func()->zeroCopy.backOffInterval();
+}
 
 void BlightSocket::setBackOffInterval(int msecs)
 {
@@ -141,7 +195,10 @@ void BlightSocket::setBackOffInterval(int msecs)
     d->notifyChange(before, d->zeroCopy.backOffInterval(), &BlightSocket::backOffIntervalChanged);
 }
 
-int BlightSocket::lingerTime() const { return d_func()->lingerTime; }
+int BlightSocket::lingerTime() const
+{
+    return d_func()->lingerTime;
+}
 
 void BlightSocket::setLingerTime(int msecs)
 {
@@ -151,7 +208,10 @@ void BlightSocket::setLingerTime(int msecs)
     d->notifyChange(before, d->lingerTime, &BlightSocket::lingerTimeChanged);
 }
 
-qint64 BlightSocket::sendQueueLimit() const { return d_func()->sendQueueLimit; }
+qint64 BlightSocket::sendQueueLimit() const
+{
+    return d_func()->sendQueueLimit;
+}
 
 void BlightSocket::setSendQueueLimit(qint64 bytes)
 {
@@ -162,7 +222,10 @@ void BlightSocket::setSendQueueLimit(qint64 bytes)
         d->updateCanSend();
 }
 
-qint64 BlightSocket::flushThreshold() const { return d_func()->coalescing.flushThreshold(); }
+qint64 BlightSocket::flushThreshold() const
+{
+    return d_func()->coalescing.flushThreshold();
+}
 
 void BlightSocket::setFlushThreshold(qint64 bytes)
 {
@@ -173,7 +236,10 @@ void BlightSocket::setFlushThreshold(qint64 bytes)
     d->notifyChange(before, d->coalescing.flushThreshold(), &BlightSocket::flushThresholdChanged);
 }
 
-quint32 BlightSocket::maxPayloadSize() const { return d_func()->maxPayloadSize; }
+quint32 BlightSocket::maxPayloadSize() const
+{
+    return d_func()->maxPayloadSize;
+}
 
 void BlightSocket::setMaxPayloadSize(quint32 bytes)
 {
@@ -184,7 +250,10 @@ void BlightSocket::setMaxPayloadSize(quint32 bytes)
     d->notifyChange(before, bytes, &BlightSocket::maxPayloadSizeChanged);
 }
 
-bool BlightSocket::autoAnswerPings() const { return d_func()->autoAnswerPings; }
+bool BlightSocket::autoAnswerPings() const
+{
+    return d_func()->autoAnswerPings;
+}
 
 void BlightSocket::setAutoAnswerPings(bool answer)
 {
@@ -194,7 +263,10 @@ void BlightSocket::setAutoAnswerPings(bool answer)
     d->notifyChange(before, answer, &BlightSocket::autoAnswerPingsChanged);
 }
 
-bool BlightSocket::isReadingPaused() const { return d_func()->readingPaused; }
+bool BlightSocket::isReadingPaused() const
+{
+    return d_func()->readingPaused;
+}
 
 void BlightSocket::setReadingPaused(bool paused)
 {
@@ -210,7 +282,10 @@ void BlightSocket::setReadingPaused(bool paused)
     d->notifyChange(before, paused, &BlightSocket::readingPausedChanged);
 }
 
-bool BlightSocket::canSend() const { return d_func()->canSend; }
+bool BlightSocket::canSend() const
+{
+    return d_func()->canSend;
+}
 
 SocketStatistics BlightSocket::statistics() const
 {
@@ -227,10 +302,22 @@ SocketStatistics BlightSocket::statistics() const
     return copy;
 }
 
-quint64 BlightSocket::messagesSent() const { return d_func()->stats.messagesSent; }
-quint64 BlightSocket::bytesSent() const { return d_func()->stats.bytesSent; }
-quint64 BlightSocket::messagesReceived() const { return d_func()->stats.messagesReceived; }
-quint64 BlightSocket::bytesReceived() const { return d_func()->stats.bytesReceived; }
+quint64 BlightSocket::messagesSent() const
+{
+    return d_func()->stats.messagesSent;
+}
+quint64 BlightSocket::bytesSent() const
+{
+    return d_func()->stats.bytesSent;
+}
+quint64 BlightSocket::messagesReceived() const
+{
+    return d_func()->stats.messagesReceived;
+}
+quint64 BlightSocket::bytesReceived() const
+{
+    return d_func()->stats.bytesReceived;
+}
 
 quint64 BlightSocket::systemCalls() const
 {
@@ -238,10 +325,22 @@ quint64 BlightSocket::systemCalls() const
     return d->stats.sendCalls + d->stats.receiveCalls + d->stats.errorQueueCalls;
 }
 
-qint64 BlightSocket::queuedBytes() const { return d_func()->queue.bytes(); }
-qint64 BlightSocket::pendingBuffers() const { return d_func()->tracker.pendingCount(); }
-qint64 BlightSocket::pendingBytes() const { return d_func()->tracker.pendingBytes(); }
-quint64 BlightSocket::errorCount() const { return d_func()->stats.errors; }
+qint64 BlightSocket::queuedBytes() const
+{
+    return d_func()->queue.bytes();
+}
+qint64 BlightSocket::pendingBuffers() const
+{
+    return d_func()->tracker.pendingCount();
+}
+qint64 BlightSocket::pendingBytes() const
+{
+    return d_func()->tracker.pendingBytes();
+}
+quint64 BlightSocket::errorCount() const
+{
+    return d_func()->stats.errors;
+}
 
 quint32 BlightSocket::nextAckId()
 {

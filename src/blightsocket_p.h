@@ -66,8 +66,7 @@ public:
     /*! Called by ~BlightSocket. */
     void detach();
     /*! Emits \a notify if a property changed from \a before to \a after. */
-    template<typename Value>
-    bool notifyChange(const Value &before, const Value &after, void (BlightSocket::*notify)());
+    template<typename Value> bool notifyChange(const Value &before, const Value &after, void (BlightSocket::*notify)());
 
     // Setting up a descriptor (socketsetup.cpp).
     bool adopt(int newFd, BlightSocket::Ownership ownership, const QString &endpointName = QString());

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The zero-copy pending map and the release-latency histogram.
 #include "completiontracker_p.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The zero-copy pending map: buffers held per send until the kernel releases
 // their counter values. Pure bookkeeping, no I/O.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // blight: and blight:session endpoints: the D-Bus handshake with blight's
 // compositor (open() hands out one end of a socket pair), and the watch on
 // the compositor's bus name for as long as the connection lasts.
@@ -126,8 +127,7 @@ void CompositorLink::start()
     // Watch the name before asking: the bus delivers the owner-change signal
     // and the reply in order, so a compositor that leaves at any point after
     // the call is noticed.
-    m_serviceWatcher = new QDBusServiceWatcher(serviceText(), m_bus,
-                                               QDBusServiceWatcher::WatchForOwnerChange, this);
+    m_serviceWatcher = new QDBusServiceWatcher(serviceText(), m_bus, QDBusServiceWatcher::WatchForOwnerChange, this);
     connect(m_serviceWatcher, &QDBusServiceWatcher::serviceOwnerChanged, this, &CompositorLink::onOwnerChanged);
 
     const QDBusMessage call = QDBusMessage::createMethodCall(serviceText(), QString(CompositorPath),
@@ -135,9 +135,8 @@ void CompositorLink::start()
                                                              QString(CompositorOpenMethod));
     auto *watcher = new QDBusPendingCallWatcher(m_bus.asyncCall(call), this);
     connect(watcher, &QDBusPendingCallWatcher::finished, this, &CompositorLink::onReply);
-    qCDebug(lcCompositor, "%s: calling %s %s.%s on the %s", qPrintable(m_endpointText),
-            qPrintable(serviceText()), qPrintable(QString(CompositorInterface)),
-            qPrintable(QString(CompositorOpenMethod)), qPrintable(busText()));
+    qCDebug(lcCompositor, "%s: calling %s %s.%s on the %s", qPrintable(m_endpointText), qPrintable(serviceText()),
+            qPrintable(QString(CompositorInterface)), qPrintable(QString(CompositorOpenMethod)), qPrintable(busText()));
 }
 
 void CompositorLink::retire()
@@ -158,10 +157,13 @@ void CompositorLink::failLater(BlightSocket::Error error, const QString &reason)
 {
     // connected() or errorOccurred() must come after connectToEndpoint()
     // returned; the queued call dies with this object.
-    QMetaObject::invokeMethod(this, [this, error, reason] {
-        if (stillWanted())
-            failNow(error, reason);
-    }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this,
+        [this, error, reason] {
+            if (stillWanted())
+                failNow(error, reason);
+        },
+        Qt::QueuedConnection);
 }
 
 void CompositorLink::failNow(BlightSocket::Error error, const QString &reason)
@@ -191,7 +193,8 @@ void CompositorLink::describeCallError(const QDBusError &error, BlightSocket::Er
 {
     const QString name = error.name();
     const QString detail = name + QStringLiteral(": ") + error.message();
-    if (error.type() == QDBusError::ServiceUnknown || name == QLatin1StringView("org.freedesktop.DBus.Error.NameHasNoOwner")) {
+    if (error.type() == QDBusError::ServiceUnknown
+        || name == QLatin1StringView("org.freedesktop.DBus.Error.NameHasNoOwner")) {
         *kind = BlightSocket::Error::ServiceUnavailable;
         *reason = QStringLiteral("%1no compositor on the %2: nothing owns %3 (is blight running?) (%4)")
                       .arg(prefix(), busText(), serviceText(), detail);
@@ -208,12 +211,11 @@ void CompositorLink::describeCallError(const QDBusError &error, BlightSocket::Er
                       .arg(prefix(), QString(CompositorOpenMethod), busText(), detail);
     } else if (error.type() == QDBusError::Disconnected) {
         *kind = BlightSocket::Error::ConnectError;
-        *reason = QStringLiteral("%1lost the D-Bus %2 during the handshake (%3)")
-                      .arg(prefix(), busText(), detail);
+        *reason = QStringLiteral("%1lost the D-Bus %2 during the handshake (%3)").arg(prefix(), busText(), detail);
     } else {
         *kind = BlightSocket::Error::ConnectError;
-        *reason = QStringLiteral("%1the compositor refused %2() (%3)")
-                      .arg(prefix(), QString(CompositorOpenMethod), detail);
+        *reason
+            = QStringLiteral("%1the compositor refused %2() (%3)").arg(prefix(), QString(CompositorOpenMethod), detail);
     }
 }
 
@@ -261,8 +263,8 @@ void CompositorLink::onReply(QDBusPendingCallWatcher *call)
     }
     m_owner = reply.service();
     m_phase = Phase::Connected;
-    qCDebug(lcCompositor, "%s: %s (%s) handed out descriptor %d", qPrintable(m_endpointText),
-            qPrintable(serviceText()), qPrintable(m_owner), fd);
+    qCDebug(lcCompositor, "%s: %s (%s) handed out descriptor %d", qPrintable(m_endpointText), qPrintable(serviceText()),
+            qPrintable(m_owner), fd);
     // Adopts fd (or closes it and fails) and emits connected(), whose slots
     // may delete the socket and this object with it.
     BlightSocketPrivate::Busy busy(d);
@@ -282,9 +284,8 @@ void CompositorLink::onOwnerChanged(const QString &name, const QString &oldOwner
         && (d->state == BlightSocket::State::Unconnected || d->state == BlightSocket::State::Closing)) {
         return; // the socket already ended, with its own reason
     }
-    const QString what = newOwner.isEmpty()
-        ? QStringLiteral("left the %1").arg(busText())
-        : QStringLiteral("was replaced on the %1 by %2").arg(busText(), newOwner);
+    const QString what = newOwner.isEmpty() ? QStringLiteral("left the %1").arg(busText())
+                                            : QStringLiteral("was replaced on the %1 by %2").arg(busText(), newOwner);
     const QString when = m_phase == Phase::Calling ? QStringLiteral("during the handshake")
                                                    : QStringLiteral("while connected");
     qCInfo(lcCompositor, "%s: the compositor %s %s", qPrintable(m_endpointText), qPrintable(oldOwner),

@@ -1,6 +1,6 @@
+// SPDX-License-Identifier: MIT
 // Parsing and printing endpoint strings.
 #include <BlightTransport/endpoint.h>
-
 
 namespace Blight {
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Error-queue parsing (pure) and draining (recvmsg with MSG_ERRQUEUE).
 #include "errorqueue_p.h"
 #include "syscalls_p.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reading a socket's error queue: zero-copy completion ranges and other
 // queued errors (ICMP for UDP). The parser does no I/O; drain() does.
 #pragma once
@@ -41,8 +42,7 @@ Events parse(const msghdr &message);
 
 /*! Builds the control message the kernel would queue, for tests: the
     IPv4 (\a ipv6 false) or IPv6 form. Returns the bytes written to \a buffer. */
-qsizetype buildControlMessage(char *buffer, qsizetype capacity, bool ipv6,
-                                                     const ErrorQueueEvent &event);
+qsizetype buildControlMessage(char *buffer, qsizetype capacity, bool ipv6, const ErrorQueueEvent &event);
 
 struct DrainResult
 {

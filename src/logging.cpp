@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Logging categories of the transport.
 #include "logging_p.h"
 

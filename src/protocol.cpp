@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The blight wire codec: validation, names and the message assembler.
 #include <BlightTransport/protocol.h>
 
@@ -9,8 +10,7 @@ namespace Blight {
 
 namespace {
 constexpr std::array<const char *, 12> typeNames = {
-    "invalid", "ack", "ping", "repaint", "move", "info",
-    "delete", "list", "raise", "lower", "wait", "focus",
+    "invalid", "ack", "ping", "repaint", "move", "info", "delete", "list", "raise", "lower", "wait", "focus",
 };
 } // namespace
 
@@ -170,8 +170,8 @@ MessageAssembler::Status MessageAssembler::next(Message *out)
     return Status::Message;
 }
 
-MessageAssembler::Status MessageAssembler::parseDatagram(QByteArrayView datagram, quint32 maxPayloadSize,
-                                                         Message *out, QString *errorString)
+MessageAssembler::Status MessageAssembler::parseDatagram(QByteArrayView datagram, quint32 maxPayloadSize, Message *out,
+                                                         QString *errorString)
 {
     if (datagram.size() < HeaderSize) {
         *errorString = QStringLiteral("datagram of %1 bytes is shorter than a header").arg(datagram.size());

@@ -28,12 +28,12 @@ public:
     struct Piece
     {
         QByteArray bytes;
-        qsizetype offset = 0;       //!< bytes of this piece already sent
-        int messagesEnding = 0;     //!< messages whose last byte is in this piece
-        bool eligible = false;      //!< may go with MSG_ZEROCOPY
-        bool staging = false;       //!< an appendable staging buffer of small messages
-        bool boundaryAtEnd = true;  //!< the piece ends where a message ends
-        bool priority = false;      //!< the answer to a ping, not yet rewritten
+        qsizetype offset = 0;      //!< bytes of this piece already sent
+        int messagesEnding = 0;    //!< messages whose last byte is in this piece
+        bool eligible = false;     //!< may go with MSG_ZEROCOPY
+        bool staging = false;      //!< an appendable staging buffer of small messages
+        bool boundaryAtEnd = true; //!< the piece ends where a message ends
+        bool priority = false;     //!< the answer to a ping, not yet rewritten
         qsizetype remaining() const { return bytes.size() - offset; }
     };
 

@@ -116,8 +116,8 @@ void BlightSocketPrivate::onLingerTimeout()
         if (!reportError(BlightSocket::Error::Undelivered, reason) && !heir)
             return;
     }
-    qCInfo(lcZeroCopy, "%s: linger time over with %lld zero-copy sends pending: tearing down",
-           qPrintable(endpointText), tracker.pendingCount());
+    qCInfo(lcZeroCopy, "%s: linger time over with %lld zero-copy sends pending: tearing down", qPrintable(endpointText),
+           tracker.pendingCount());
     teardown();
 }
 
@@ -181,8 +181,9 @@ void BlightSocketPrivate::finalize()
         const qint64 bytes = tracker.pendingBytes();
         const qint64 sends = tracker.pendingCount();
         SocketRegistry::keepForever(tracker.takeAll(), bytes);
-        qCWarning(lcZeroCopy, "%s: the kernel did not release %lld zero-copy sends (%lld bytes) before the "
-                              "connection ended; their buffers are kept until the process exits",
+        qCWarning(lcZeroCopy,
+                  "%s: the kernel did not release %lld zero-copy sends (%lld bytes) before the "
+                  "connection ended; their buffers are kept until the process exits",
                   qPrintable(endpointText), sends, bytes);
     }
     if (ownsFd)
@@ -195,8 +196,7 @@ void BlightSocketPrivate::finalize()
         deleteLater();
         return;
     }
-    if (finishReplies(errorString.isEmpty() ? QStringLiteral("connection closed") : errorString)
-        && becomeUnconnected())
+    if (finishReplies(errorString.isEmpty() ? QStringLiteral("connection closed") : errorString) && becomeUnconnected())
         emitStatistics();
 }
 

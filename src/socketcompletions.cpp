@@ -49,7 +49,8 @@ void BlightSocketPrivate::onHangUp()
         // Nothing more can reach the peer.
         if (!queue.isEmpty())
             fail(BlightSocket::Error::RemoteClosed,
-                 QStringLiteral("%1: peer closed the connection before close() delivered everything").arg(endpointText));
+                 QStringLiteral("%1: peer closed the connection before close() delivered everything")
+                     .arg(endpointText));
         else
             teardown();
         return;

@@ -55,38 +55,47 @@ void BlightSocketPrivate::connectTo(const QString &text)
     const auto current = [this, context] { return attempt == context && state == BlightSocket::State::Connecting; };
     switch (endpoint.scheme()) {
     case Endpoint::Scheme::Invalid:
-        QMetaObject::invokeMethod(context, [this, current, why] {
-            if (!current())
-                return;
-            Busy busy(this);
-            fail(BlightSocket::Error::InvalidEndpoint, why);
-        }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            context,
+            [this, current, why] {
+                if (!current())
+                    return;
+                Busy busy(this);
+                fail(BlightSocket::Error::InvalidEndpoint, why);
+            },
+            Qt::QueuedConnection);
         return;
     case Endpoint::Scheme::Fd:
         // Deferred so that connected() or errorOccurred() always arrive after
         // connectToEndpoint() returned, whatever the scheme.
-        QMetaObject::invokeMethod(context, [this, current, fdNumber = endpoint.descriptor()] {
-            if (!current())
-                return;
-            Busy busy(this);
-            if (!adopt(fdNumber, BlightSocket::Ownership::TakeOwnership)) {
-                fail(BlightSocket::Error::InvalidDescriptor, errorString);
-                return;
-            }
-            becomeConnected();
-        }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            context,
+            [this, current, fdNumber = endpoint.descriptor()] {
+                if (!current())
+                    return;
+                Busy busy(this);
+                if (!adopt(fdNumber, BlightSocket::Ownership::TakeOwnership)) {
+                    fail(BlightSocket::Error::InvalidDescriptor, errorString);
+                    return;
+                }
+                becomeConnected();
+            },
+            Qt::QueuedConnection);
         return;
     case Endpoint::Scheme::Unix: {
         const QByteArray path = QFile::encodeName(endpoint.path());
         sockaddr_un address{};
         address.sun_family = AF_UNIX;
         if (path.size() >= qsizetype(sizeof(address.sun_path))) {
-            QMetaObject::invokeMethod(context, [this, current] {
-                if (!current())
-                    return;
-                Busy busy(this);
-                fail(BlightSocket::Error::InvalidEndpoint, QStringLiteral("socket path is too long"));
-            }, Qt::QueuedConnection);
+            QMetaObject::invokeMethod(
+                context,
+                [this, current] {
+                    if (!current())
+                        return;
+                    Busy busy(this);
+                    fail(BlightSocket::Error::InvalidEndpoint, QStringLiteral("socket path is too long"));
+                },
+                Qt::QueuedConnection);
             return;
         }
         std::memcpy(address.sun_path, path.constData(), size_t(path.size()));
@@ -99,12 +108,15 @@ void BlightSocketPrivate::connectTo(const QString &text)
         const QHostAddress literal(endpoint.host());
         if (!literal.isNull()) {
             pendingAddresses = {literal};
-            QMetaObject::invokeMethod(context, [this, current] {
-                if (!current())
-                    return;
-                Busy busy(this);
-                connectToAddressList();
-            }, Qt::QueuedConnection);
+            QMetaObject::invokeMethod(
+                context,
+                [this, current] {
+                    if (!current())
+                        return;
+                    Busy busy(this);
+                    connectToAddressList();
+                },
+                Qt::QueuedConnection);
             return;
         }
         QHostInfo::lookupHost(endpoint.host(), context, [this, current](const QHostInfo &info) {
@@ -190,12 +202,15 @@ void BlightSocketPrivate::startConnect(int newFd, const sockaddr *address, sockl
         connectToAddressList();
         return;
     }
-    QMetaObject::invokeMethod(context, [this, context, errorNumber] {
-        if (attempt != context)
-            return;
-        Busy busy(this);
-        failConnect(errorNumber);
-    }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        context,
+        [this, context, errorNumber] {
+            if (attempt != context)
+                return;
+            Busy busy(this);
+            failConnect(errorNumber);
+        },
+        Qt::QueuedConnection);
 }
 
 void BlightSocketPrivate::failConnect(int errorNumber)

@@ -81,10 +81,13 @@ void BlightSocketPrivate::finishDetach()
         heir = true;
         if (thread() != app->thread())
             moveToThread(app->thread());
-        QMetaObject::invokeMethod(this, [this] {
-            Busy busy(this);
-            beginClose(true);
-        }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            this,
+            [this] {
+                Busy busy(this);
+                beginClose(true);
+            },
+            Qt::QueuedConnection);
         return;
     }
     // Nothing in flight (or the application is ending): close now, quietly.

@@ -32,8 +32,7 @@ void BlightSocketPrivate::onReadable()
         emitStatistics();
 }
 
-BlightSocketPrivate::Received BlightSocketPrivate::receive(msghdr *message, int flags, qsizetype *bytes,
-                                                           bool zeroIsEnd)
+BlightSocketPrivate::Received BlightSocketPrivate::receive(msghdr *message, int flags, qsizetype *bytes, bool zeroIsEnd)
 {
     ++stats.receiveCalls;
     const ssize_t received = Sys::recvmsg(fd, message, flags | MSG_DONTWAIT);
@@ -181,7 +180,8 @@ bool BlightSocketPrivate::readDatagrams()
         }
         Message incoming;
         QString why;
-        if (MessageAssembler::parseDatagram(bytes, maxPayloadSize, &incoming, &why) != MessageAssembler::Status::Message) {
+        if (MessageAssembler::parseDatagram(bytes, maxPayloadSize, &incoming, &why)
+            != MessageAssembler::Status::Message) {
             if (seqPacket) {
                 fail(BlightSocket::Error::ProtocolError, why);
                 return false;

@@ -59,7 +59,7 @@ bool BlightSocketPrivate::acceptable(qsizetype bytes)
 
 bool BlightSocketPrivate::fitsDatagram(qsizetype total)
 {
-    const bool fits = isUdp(kind)             ? total <= maxUdpDatagram(kind)
+    const bool fits = isUdp(kind)                         ? total <= maxUdpDatagram(kind)
         : kind == BlightSocket::SocketKind::UnixSeqPacket ? maxRecord <= 0 || total <= maxRecord
                                                           : true;
     if (!fits)
@@ -369,7 +369,8 @@ BlightSocketPrivate::BatchResult BlightSocketPrivate::sendBatch()
     return BatchResult::More;
 }
 
-BlightSocketPrivate::BatchResult BlightSocketPrivate::datagramFailed(int errorNumber, bool zeroCopySend, qsizetype bytes)
+BlightSocketPrivate::BatchResult BlightSocketPrivate::datagramFailed(int errorNumber, bool zeroCopySend,
+                                                                     qsizetype bytes)
 {
     if (errorNumber == EMSGSIZE && zeroCopySend && isUdp(kind)) {
         // The kernel caps zero-copy datagrams below the UDP maximum (63500

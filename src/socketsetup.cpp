@@ -131,7 +131,7 @@ bool BlightSocketPrivate::adopt(int newFd, BlightSocket::Ownership ownership, co
 {
     if (fd >= 0)
         return refuseDescriptor(QStringLiteral("the socket already has descriptor %1").arg(fd));
-    struct stat info{};
+    struct stat info = {};
     if (newFd < 0 || ::fstat(newFd, &info) != 0)
         return refuseDescriptor(QStringLiteral("descriptor %1 is not open").arg(newFd));
     if (!S_ISSOCK(info.st_mode))

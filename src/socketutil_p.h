@@ -15,18 +15,39 @@ using Kind = BlightSocket::SocketKind;
 
 /*! The kind for a socket's SO_DOMAIN and SO_TYPE; Kind::None if unsupported. */
 Kind kindOf(int domain, int type);
-constexpr bool isTcp(Kind kind) { return kind == Kind::Tcp4 || kind == Kind::Tcp6; }
-constexpr bool isUdp(Kind kind) { return kind == Kind::Udp4 || kind == Kind::Udp6; }
-constexpr bool isInet(Kind kind) { return isTcp(kind) || isUdp(kind); }
-constexpr bool isUnix(Kind kind) { return kind == Kind::UnixStream || kind == Kind::UnixSeqPacket; }
-constexpr bool isDatagram(Kind kind) { return isUdp(kind) || kind == Kind::UnixSeqPacket; }
+constexpr bool isTcp(Kind kind)
+{
+    return kind == Kind::Tcp4 || kind == Kind::Tcp6;
+}
+constexpr bool isUdp(Kind kind)
+{
+    return kind == Kind::Udp4 || kind == Kind::Udp6;
+}
+constexpr bool isInet(Kind kind)
+{
+    return isTcp(kind) || isUdp(kind);
+}
+constexpr bool isUnix(Kind kind)
+{
+    return kind == Kind::UnixStream || kind == Kind::UnixSeqPacket;
+}
+constexpr bool isDatagram(Kind kind)
+{
+    return isUdp(kind) || kind == Kind::UnixSeqPacket;
+}
 
 /*! The largest UDP payload (one datagram) for \a kind. */
-constexpr qsizetype maxUdpDatagram(Kind kind) { return kind == Kind::Udp6 ? 65527 : 65507; }
+constexpr qsizetype maxUdpDatagram(Kind kind)
+{
+    return kind == Kind::Udp6 ? 65527 : 65507;
+}
 /*! The largest record an AF_UNIX SOCK_SEQPACKET socket sends with the send
     buffer \a sndbuf (as SO_SNDBUF reports it): the kernel refuses records
     over sk_sndbuf - 32 with EMSGSIZE. */
-constexpr qsizetype maxSeqPacketRecord(int sndbuf) { return qsizetype(sndbuf) > 32 ? qsizetype(sndbuf) - 32 : 0; }
+constexpr qsizetype maxSeqPacketRecord(int sndbuf)
+{
+    return qsizetype(sndbuf) > 32 ? qsizetype(sndbuf) - 32 : 0;
+}
 
 QString errnoText(int errorNumber);
 

@@ -27,8 +27,14 @@ const Api &realApi();
     table must outlive its use; install it before creating sockets. */
 void setApi(const Api *table);
 
-inline ssize_t sendmsg(int fd, const msghdr *message, int flags) { return api().sendmsg(fd, message, flags); }
-inline ssize_t recvmsg(int fd, msghdr *message, int flags) { return api().recvmsg(fd, message, flags); }
+inline ssize_t sendmsg(int fd, const msghdr *message, int flags)
+{
+    return api().sendmsg(fd, message, flags);
+}
+inline ssize_t recvmsg(int fd, msghdr *message, int flags)
+{
+    return api().recvmsg(fd, message, flags);
+}
 inline int getsockopt(int fd, int level, int name, void *value, socklen_t *length)
 {
     return api().getsockopt(fd, level, name, value, length);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // TransportFactory's out-of-line destructor and the metadata-driven plugin loader.
 #include <BlightTransport/endpoint.h>
 #include <BlightTransport/transportfactory.h>
@@ -164,8 +165,7 @@ TransportFactory *TransportLoader::factoryForScheme(const QString &scheme)
             QStringList found;
             for (const TransportPluginInfo &info : plugins)
                 found.append(QStringLiteral("%1 %2 (%3) serving %4")
-                                 .arg(info.name, info.version, info.fileName,
-                                      info.schemes.join(QLatin1Char(','))));
+                                 .arg(info.name, info.version, info.fileName, info.schemes.join(QLatin1Char(','))));
             message = QStringLiteral("No oxide-transport plugin serves scheme \"%1\"; available: %2")
                           .arg(scheme, found.join(QLatin1String("; ")));
         }
@@ -180,8 +180,9 @@ TransportFactory *TransportLoader::factoryForScheme(const QString &scheme)
     QPluginLoader loader(chosen->fileName);
     QObject *instance = loader.instance();
     if (!instance) {
-        d->setError(Error::LoadFailed, QStringLiteral("Cannot load oxide-transport plugin %1 (%2) for scheme \"%3\": %4")
-                                           .arg(chosen->name, chosen->fileName, scheme, loader.errorString()));
+        d->setError(Error::LoadFailed,
+                    QStringLiteral("Cannot load oxide-transport plugin %1 (%2) for scheme \"%3\": %4")
+                        .arg(chosen->name, chosen->fileName, scheme, loader.errorString()));
         return nullptr;
     }
     auto *factory = qobject_cast<TransportFactory *>(instance);
@@ -201,8 +202,7 @@ TransportFactory *TransportLoader::factoryForEndpoint(const QString &endpoint)
     QString parseError;
     const Endpoint parsed = Endpoint::parse(endpoint, &parseError);
     if (!parsed.isValid()) {
-        d->setError(Error::InvalidEndpoint,
-                    QStringLiteral("Invalid endpoint \"%1\": %2").arg(endpoint, parseError));
+        d->setError(Error::InvalidEndpoint, QStringLiteral("Invalid endpoint \"%1\": %2").arg(endpoint, parseError));
         return nullptr;
     }
     return factoryForScheme(parsed.schemeName());
@@ -221,8 +221,8 @@ BlightSocket *TransportLoader::createSocket(const QString &endpoint, BlightSocke
     QString why;
     BlightSocket *socket = factory->createSocket(endpoint, mode, parent, &why);
     if (!socket)
-        d->setError(Error::CreateFailed, QStringLiteral("Plugin %1 refused endpoint \"%2\": %3")
-                                              .arg(d->loaded.name, endpoint, why));
+        d->setError(Error::CreateFailed,
+                    QStringLiteral("Plugin %1 refused endpoint \"%2\": %3").arg(d->loaded.name, endpoint, why));
     return socket;
 }
 

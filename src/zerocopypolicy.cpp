@@ -25,11 +25,13 @@ void ZeroCopyPolicy::detect(bool inet, int soZeroCopyError)
     restart();
     m_supported = inet && soZeroCopyError == 0;
     if (!inet) {
-        set(State::Unsupported, QStringLiteral("AF_UNIX socket: the kernel has no MSG_ZEROCOPY for it, "
-                                               "so every send takes the copy path"));
+        set(State::Unsupported,
+            QStringLiteral("AF_UNIX socket: the kernel has no MSG_ZEROCOPY for it, "
+                           "so every send takes the copy path"));
     } else if (soZeroCopyError != 0) {
-        set(State::Unsupported, QStringLiteral("the kernel refused SO_ZEROCOPY (%1): copy path")
-                                    .arg(QString::fromLocal8Bit(std::strerror(soZeroCopyError))));
+        set(State::Unsupported,
+            QStringLiteral("the kernel refused SO_ZEROCOPY (%1): copy path")
+                .arg(QString::fromLocal8Bit(std::strerror(soZeroCopyError))));
     } else if (m_mode == Mode::Off) {
         set(State::Disabled, QStringLiteral("zero-copy switched off"));
     } else {
@@ -102,9 +104,8 @@ void ZeroCopyPolicy::waitForCompletions(qint64 pendingBytes, qint64 pendingSends
 {
     m_waiting = true;
     if (m_state == State::Active)
-        set(State::Budget, QStringLiteral("waiting for completions: %1 bytes in %2 sends pinned")
-                               .arg(pendingBytes)
-                               .arg(pendingSends));
+        set(State::Budget,
+            QStringLiteral("waiting for completions: %1 bytes in %2 sends pinned").arg(pendingBytes).arg(pendingSends));
 }
 
 bool ZeroCopyPolicy::budgetFreed()
@@ -141,14 +142,16 @@ int ZeroCopyPolicy::onCompletion(bool copied, quint32 sends, quint32 hi)
         const QString what = m_consecutiveCopied == 1
             ? QStringLiteral("the kernel copied a zero-copy probe")
             : QStringLiteral("the kernel copied %1 zero-copy sends in a row").arg(m_consecutiveCopied);
-        set(State::BackedOff, QStringLiteral("%1 (loopback or local delivery): copy path, next probe in %2 ms")
-                                  .arg(what)
-                                  .arg(m_currentBackOff));
+        set(State::BackedOff,
+            QStringLiteral("%1 (loopback or local delivery): copy path, next probe in %2 ms")
+                .arg(what)
+                .arg(m_currentBackOff));
         return m_currentBackOff;
     }
     if (m_mode == Mode::On && m_consecutiveCopied >= m_copiedBackOffCount) {
-        set(m_state, QStringLiteral("forced on, but the kernel copies (delivery to a local "
-                                    "socket or loopback): zero-copy only adds cost here"));
+        set(m_state,
+            QStringLiteral("forced on, but the kernel copies (delivery to a local "
+                           "socket or loopback): zero-copy only adds cost here"));
     }
     return 0;
 }

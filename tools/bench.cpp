@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // blight-transport bench: runs the benchmark program installed beside this one.
 #include "commands.h"
 #include "cliutil.h"

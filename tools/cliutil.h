@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Helpers shared by the blight-transport subcommands.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The subcommands of blight-transport; each parses its own options.
 #pragma once
 

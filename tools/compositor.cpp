@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // blight-transport serve-compositor: a fake blight compositor on D-Bus that
 // prints one line per client event, for trying blight: endpoints out.
 #include "commands.h"

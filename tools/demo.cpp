@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // blight-transport demo: a sender and a receiver in one process, over an
 // AF_UNIX socket pair (blight's own kind of socket) and over TCP on loopback,
 // streaming typed blight messages and large frames and checking every byte;

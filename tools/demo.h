@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The demo's connections: one DemoLink is a sender and a receiver over one
 // socket, with the receiver checking every byte; and the demo's panel hooks.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // FakeCompositor: owns codes.eeems.blight1, hands out socket pairs from
 // open(), pings every connection and acks requests the way blight does.
 #include "fakecompositor.h"

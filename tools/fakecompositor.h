@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // FakeCompositor: a stand-in for blight on a D-Bus bus, for tests and for
 // trying clients out (blight-transport serve-compositor).
 #pragma once

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Installs what building, testing and fuzzing the project needs on Debian 12.
 set -eu
 if [ "$(id -u)" -ne 0 ]; then

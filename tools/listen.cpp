@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // blight-transport listen: accept connections and print one JSON line per
 // received message.
 #include "commands.h"

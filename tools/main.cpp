@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // blight-transport: the command-line tool. Subcommands: demo (default),
 // listen, send, serve-compositor, bench.
 #include "commands.h"

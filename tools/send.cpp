@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // blight-transport send: connect, send --count messages, optionally wait for
 // every request's Ack and print its decoded reply, then print a JSON summary.
 #include "commands.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // BlightServer: listens on a unix:, tcp:// or udp:// endpoint and hands out a
 // BlightSocket per accepted connection.
 #pragma once
@@ -27,8 +28,7 @@ class BLIGHTTRANSPORT_EXPORT BlightServer : public QObject
 
 public:
     /*! A server whose accepted sockets are in \a mode. */
-    explicit BlightServer(BlightSocket::Mode mode = BlightSocket::Mode::Messages,
-                          QObject *parent = nullptr);
+    explicit BlightServer(BlightSocket::Mode mode = BlightSocket::Mode::Messages, QObject *parent = nullptr);
     ~BlightServer() override;
 
     /*! Binds and listens. tcp://host:0 picks a free port; endpoint() tells which. */

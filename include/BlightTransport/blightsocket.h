@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // BlightSocket: one connected socket speaking blight's wire protocol (or a raw
 // byte stream), with a coalescing copy path and a MSG_ZEROCOPY path.
 #pragma once
@@ -64,10 +65,14 @@ class BLIGHTTRANSPORT_EXPORT BlightSocket : public QObject
     Q_PROPERTY(bool zeroCopyActive READ isZeroCopyActive NOTIFY zeroCopyStateChanged)
     Q_PROPERTY(ZeroCopyState zeroCopyState READ zeroCopyState NOTIFY zeroCopyStateChanged)
     Q_PROPERTY(QString zeroCopyReason READ zeroCopyReason NOTIFY zeroCopyStateChanged)
-    Q_PROPERTY(qint64 zeroCopyThreshold READ zeroCopyThreshold WRITE setZeroCopyThreshold NOTIFY zeroCopyThresholdChanged)
-    Q_PROPERTY(qint64 pendingBytesLimit READ pendingBytesLimit WRITE setPendingBytesLimit NOTIFY pendingBytesLimitChanged)
-    Q_PROPERTY(int pendingBuffersLimit READ pendingBuffersLimit WRITE setPendingBuffersLimit NOTIFY pendingBuffersLimitChanged)
-    Q_PROPERTY(int copiedBackOffCount READ copiedBackOffCount WRITE setCopiedBackOffCount NOTIFY copiedBackOffCountChanged)
+    Q_PROPERTY(
+        qint64 zeroCopyThreshold READ zeroCopyThreshold WRITE setZeroCopyThreshold NOTIFY zeroCopyThresholdChanged)
+    Q_PROPERTY(
+        qint64 pendingBytesLimit READ pendingBytesLimit WRITE setPendingBytesLimit NOTIFY pendingBytesLimitChanged)
+    Q_PROPERTY(
+        int pendingBuffersLimit READ pendingBuffersLimit WRITE setPendingBuffersLimit NOTIFY pendingBuffersLimitChanged)
+    Q_PROPERTY(
+        int copiedBackOffCount READ copiedBackOffCount WRITE setCopiedBackOffCount NOTIFY copiedBackOffCountChanged)
     Q_PROPERTY(int backOffInterval READ backOffInterval WRITE setBackOffInterval NOTIFY backOffIntervalChanged)
     Q_PROPERTY(int lingerTime READ lingerTime WRITE setLingerTime NOTIFY lingerTimeChanged)
 
@@ -109,22 +114,22 @@ public:
     Q_ENUM(ZeroCopyState)
     enum class Error {
         NoError,
-        InvalidDescriptor,   //!< not a socket, listening, closed, or an unsupported family
+        InvalidDescriptor, //!< not a socket, listening, closed, or an unsupported family
         InvalidEndpoint,
         HostNotFound,
         ConnectionRefused,
         ConnectError,
-        RemoteClosed,        //!< orderly hang-up by the peer
+        RemoteClosed, //!< orderly hang-up by the peer
         ConnectionReset,
         BrokenPipe,
-        ProtocolError,       //!< malformed header from the peer
-        NetworkError,        //!< any other errno on the socket
-        ServiceUnavailable,  //!< blight: endpoint: no compositor on the bus
-        QueueFull,           //!< send refused: sendQueueLimit() reached
-        MessageTooLarge,     //!< send refused: over maxPayloadSize() or a datagram
-        WrongMode,           //!< send() on a message socket or sendMessage() on a raw one
+        ProtocolError,      //!< malformed header from the peer
+        NetworkError,       //!< any other errno on the socket
+        ServiceUnavailable, //!< blight: endpoint: no compositor on the bus
+        QueueFull,          //!< send refused: sendQueueLimit() reached
+        MessageTooLarge,    //!< send refused: over maxPayloadSize() or a datagram
+        WrongMode,          //!< send() on a message socket or sendMessage() on a raw one
         NotConnected,
-        Undelivered,         //!< close() could not deliver every accepted message within lingerTime()
+        Undelivered, //!< close() could not deliver every accepted message within lingerTime()
     };
     Q_ENUM(Error)
     enum class Ownership { TakeOwnership, Borrow };
@@ -222,8 +227,7 @@ public:
     bool sendMessageCopy(Blight::MessageType type, quint32 ackid, QByteArrayView payload);
     /*! Sends a message whose payload is a wire struct (RepaintPayload,
         MovePayload, ...), without allocating. */
-    template<WireStruct T>
-    bool sendPayload(Blight::MessageType type, quint32 ackid, const T &payload)
+    template<WireStruct T> bool sendPayload(Blight::MessageType type, quint32 ackid, const T &payload)
     {
         char bytes[sizeof(T)];
         encodeInto(bytes, payload);

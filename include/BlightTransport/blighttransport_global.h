@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Export macro and version of the Oxide blight transport library.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Connecting to blight, Oxide's display server, through its D-Bus handshake.
 #pragma once
 
@@ -86,7 +87,6 @@ BLIGHTTRANSPORT_EXPORT QString compositorEndpoint(Bus bus);
     Equivalent to constructing a BlightSocket and calling
     BlightSocket::connectToEndpoint(compositorEndpoint(bus)).
 */
-BLIGHTTRANSPORT_EXPORT BlightSocket *connectToCompositor(Bus bus = Bus::System,
-                                                         QObject *parent = nullptr);
+BLIGHTTRANSPORT_EXPORT BlightSocket *connectToCompositor(Bus bus = Bus::System, QObject *parent = nullptr);
 
 } // namespace Blight

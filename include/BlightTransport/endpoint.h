@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Endpoint strings: unix:/path, tcp://host:port, tcp://[::1]:port,
 // udp://host:port, fd:N, blight: and blight:session.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The blight wire protocol: header, payload layouts, validation and the
 // incremental message assembler. No I/O here.
 #pragma once
@@ -40,8 +41,11 @@ Q_ENUM_NS(MessageType)
 inline constexpr qsizetype HeaderSize = 12;
 // wirelayout.h spells the fields with <cstdint> types: they must be Qt's, so that
 // code written against qint32/quint16 fields keeps compiling and overloading alike.
-static_assert(std::is_same_v<qint32, std::int32_t> && std::is_same_v<quint32, std::uint32_t>
-              && std::is_same_v<SurfaceId, quint16> && HeaderSize == sizeof(Header));
+static_assert(
+    std::is_same_v<
+        qint32,
+        std::
+            int32_t> && std::is_same_v<quint32, std::uint32_t> && std::is_same_v<SurfaceId, quint16> && HeaderSize == sizeof(Header));
 /*! Default cap on a payload: a 1872x1404 RGB32 frame (10.5 MB) fits. */
 inline constexpr quint32 DefaultMaxPayloadSize = 16u * 1024u * 1024u;
 
@@ -59,11 +63,9 @@ BLIGHTTRANSPORT_EXPORT bool isValidType(qint32 type);
 /*! True for the types that Oxide requires to carry a payload. */
 BLIGHTTRANSPORT_EXPORT bool requiresPayload(MessageType type);
 /*! Checks \a header as Oxide's reader does: type, payload presence, size under \a maxPayloadSize. */
-BLIGHTTRANSPORT_EXPORT HeaderError validateHeader(const Header &header,
-                                                  quint32 maxPayloadSize = DefaultMaxPayloadSize);
+BLIGHTTRANSPORT_EXPORT HeaderError validateHeader(const Header &header, quint32 maxPayloadSize = DefaultMaxPayloadSize);
 /*! A sentence that says what is wrong with \a header, for logs and errors. */
-BLIGHTTRANSPORT_EXPORT QString describeHeaderError(HeaderError error, const Header &header,
-                                                   quint32 maxPayloadSize);
+BLIGHTTRANSPORT_EXPORT QString describeHeaderError(HeaderError error, const Header &header, quint32 maxPayloadSize);
 
 /*! "repaint", "ack", ... ; "invalid(42)" for anything else. */
 BLIGHTTRANSPORT_EXPORT QString typeName(qint32 type);
@@ -74,8 +76,7 @@ template<typename T>
 concept WireStruct = std::is_trivially_copyable_v<T> && std::is_standard_layout_v<T>;
 
 /*! Writes the bytes of \a value as they go on the wire (padding zeroed) to \a out. */
-template<WireStruct T>
-void encodeInto(char *out, const T &value)
+template<WireStruct T> void encodeInto(char *out, const T &value)
 {
     std::memcpy(out, &value, sizeof(T));
     if constexpr (std::is_same_v<T, RepaintPayload>)
@@ -85,8 +86,7 @@ void encodeInto(char *out, const T &value)
 }
 
 /*! The bytes of \a value as they go on the wire (padding zeroed). */
-template<WireStruct T>
-QByteArray encode(const T &value)
+template<WireStruct T> QByteArray encode(const T &value)
 {
     QByteArray bytes(qsizetype(sizeof(T)), Qt::Uninitialized);
     encodeInto(bytes.data(), value);
@@ -94,8 +94,7 @@ QByteArray encode(const T &value)
 }
 
 /*! Decodes \a bytes when they have exactly the size of \a T. */
-template<WireStruct T>
-std::optional<T> decode(QByteArrayView bytes)
+template<WireStruct T> std::optional<T> decode(QByteArrayView bytes)
 {
     if (bytes.size() != qsizetype(sizeof(T)))
         return std::nullopt;
@@ -136,8 +135,7 @@ struct Message
     quint32 ackid() const { return header.ackid; }
 
     /*! The payload as \a T when its size is exactly sizeof(T). */
-    template<WireStruct T>
-    std::optional<T> payloadAs() const { return decode<T>(payload); }
+    template<WireStruct T> std::optional<T> payloadAs() const { return decode<T>(payload); }
 };
 
 /*!
@@ -164,8 +162,7 @@ public:
 
     /*! An assembler that refuses payloads over \a maxPayloadSize and reads
         small messages through a staging buffer of \a stagingSize bytes. */
-    explicit MessageAssembler(quint32 maxPayloadSize = DefaultMaxPayloadSize,
-                              qsizetype stagingSize = 64 * 1024);
+    explicit MessageAssembler(quint32 maxPayloadSize = DefaultMaxPayloadSize, qsizetype stagingSize = 64 * 1024);
 
     /*! Fills \a spans (at most 2) and returns how many; the total is never 0. */
     int readTargets(Span spans[2]);
@@ -190,8 +187,7 @@ public:
     void setMaxPayloadSize(quint32 size) { m_maxPayloadSize = size; }
 
     /*! Parses one datagram that holds exactly one message. */
-    static Status parseDatagram(QByteArrayView datagram, quint32 maxPayloadSize, Message *out,
-                                QString *errorString);
+    static Status parseDatagram(QByteArrayView datagram, quint32 maxPayloadSize, Message *out, QString *errorString);
 
 private:
     QByteArray m_staging;

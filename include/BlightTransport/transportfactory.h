@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The plugin interface that creates transports, and the loader that finds a
 // plugin serving an endpoint scheme by its oxide-plugin.json metadata.
 #pragma once
@@ -48,10 +49,9 @@ public:
         endpoint does not parse or its scheme is not served. The socket is a
         child of \a parent.
     */
-    virtual BlightSocket *createSocket(const QString &endpoint,
-                                       BlightSocket::Mode mode = BlightSocket::Mode::Messages,
-                                       QObject *parent = nullptr,
-                                       QString *errorString = nullptr) = 0;
+    virtual BlightSocket *createSocket(const QString &endpoint, BlightSocket::Mode mode = BlightSocket::Mode::Messages,
+                                       QObject *parent = nullptr, QString *errorString = nullptr)
+        = 0;
 
     /*!
         Wraps an already connected descriptor (AF_UNIX, TCP or UDP). With
@@ -61,22 +61,22 @@ public:
     virtual BlightSocket *adoptDescriptor(int fd,
                                           BlightSocket::Ownership ownership = BlightSocket::Ownership::TakeOwnership,
                                           BlightSocket::Mode mode = BlightSocket::Mode::Messages,
-                                          QObject *parent = nullptr,
-                                          QString *errorString = nullptr) = 0;
+                                          QObject *parent = nullptr, QString *errorString = nullptr)
+        = 0;
 };
 
 /*! What a plugin's metadata says, read without loading the plugin. */
 struct BLIGHTTRANSPORT_EXPORT TransportPluginInfo
 {
-    QString fileName;        //!< absolute path of the plugin file
-    QString iid;             //!< the interface id, BLIGHT_TRANSPORT_FACTORY_IID for ours
-    QString className;       //!< the plugin's class
-    QString name;            //!< \c name from oxide-plugin.json
-    QString version;         //!< \c version from oxide-plugin.json
-    QString description;     //!< \c description from oxide-plugin.json
-    QStringList schemes;     //!< endpoint schemes the plugin serves
+    QString fileName;         //!< absolute path of the plugin file
+    QString iid;              //!< the interface id, BLIGHT_TRANSPORT_FACTORY_IID for ours
+    QString className;        //!< the plugin's class
+    QString name;             //!< \c name from oxide-plugin.json
+    QString version;          //!< \c version from oxide-plugin.json
+    QString description;      //!< \c description from oxide-plugin.json
+    QStringList schemes;      //!< endpoint schemes the plugin serves
     QStringList capabilities; //!< e.g. "zero-copy", "copy-fallback"
-    QJsonObject metaData;    //!< the whole oxide-plugin.json object
+    QJsonObject metaData;     //!< the whole oxide-plugin.json object
 
     /*! True when \a scheme is among schemes (any case). */
     bool serves(const QString &scheme) const { return schemes.contains(scheme, Qt::CaseInsensitive); }
@@ -109,12 +109,12 @@ public:
     /*! Why the last factoryFor...() or createSocket() failed. */
     enum class Error {
         NoError,
-        InvalidEndpoint,   //!< the endpoint string does not parse
-        NoPlugins,         //!< no oxide-transport plugin at all in the search paths
-        NoMatchingPlugin,  //!< plugins exist, none serves the scheme
-        LoadFailed,        //!< the matching plugin would not load
-        WrongInterface,    //!< it loaded but does not implement TransportFactory
-        CreateFailed,      //!< the factory refused the endpoint or descriptor
+        InvalidEndpoint,  //!< the endpoint string does not parse
+        NoPlugins,        //!< no oxide-transport plugin at all in the search paths
+        NoMatchingPlugin, //!< plugins exist, none serves the scheme
+        LoadFailed,       //!< the matching plugin would not load
+        WrongInterface,   //!< it loaded but does not implement TransportFactory
+        CreateFailed,     //!< the factory refused the endpoint or descriptor
     };
     Q_ENUM(Error)
 
@@ -145,8 +145,7 @@ public:
     TransportPluginInfo loadedPlugin() const;
 
     /*! factoryForEndpoint() then TransportFactory::createSocket(). */
-    BlightSocket *createSocket(const QString &endpoint,
-                               BlightSocket::Mode mode = BlightSocket::Mode::Messages,
+    BlightSocket *createSocket(const QString &endpoint, BlightSocket::Mode mode = BlightSocket::Mode::Messages,
                                QObject *parent = nullptr);
 
     /*! The last error. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The oxide-transport plugin: validates the endpoint, then hands it to BlightSocket.
 #include "blighttransportplugin.h"
 
@@ -29,8 +30,8 @@ QStringList BlightTransportPlugin::schemes() const
             QStringLiteral("blight")};
 }
 
-BlightSocket *BlightTransportPlugin::createSocket(const QString &endpoint, BlightSocket::Mode mode,
-                                                  QObject *parent, QString *errorString)
+BlightSocket *BlightTransportPlugin::createSocket(const QString &endpoint, BlightSocket::Mode mode, QObject *parent,
+                                                  QString *errorString)
 {
     QString parseError;
     const Endpoint parsed = Endpoint::parse(endpoint, &parseError);
@@ -47,9 +48,8 @@ BlightSocket *BlightTransportPlugin::createSocket(const QString &endpoint, Bligh
     return socket;
 }
 
-BlightSocket *BlightTransportPlugin::adoptDescriptor(int fd, BlightSocket::Ownership ownership,
-                                                     BlightSocket::Mode mode, QObject *parent,
-                                                     QString *errorString)
+BlightSocket *BlightTransportPlugin::adoptDescriptor(int fd, BlightSocket::Ownership ownership, BlightSocket::Mode mode,
+                                                     QObject *parent, QString *errorString)
 {
     auto *socket = new BlightSocket(mode, parent);
     if (!socket->setSocketDescriptor(fd, ownership)) {

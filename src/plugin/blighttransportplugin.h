@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The oxide-transport plugin: a TransportFactory that makes BlightSocket objects.
 #pragma once
 
@@ -21,8 +22,8 @@ public:
     QStringList schemes() const override;
     BlightSocket *createSocket(const QString &endpoint, BlightSocket::Mode mode, QObject *parent,
                                QString *errorString) override;
-    BlightSocket *adoptDescriptor(int fd, BlightSocket::Ownership ownership, BlightSocket::Mode mode,
-                                  QObject *parent, QString *errorString) override;
+    BlightSocket *adoptDescriptor(int fd, BlightSocket::Ownership ownership, BlightSocket::Mode mode, QObject *parent,
+                                  QString *errorString) override;
 };
 
 } // namespace Blight

@@ -160,7 +160,9 @@ private:
 /*! Runs tc (iproute2) with \a arguments; \a why says what failed. */
 inline bool runTc(const QStringList &arguments, QString *why)
 {
-    const QString tc = QStandardPaths::findExecutable(QStringLiteral("tc"), {QStringLiteral("/usr/sbin"), QStringLiteral("/sbin"), QStringLiteral("/usr/bin")});
+    const QString tc = QStandardPaths::findExecutable(QStringLiteral("tc"),
+                                                      {QStringLiteral("/usr/sbin"), QStringLiteral("/sbin"),
+                                                       QStringLiteral("/usr/bin")});
     if (tc.isEmpty()) {
         *why = QStringLiteral("the tc command (iproute2) is not installed");
         return false;
@@ -168,7 +170,8 @@ inline bool runTc(const QStringList &arguments, QString *why)
     QProcess process;
     process.start(tc, arguments);
     if (!process.waitForFinished(10000) || process.exitCode() != 0) {
-        *why = QStringLiteral("tc %1 failed: %2").arg(arguments.join(u' '), QString::fromLocal8Bit(process.readAllStandardError()).trimmed());
+        *why = QStringLiteral("tc %1 failed: %2")
+                   .arg(arguments.join(u' '), QString::fromLocal8Bit(process.readAllStandardError()).trimmed());
         return false;
     }
     return true;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Private network namespaces for tests: the one place on a single machine
 // where UDP through a veth pair is sent without a copy.
 #pragma once
@@ -13,7 +14,9 @@ namespace TestUtil {
 
 inline bool runIp(const QStringList &arguments, QString *why)
 {
-    const QString ip = QStandardPaths::findExecutable(QStringLiteral("ip"), {QStringLiteral("/usr/sbin"), QStringLiteral("/sbin"), QStringLiteral("/usr/bin")});
+    const QString ip = QStandardPaths::findExecutable(QStringLiteral("ip"),
+                                                      {QStringLiteral("/usr/sbin"), QStringLiteral("/sbin"),
+                                                       QStringLiteral("/usr/bin")});
     if (ip.isEmpty()) {
         *why = QStringLiteral("the ip command (iproute2) is not installed");
         return false;
@@ -21,7 +24,8 @@ inline bool runIp(const QStringList &arguments, QString *why)
     QProcess process;
     process.start(ip, arguments);
     if (!process.waitForFinished(10000) || process.exitCode() != 0) {
-        *why = QStringLiteral("ip %1 failed: %2").arg(arguments.join(u' '), QString::fromLocal8Bit(process.readAllStandardError()).trimmed());
+        *why = QStringLiteral("ip %1 failed: %2")
+                   .arg(arguments.join(u' '), QString::fromLocal8Bit(process.readAllStandardError()).trimmed());
         return false;
     }
     return true;
@@ -49,15 +53,19 @@ inline bool enterPrivateNetworkNamespace(QString *why)
 */
 inline bool addDroppingVethPeer(QString *why)
 {
-    return runIp({QStringLiteral("link"), QStringLiteral("add"), QStringLiteral("zc0"), QStringLiteral("mtu"), QStringLiteral("65535"),
-                  QStringLiteral("type"), QStringLiteral("veth"), QStringLiteral("peer"), QStringLiteral("name"),
-                  QStringLiteral("zc1"), QStringLiteral("mtu"), QStringLiteral("65535")}, why)
-        && runIp({QStringLiteral("addr"), QStringLiteral("add"), QStringLiteral("198.18.0.1/24"), QStringLiteral("dev"), QStringLiteral("zc0")}, why)
+    return runIp({QStringLiteral("link"), QStringLiteral("add"), QStringLiteral("zc0"), QStringLiteral("mtu"),
+                  QStringLiteral("65535"), QStringLiteral("type"), QStringLiteral("veth"), QStringLiteral("peer"),
+                  QStringLiteral("name"), QStringLiteral("zc1"), QStringLiteral("mtu"), QStringLiteral("65535")},
+                 why)
+        && runIp({QStringLiteral("addr"), QStringLiteral("add"), QStringLiteral("198.18.0.1/24"), QStringLiteral("dev"),
+                  QStringLiteral("zc0")},
+                 why)
         && runIp({QStringLiteral("link"), QStringLiteral("set"), QStringLiteral("zc0"), QStringLiteral("up")}, why)
         && runIp({QStringLiteral("link"), QStringLiteral("set"), QStringLiteral("zc1"), QStringLiteral("up")}, why)
-        && runIp({QStringLiteral("neigh"), QStringLiteral("add"), QStringLiteral("198.18.0.2"), QStringLiteral("lladdr"),
-                  QStringLiteral("02:00:00:00:00:02"), QStringLiteral("dev"), QStringLiteral("zc0"), QStringLiteral("nud"),
-                  QStringLiteral("permanent")}, why);
+        && runIp({QStringLiteral("neigh"), QStringLiteral("add"), QStringLiteral("198.18.0.2"),
+                  QStringLiteral("lladdr"), QStringLiteral("02:00:00:00:00:02"), QStringLiteral("dev"),
+                  QStringLiteral("zc0"), QStringLiteral("nud"), QStringLiteral("permanent")},
+                 why);
 }
 
 /*! Sets net.core.optmem_max, which is per network namespace on Linux 6.x. */

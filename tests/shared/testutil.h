@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Helpers shared by the socket-level tests: socket pairs, TCP pairs through
 // a BlightServer, and raw peers.
 #pragma once
@@ -66,8 +67,8 @@ inline Pair makePair(const QString &kind, Blight::BlightSocket::Mode mode = Blig
 }
 
 /*! A socket pair with one end as a plain descriptor, for writing exact bytes. */
-inline std::pair<std::unique_ptr<Blight::BlightSocket>, int> makeRawPeer(
-    Blight::BlightSocket::Mode mode = Blight::BlightSocket::Mode::Messages)
+inline std::pair<std::unique_ptr<Blight::BlightSocket>, int>
+makeRawPeer(Blight::BlightSocket::Mode mode = Blight::BlightSocket::Mode::Messages)
 {
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)

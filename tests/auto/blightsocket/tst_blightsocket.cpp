@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // BlightSocket over socket pairs and TCP: sending, coalescing, reassembly,
 // ping/ack, back-pressure, hang-ups, malformed input and refused descriptors.
 #include "testutil.h"
@@ -270,15 +271,17 @@ void tst_BlightSocket::backPressureWhenPeerStopsReading()
     qint64 drained = 0;
     const qint64 expected = qint64(accepted) * (payload.size() + HeaderSize);
     QByteArray sink(256 * 1024, Qt::Uninitialized);
-    QVERIFY(QTest::qWaitFor([&] {
-        for (;;) {
-            const ssize_t n = ::recv(peer, sink.data(), size_t(sink.size()), MSG_DONTWAIT);
-            if (n <= 0)
-                break;
-            drained += n;
-        }
-        return drained == expected;
-    }, 10000));
+    QVERIFY(QTest::qWaitFor(
+        [&] {
+            for (;;) {
+                const ssize_t n = ::recv(peer, sink.data(), size_t(sink.size()), MSG_DONTWAIT);
+                if (n <= 0)
+                    break;
+                drained += n;
+            }
+            return drained == expected;
+        },
+        10000));
     QVERIFY(socket->canSend());
     QCOMPARE(canSend.size(), 2);
     QCOMPARE(canSend.at(1).at(0).toBool(), true);
@@ -520,20 +523,23 @@ void tst_BlightSocket::rawDataIsCopiedWhenQueued()
     QVERIFY(socket->sendMessage(MessageType::Ack, 1, filler)); // fills the socket buffer
     QVERIFY(socket->queuedBytes() > 0);
     QByteArray userBuffer(8192, 'a');
-    QVERIFY(socket->sendMessage(MessageType::Ack, 2, QByteArray::fromRawData(userBuffer.constData(), userBuffer.size())));
+    QVERIFY(
+        socket->sendMessage(MessageType::Ack, 2, QByteArray::fromRawData(userBuffer.constData(), userBuffer.size())));
     userBuffer.fill('z'); // the caller reuses its memory
     QByteArray wire;
     QByteArray sink(256 * 1024, Qt::Uninitialized);
     const qsizetype expected = 2 * HeaderSize + filler.size() + 8192;
-    QVERIFY(QTest::qWaitFor([&] {
-        for (;;) {
-            const ssize_t n = ::recv(peer, sink.data(), size_t(sink.size()), MSG_DONTWAIT);
-            if (n <= 0)
-                break;
-            wire.append(sink.constData(), n);
-        }
-        return wire.size() == expected;
-    }, 10000));
+    QVERIFY(QTest::qWaitFor(
+        [&] {
+            for (;;) {
+                const ssize_t n = ::recv(peer, sink.data(), size_t(sink.size()), MSG_DONTWAIT);
+                if (n <= 0)
+                    break;
+                wire.append(sink.constData(), n);
+            }
+            return wire.size() == expected;
+        },
+        10000));
     const QByteArray second = wire.mid(HeaderSize + filler.size() + HeaderSize);
     QCOMPARE(second, QByteArray(8192, 'a'));
     ::close(peer);
@@ -587,7 +593,8 @@ void tst_BlightSocket::connectErrors_data()
     QTest::addColumn<QString>("endpoint");
     QTest::addColumn<BlightSocket::Error>("error");
     QTest::addRow("garbage") << QStringLiteral("nonsense") << BlightSocket::Error::InvalidEndpoint;
-    QTest::addRow("no-unix-server") << QStringLiteral("unix:/nonexistent/blight.sock") << BlightSocket::Error::ConnectionRefused;
+    QTest::addRow("no-unix-server") << QStringLiteral("unix:/nonexistent/blight.sock")
+                                    << BlightSocket::Error::ConnectionRefused;
     QTest::addRow("tcp-refused") << QStringLiteral("tcp://127.0.0.1:1") << BlightSocket::Error::ConnectionRefused;
     QTest::addRow("bad-fd") << QStringLiteral("fd:987654") << BlightSocket::Error::InvalidDescriptor;
 }
@@ -669,8 +676,7 @@ void tst_BlightSocket::crossThreadQueuedSends()
     thread.quit();
     thread.wait();
     // Far fewer system calls than messages: queued sends coalesce per turn.
-    QVERIFY2(pair.a->statistics().sendCalls < Count / 4,
-             qPrintable(QString::number(pair.a->statistics().sendCalls)));
+    QVERIFY2(pair.a->statistics().sendCalls < Count / 4, qPrintable(QString::number(pair.a->statistics().sendCalls)));
 }
 
 void tst_BlightSocket::socketInWorkerThread()

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The blight-transport command line: send and listen against each other and
 // against bytes written and read by hand from the layout in DESIGN.md §3.
 #include "clitest.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests of the zero-copy pending map (CompletionTracker) and the release-latency
 // histogram, with synthetic ranges: no sockets, no event loop.
 #include "completiontracker_p.h"
@@ -17,8 +18,8 @@ struct Range
 {
     quint32 lo = 0;
     quint32 hi = 0;
-    quint32 sends = 0;    //!< expected Release::sends
-    quint64 ignored = 0;  //!< expected Release::ignored
+    quint32 sends = 0;   //!< expected Release::sends
+    quint64 ignored = 0; //!< expected Release::ignored
 };
 using Ranges = QList<Range>;
 using Ids = QList<quint32>;
@@ -73,33 +74,34 @@ void tst_CompletionTracker::release_data()
     QTest::addColumn<Ids>("stillPending");
 
     const quint32 M = UINT32_MAX;
-    QTest::addRow("in-order-one-by-one") << 0u << 4 << Ranges{{0, 0, 1, 0}, {1, 1, 1, 0}, {2, 2, 1, 0}, {3, 3, 1, 0}} << Ids{};
+    QTest::addRow("in-order-one-by-one") << 0u << 4 << Ranges{{0, 0, 1, 0}, {1, 1, 1, 0}, {2, 2, 1, 0}, {3, 3, 1, 0}}
+                                         << Ids{};
     QTest::addRow("in-order-coalesced") << 0u << 4 << Ranges{{0, 3, 4, 0}} << Ids{};
     QTest::addRow("in-order-partial") << 0u << 5 << Ranges{{0, 2, 3, 0}} << Ids{3, 4};
     QTest::addRow("out-of-order") << 0u << 4 << Ranges{{2, 3, 2, 0}, {0, 0, 1, 0}} << Ids{1};
-    QTest::addRow("out-of-order-then-fill") << 0u << 4 << Ranges{{3, 3, 1, 0}, {1, 1, 1, 0}, {0, 0, 1, 0}, {2, 2, 1, 0}}
-                                           << Ids{};
+    QTest::addRow("out-of-order-then-fill")
+        << 0u << 4 << Ranges{{3, 3, 1, 0}, {1, 1, 1, 0}, {0, 0, 1, 0}, {2, 2, 1, 0}} << Ids{};
     QTest::addRow("reverse") << 10u << 5 << Ranges{{14, 14, 1, 0}, {13, 13, 1, 0}, {12, 12, 1, 0}, {11, 11, 1, 0}}
                              << Ids{10};
     QTest::addRow("overlapping") << 0u << 4 << Ranges{{0, 2, 3, 0}, {1, 3, 1, 2}} << Ids{};
     QTest::addRow("overlapping-inside-window") << 0u << 6 << Ranges{{2, 3, 2, 0}, {1, 4, 2, 2}} << Ids{0, 5};
     QTest::addRow("repeated") << 0u << 3 << Ranges{{1, 1, 1, 0}, {1, 1, 0, 1}, {1, 1, 0, 1}} << Ids{0, 2};
-    QTest::addRow("repeated-after-front-moved") << 0u << 3 << Ranges{{0, 1, 2, 0}, {0, 1, 0, 2}, {0, 0, 0, 1}} << Ids{2};
+    QTest::addRow("repeated-after-front-moved")
+        << 0u << 3 << Ranges{{0, 1, 2, 0}, {0, 1, 0, 2}, {0, 0, 0, 1}} << Ids{2};
     QTest::addRow("unknown-future") << 0u << 3 << Ranges{{10, 12, 0, 3}} << Ids{0, 1, 2};
     QTest::addRow("partly-future") << 0u << 3 << Ranges{{1, 5, 2, 3}} << Ids{0};
     QTest::addRow("partly-before-front") << 5u << 3 << Ranges{{3, 5, 1, 2}} << Ids{6, 7};
     QTest::addRow("nothing-pending") << 0u << 0 << Ranges{{0, 0, 0, 1}, {5, 9, 0, 5}} << Ids{};
 
     // The counter wraps past 2^32: ids M-3, M-2, M-1, M, 0, 1, 2, 3.
-    QTest::addRow("wrap-range-across-zero") << M - 3 << 8 << Ranges{{M - 3, M - 2, 2, 0}, {M - 1, 2, 5, 0}}
-                                          << Ids{3};
-    QTest::addRow("wrap-in-order-single") << M - 3 << 8
-                                        << Ranges{{M - 3, M - 3, 1, 0}, {M - 2, M - 2, 1, 0}, {M - 1, M - 1, 1, 0},
-                                                  {M, M, 1, 0}, {0, 0, 1, 0}, {1, 1, 1, 0}, {2, 2, 1, 0}, {3, 3, 1, 0}}
-                                        << Ids{};
+    QTest::addRow("wrap-range-across-zero") << M - 3 << 8 << Ranges{{M - 3, M - 2, 2, 0}, {M - 1, 2, 5, 0}} << Ids{3};
+    QTest::addRow("wrap-in-order-single")
+        << M - 3 << 8 << Ranges{{M - 3, M - 3, 1, 0}, {M - 2, M - 2, 1, 0}, {M - 1, M - 1, 1, 0}, {M, M, 1, 0},
+                                {0, 0, 1, 0},         {1, 1, 1, 0},         {2, 2, 1, 0},         {3, 3, 1, 0}}
+        << Ids{};
     QTest::addRow("wrap-out-of-order") << M - 3 << 8 << Ranges{{0, 3, 4, 0}, {M - 3, M, 4, 0}} << Ids{};
-    QTest::addRow("wrap-out-of-order-across") << M - 3 << 8 << Ranges{{M, 1, 3, 0}, {M - 3, M - 3, 1, 0}}
-                                            << Ids{M - 2, M - 1, 2, 3};
+    QTest::addRow("wrap-out-of-order-across")
+        << M - 3 << 8 << Ranges{{M, 1, 3, 0}, {M - 3, M - 3, 1, 0}} << Ids{M - 2, M - 1, 2, 3};
     QTest::addRow("wrap-overlap") << M - 3 << 8 << Ranges{{M - 1, 1, 4, 0}, {M - 3, 0, 2, 3}, {1, 3, 2, 1}} << Ids{};
     QTest::addRow("wrap-whole-window") << M - 3 << 8 << Ranges{{M - 3, 3, 8, 0}} << Ids{};
     QTest::addRow("wrap-first-id-max") << M << 3 << Ranges{{M, 1, 3, 0}} << Ids{};
@@ -107,12 +109,12 @@ void tst_CompletionTracker::release_data()
     // A bogus range of all 2^32 values releases what is pending, ignores the rest.
     QTest::addRow("bogus-full-range") << 5u << 3 << Ranges{{0, M, 3, (quint64(1) << 32) - 3}} << Ids{};
     QTest::addRow("bogus-full-range-wrapped") << M - 1 << 4 << Ranges{{0, M, 4, (quint64(1) << 32) - 4}} << Ids{};
-    QTest::addRow("bogus-full-range-after-some") << 0u << 6 << Ranges{{1, 1, 1, 0}, {0, M, 5, (quint64(1) << 32) - 5}}
-                                                << Ids{};
+    QTest::addRow("bogus-full-range-after-some")
+        << 0u << 6 << Ranges{{1, 1, 1, 0}, {0, M, 5, (quint64(1) << 32) - 5}} << Ids{};
     // A range that starts inside the window and wraps all the way round to
     // cover its front: [5, 2] holds 5..M and 0..2, so 5..9 and 0..2 go.
-    QTest::addRow("wrapping-range-covers-front") << 0u << 10 << Ranges{{5, 2, 8, (quint64(1) << 32) - 2 - 8}}
-                                                << Ids{3, 4};
+    QTest::addRow("wrapping-range-covers-front")
+        << 0u << 10 << Ranges{{5, 2, 8, (quint64(1) << 32) - 2 - 8}} << Ids{3, 4};
 }
 
 void tst_CompletionTracker::release()
@@ -157,13 +159,19 @@ void tst_CompletionTracker::release()
             + QByteArray::number(range.hi) + "]";
         QVERIFY2(result.sends == range.sends,
                  qPrintable(QStringLiteral("%1: released %2 sends, expected %3")
-                                .arg(QString::fromLatin1(where)).arg(result.sends).arg(range.sends)));
+                                .arg(QString::fromLatin1(where))
+                                .arg(result.sends)
+                                .arg(range.sends)));
         QVERIFY2(result.ignored == range.ignored,
                  qPrintable(QStringLiteral("%1: ignored %2, expected %3")
-                                .arg(QString::fromLatin1(where)).arg(result.ignored).arg(range.ignored)));
+                                .arg(QString::fromLatin1(where))
+                                .arg(result.ignored)
+                                .arg(range.ignored)));
         QVERIFY2(result.bytes == expectedBytes,
                  qPrintable(QStringLiteral("%1: released %2 bytes, expected %3")
-                                .arg(QString::fromLatin1(where)).arg(result.bytes).arg(expectedBytes)));
+                                .arg(QString::fromLatin1(where))
+                                .arg(result.bytes)
+                                .arg(expectedBytes)));
         for (const quint32 id : std::as_const(ids)) {
             if (quint32(id - range.lo) <= quint32(range.hi - range.lo))
                 released.insert(id);
@@ -177,8 +185,10 @@ void tst_CompletionTracker::release()
         if (pending)
             pendingBytes += bytesOf(ids.at(i));
         QVERIFY2(kept.at(i).isDetached() != pending,
-                 qPrintable(QStringLiteral("id %1: %2").arg(ids.at(i)).arg(pending ? QStringLiteral("buffer freed while pending")
-                                                                                  : QStringLiteral("buffer still held after release"))));
+                 qPrintable(QStringLiteral("id %1: %2")
+                                .arg(ids.at(i))
+                                .arg(pending ? QStringLiteral("buffer freed while pending")
+                                             : QStringLiteral("buffer still held after release"))));
     }
     QCOMPARE(tracker.pendingCount(), qint64(stillPending.size()));
     QCOMPARE(tracker.pendingBytes(), pendingBytes);
@@ -320,8 +330,7 @@ void tst_CompletionTracker::nothingFreedEarly()
     }
     auto intact = [&](int i) {
         const QByteArray &bytes = watch.at(i);
-        return bytes.constData() == where.at(i) && bytes.size() == size
-            && bytes.count(char('A' + i)) == size;
+        return bytes.constData() == where.at(i) && bytes.size() == size && bytes.count(char('A' + i)) == size;
     };
     for (int i = 0; i < 4; ++i) {
         QVERIFY2(!watch.at(i).isDetached(), "tracker did not keep a reference");
@@ -339,8 +348,11 @@ void tst_CompletionTracker::nothingFreedEarly()
         gone.insert(index);
         for (int i = 0; i < 4; ++i) {
             QVERIFY2(watch.at(i).isDetached() == gone.contains(i),
-                     qPrintable(QStringLiteral("after releasing %1, buffer %2 is %3").arg(id).arg(i)
-                                    .arg(watch.at(i).isDetached() ? QStringLiteral("no longer held") : QStringLiteral("still held"))));
+                     qPrintable(QStringLiteral("after releasing %1, buffer %2 is %3")
+                                    .arg(id)
+                                    .arg(i)
+                                    .arg(watch.at(i).isDetached() ? QStringLiteral("no longer held")
+                                                                  : QStringLiteral("still held"))));
             QVERIFY2(intact(i), "bytes changed under the tracker");
         }
     }
@@ -407,7 +419,8 @@ void tst_CompletionTracker::partialSendSpansSeveralIds()
         QCOMPARE(tracker.release(order[step], order[step], 0).sends, 1u);
         headerReleased = headerReleased || order[step] == id0;
         QVERIFY2(watchHeader.isDetached() == headerReleased,
-                 qPrintable(QStringLiteral("step %1: header %2").arg(step)
+                 qPrintable(QStringLiteral("step %1: header %2")
+                                .arg(step)
                                 .arg(headerReleased ? QStringLiteral("still held after its id was released")
                                                     : QStringLiteral("freed before its id was released"))));
     }

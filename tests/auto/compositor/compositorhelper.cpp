@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A second process for tst_compositor: "serve" runs a FakeCompositor on the
 // session bus (so that the test can kill it), "connect <endpoint>" connects
 // with the bus addresses of its own environment and prints the outcome.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Connecting to blight the way Oxide's clients do (open() over D-Bus), against
 // a real, private dbus-daemon and the fake compositor.
 #include "fakecompositor.h"
@@ -133,19 +134,20 @@ void TestCompositor::initTestCase()
     // A private session bus: nothing here touches the user's buses.
     QFile config(m_dir.filePath(QStringLiteral("bus.conf")));
     QVERIFY(config.open(QIODevice::WriteOnly));
-    config.write(QStringLiteral(
-        "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
-        " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-        "<busconfig>\n"
-        "  <type>session</type>\n"
-        "  <listen>unix:dir=%1</listen>\n"
-        "  <auth>EXTERNAL</auth>\n"
-        "  <policy context=\"default\">\n"
-        "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
-        "    <allow eavesdrop=\"true\"/>\n"
-        "    <allow own=\"*\"/>\n"
-        "  </policy>\n"
-        "</busconfig>\n").arg(m_dir.path()).toUtf8());
+    config.write(QStringLiteral("<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
+                                " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
+                                "<busconfig>\n"
+                                "  <type>session</type>\n"
+                                "  <listen>unix:dir=%1</listen>\n"
+                                "  <auth>EXTERNAL</auth>\n"
+                                "  <policy context=\"default\">\n"
+                                "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
+                                "    <allow eavesdrop=\"true\"/>\n"
+                                "    <allow own=\"*\"/>\n"
+                                "  </policy>\n"
+                                "</busconfig>\n")
+                     .arg(m_dir.path())
+                     .toUtf8());
     config.close();
 
     m_daemon.setProgram(daemon);
@@ -157,12 +159,14 @@ void TestCompositor::initTestCase()
     QVERIFY2(m_daemon.waitForStarted(), qPrintable(m_daemon.errorString()));
     m_address = readLine(m_daemon);
     QVERIFY2(!m_address.isEmpty(),
-             qPrintable(QStringLiteral("dbus-daemon printed no address: ") + QString::fromLocal8Bit(m_daemon.readAllStandardError())));
+             qPrintable(QStringLiteral("dbus-daemon printed no address: ")
+                        + QString::fromLocal8Bit(m_daemon.readAllStandardError())));
 
     // blight:session must find this bus through the usual variable, before
     // anything in the process has touched the session bus.
     qputenv("DBUS_SESSION_BUS_ADDRESS", m_address.toUtf8());
-    QVERIFY2(QDBusConnection::sessionBus().isConnected(), qPrintable(QDBusConnection::sessionBus().lastError().message()));
+    QVERIFY2(QDBusConnection::sessionBus().isConnected(),
+             qPrintable(QDBusConnection::sessionBus().lastError().message()));
 
     // The compositor gets a connection of its own, as a separate process would.
     const QDBusConnection server = QDBusConnection::connectToBus(m_address, ServerConnectionName);
@@ -406,7 +410,8 @@ void TestCompositor::ackedAfterPaint()
     connect(m_compositor.get(), &FakeCompositor::requestReceived, this, [&](int, MessageType, quint32) {
         order.append(QStringLiteral("received"));
         // Queued now, so it runs on the event-loop turn after the read.
-        QMetaObject::invokeMethod(this, [&] { order.append(QStringLiteral("next turn")); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            this, [&] { order.append(QStringLiteral("next turn")); }, Qt::QueuedConnection);
     });
     connect(m_compositor.get(), &FakeCompositor::painted, this,
             [&](int, MessageType, quint32) { order.append(QStringLiteral("painted")); });
@@ -418,8 +423,9 @@ void TestCompositor::ackedAfterPaint()
     QTRY_VERIFY(reply->isFinished());
     QVERIFY(reply->isAcked());
     QVERIFY(reply->payload().isEmpty());
-    QCOMPARE(order, (QStringList{QStringLiteral("received"), QStringLiteral("next turn"), QStringLiteral("painted"),
-                                 QStringLiteral("acked")}));
+    QCOMPARE(order,
+             (QStringList{QStringLiteral("received"), QStringLiteral("next turn"), QStringLiteral("painted"),
+                          QStringLiteral("acked")}));
 
     if (type == MessageType::Move) {
         QCOMPARE(m_compositor->surfaceInfo(m_first)->x, 40);
@@ -495,7 +501,8 @@ void TestCompositor::serviceVanishes()
     QTRY_COMPARE(errorSpy.count(), 1);
     QCOMPARE(errorSpy.at(0).at(0).value<BlightSocket::Error>(), BlightSocket::Error::ServiceUnavailable);
     const QString reason = errorSpy.at(0).at(1).toString();
-    QVERIFY2(reason.contains(QStringLiteral("codes.eeems.blight1")) && reason.contains(QStringLiteral("left the session bus")),
+    QVERIFY2(reason.contains(QStringLiteral("codes.eeems.blight1"))
+                 && reason.contains(QStringLiteral("left the session bus")),
              qPrintable(reason));
     QCOMPARE(socket->errorString(), reason);
     QTRY_COMPARE(socket->state(), BlightSocket::State::Unconnected);
@@ -535,7 +542,8 @@ void TestCompositor::compositorKilled()
     } else {
         QVERIFY2(error == BlightSocket::Error::RemoteClosed || error == BlightSocket::Error::ConnectionReset,
                  qPrintable(reason));
-        QVERIFY2(reason.contains(QStringLiteral("closed")) || reason.contains(QStringLiteral("reset")), qPrintable(reason));
+        QVERIFY2(reason.contains(QStringLiteral("closed")) || reason.contains(QStringLiteral("reset")),
+                 qPrintable(reason));
     }
     QTRY_COMPARE(socket->state(), BlightSocket::State::Unconnected);
     QTRY_COMPARE(helper.state(), QProcess::NotRunning);
@@ -664,11 +672,13 @@ void TestCompositor::busUnreachable()
                        QStringLiteral("unix:path=") + m_dir.filePath(QStringLiteral("no-such-bus")));
     helper.setProcessEnvironment(environment);
     helper.setProcessChannelMode(QProcess::ForwardedErrorChannel);
-    helper.start(QStringLiteral(BLIGHT_COMPOSITOR_HELPER), {QStringLiteral("connect"), QStringLiteral("blight:session")});
+    helper.start(QStringLiteral(BLIGHT_COMPOSITOR_HELPER),
+                 {QStringLiteral("connect"), QStringLiteral("blight:session")});
     QVERIFY2(helper.waitForFinished(20000), qPrintable(helper.errorString()));
     const QString output = QString::fromUtf8(helper.readAllStandardOutput()).trimmed();
     QCOMPARE(helper.exitCode(), 1);
-    QVERIFY2(output.startsWith(QStringLiteral("error ConnectError: blight:session: cannot reach the D-Bus session bus")),
+    QVERIFY2(output.startsWith(
+                 QStringLiteral("error ConnectError: blight:session: cannot reach the D-Bus session bus")),
              qPrintable(output));
     QVERIFY2(output.contains(QStringLiteral("no-such-bus")), qPrintable(output));
 }

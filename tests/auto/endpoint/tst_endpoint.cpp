@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests of endpoint strings: parsing every scheme, the errors, and toString()
 // round trips.
 #include <BlightTransport/endpoint.h>
@@ -69,18 +70,18 @@ void tst_Endpoint::parseValid_data()
     QTest::addRow("udp-ipv6") << QStringLiteral("udp://[fe80::1]:9000") << S::Udp << QStringLiteral("udp") << none
                               << QStringLiteral("fe80::1") << 9000 << -1 << false
                               << QStringLiteral("udp://[fe80::1]:9000");
-    QTest::addRow("fd-3") << QStringLiteral("fd:3") << S::Fd << QStringLiteral("fd") << none << none << 0 << 3
-                          << false << QStringLiteral("fd:3");
-    QTest::addRow("fd-0") << QStringLiteral("fd:0") << S::Fd << QStringLiteral("fd") << none << none << 0 << 0
-                          << false << QStringLiteral("fd:0");
-    QTest::addRow("fd-1023") << QStringLiteral("fd:1023") << S::Fd << QStringLiteral("fd") << none << none << 0
-                             << 1023 << false << QStringLiteral("fd:1023");
-    QTest::addRow("blight-system") << QStringLiteral("blight:") << S::Blight << QStringLiteral("blight") << none
-                                   << none << 0 << -1 << false << QStringLiteral("blight:");
+    QTest::addRow("fd-3") << QStringLiteral("fd:3") << S::Fd << QStringLiteral("fd") << none << none << 0 << 3 << false
+                          << QStringLiteral("fd:3");
+    QTest::addRow("fd-0") << QStringLiteral("fd:0") << S::Fd << QStringLiteral("fd") << none << none << 0 << 0 << false
+                          << QStringLiteral("fd:0");
+    QTest::addRow("fd-1023") << QStringLiteral("fd:1023") << S::Fd << QStringLiteral("fd") << none << none << 0 << 1023
+                             << false << QStringLiteral("fd:1023");
+    QTest::addRow("blight-system") << QStringLiteral("blight:") << S::Blight << QStringLiteral("blight") << none << none
+                                   << 0 << -1 << false << QStringLiteral("blight:");
     QTest::addRow("blight-system-named") << QStringLiteral("blight:system") << S::Blight << QStringLiteral("blight")
                                          << none << none << 0 << -1 << false << QStringLiteral("blight:");
-    QTest::addRow("blight-session") << QStringLiteral("blight:session") << S::Blight << QStringLiteral("blight")
-                                    << none << none << 0 << -1 << true << QStringLiteral("blight:session");
+    QTest::addRow("blight-session") << QStringLiteral("blight:session") << S::Blight << QStringLiteral("blight") << none
+                                    << none << 0 << -1 << true << QStringLiteral("blight:session");
 }
 
 void tst_Endpoint::parseValid()
@@ -110,7 +111,8 @@ void tst_Endpoint::parseValid()
     // The canonical form parses back to the same endpoint, and is a fixed point.
     const Endpoint again = Endpoint::parse(endpoint.toString());
     QVERIFY(again.isValid());
-    QVERIFY2(again == endpoint, qPrintable(QStringLiteral("'%1' does not parse back to '%2'").arg(endpoint.toString(), text)));
+    QVERIFY2(again == endpoint,
+             qPrintable(QStringLiteral("'%1' does not parse back to '%2'").arg(endpoint.toString(), text)));
     QCOMPARE(again.toString(), canonical);
 
     // Parsing without an error string is allowed.
@@ -174,10 +176,12 @@ void tst_Endpoint::roundTrip_data()
     QTest::addColumn<QString>("path");
 
     // Whatever path parse() makes of the text, toString() must give it back.
-    QTest::addRow("unix-four-slashes") << QStringLiteral("unix:////run/blight.sock") << QStringLiteral("//run/blight.sock");
+    QTest::addRow("unix-four-slashes") << QStringLiteral("unix:////run/blight.sock")
+                                       << QStringLiteral("//run/blight.sock");
     QTest::addRow("unix-colon-in-path") << QStringLiteral("unix:/tmp/a:b") << QStringLiteral("/tmp/a:b");
     QTest::addRow("unix-url-form-colon") << QStringLiteral("unix:///tmp/a:b") << QStringLiteral("/tmp/a:b");
-    QTest::addRow("unix-query-like") << QStringLiteral("unix:///run/blight.sock?") << QStringLiteral("/run/blight.sock?");
+    QTest::addRow("unix-query-like") << QStringLiteral("unix:///run/blight.sock?")
+                                     << QStringLiteral("/run/blight.sock?");
 }
 
 void tst_Endpoint::roundTrip()

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests of the error-queue reader: ErrorQueue::parse on control messages built
 // by hand with the CMSG_* macros, buildControlMessage round trips, and drain()
 // on real sockets (a zero-copy completion and an ICMP error on loopback).
@@ -77,8 +78,7 @@ sock_extended_err zeroCopyError(quint32 lo, quint32 hi, bool copied)
 
 // An extended error followed by the offender's address, as the kernel queues
 // it for ICMP.
-template<typename Address>
-std::vector<char> withOffender(const sock_extended_err &error, const Address &address)
+template<typename Address> std::vector<char> withOffender(const sock_extended_err &error, const Address &address)
 {
     std::vector<char> bytes(sizeof(error) + sizeof(address));
     std::memcpy(bytes.data(), &error, sizeof(error));
@@ -106,7 +106,10 @@ sockaddr_in6 ipv6Address(const char *text)
 struct Fd
 {
     int fd = -1;
-    explicit Fd(int f) : fd(f) {}
+    explicit Fd(int f)
+        : fd(f)
+    {
+    }
     ~Fd()
     {
         if (fd >= 0)
@@ -521,7 +524,8 @@ void tst_ErrorQueue::kernelZeroCopyCompletion()
     QVERIFY2(pair.open(&why), qPrintable(why));
     const int one = 1;
     if (::setsockopt(pair.sender.fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)) != 0)
-        QSKIP(qPrintable(QStringLiteral("SO_ZEROCOPY refused on UDP: %1").arg(QString::fromLocal8Bit(std::strerror(errno)))));
+        QSKIP(qPrintable(
+            QStringLiteral("SO_ZEROCOPY refused on UDP: %1").arg(QString::fromLocal8Bit(std::strerror(errno)))));
 
     QByteArray payload(4000, Qt::Uninitialized);
     for (qsizetype i = 0; i < payload.size(); ++i)
@@ -544,7 +548,8 @@ void tst_ErrorQueue::kernelZeroCopyCompletion()
 
     // The queue is empty now: one call, EAGAIN, nothing reported.
     int more = 0;
-    const ErrorQueue::DrainResult again = ErrorQueue::drain(pair.sender.fd, [&more](const ErrorQueueEvent &) { ++more; });
+    const ErrorQueue::DrainResult again = ErrorQueue::drain(pair.sender.fd,
+                                                            [&more](const ErrorQueueEvent &) { ++more; });
     QCOMPARE(again.calls, 1);
     QCOMPARE(again.errorNumber, 0);
     QCOMPARE(more, 0);

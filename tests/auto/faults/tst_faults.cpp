@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Fault injection: peers that hang up or reset mid-message or with zero-copy
 // buffers in flight, a reader that stops for seconds, ENOBUFS storms,
 // descriptors that must be refused, malformed input next to healthy
@@ -161,7 +162,8 @@ void tst_Faults::peerHangsUpMidMessage_data()
     const QByteArray repaint = headerBytes(qint32(MessageType::Repaint), 9, 36) + QByteArray(36, 'r');
     for (const QString &kind : {QStringLiteral("unix"), QStringLiteral("tcp4")}) {
         QTest::addRow("%s-close-mid-header", qPrintable(kind))
-            << kind << repaint.left(7) << false << BlightSocket::Error::RemoteClosed << QStringLiteral("middle of a message");
+            << kind << repaint.left(7) << false << BlightSocket::Error::RemoteClosed
+            << QStringLiteral("middle of a message");
         QTest::addRow("%s-close-mid-payload", qPrintable(kind))
             << kind << repaint.left(HeaderSize + 20) << false << BlightSocket::Error::RemoteClosed
             << QStringLiteral("middle of a message");
@@ -278,7 +280,9 @@ void tst_Faults::peerResetsWithZeroCopyBuffersPending()
     QString early;
     auto check = [&](const char *when) {
         if (detachedCount() > allowedDetached && early.isEmpty())
-            early = QStringLiteral("%1 frames let go before a release (%2)").arg(detachedCount() - allowedDetached).arg(QLatin1StringView(when));
+            early = QStringLiteral("%1 frames let go before a release (%2)")
+                        .arg(detachedCount() - allowedDetached)
+                        .arg(QLatin1StringView(when));
     };
     connect(socket, &BlightSocket::buffersReleased, this, [&] { allowedDetached = detachedCount(); });
     connect(socket, &BlightSocket::disconnected, this, [&] { allowedDetached = detachedCount(); });
@@ -296,7 +300,8 @@ void tst_Faults::peerResetsWithZeroCopyBuffersPending()
     QCOMPARE(errors.size(), 1);
     const auto error = errors.at(0).at(0).value<BlightSocket::Error>();
     const QString reason = errors.at(0).at(1).toString();
-    QVERIFY2(error == BlightSocket::Error::ConnectionReset || error == BlightSocket::Error::BrokenPipe, qPrintable(reason));
+    QVERIFY2(error == BlightSocket::Error::ConnectionReset || error == BlightSocket::Error::BrokenPipe,
+             qPrintable(reason));
     QVERIFY2(reason.contains(u"reset") || reason.contains(u"broken pipe"), qPrintable(reason));
 
     // The reset made the kernel drop the data and report every range: all
@@ -442,7 +447,8 @@ void tst_Faults::noBuffersStorm()
     for (int p = 0; p < 2 && !arrived; ++p)
         pairs[p].b->setReadingPaused(false);
     QVERIFY2(arrived || QTest::qWaitFor([&] { return ackids[0].size() >= Count && ackids[1].size() >= Count; }, 10000),
-             qPrintable(QStringLiteral("%1 and %2 of %3 arrived").arg(ackids[0].size()).arg(ackids[1].size()).arg(Count)));
+             qPrintable(
+                 QStringLiteral("%1 and %2 of %3 arrived").arg(ackids[0].size()).arg(ackids[1].size()).arg(Count)));
     for (int p = 0; p < 2; ++p) {
         pairs[p].b->setReadingPaused(false);
         QCOMPARE(ackids[p].size(), Count);
@@ -547,11 +553,11 @@ void tst_Faults::malformedPeerOthersCarryOn_data()
     QTest::addRow("invalid-type") << headerBytes(42, 1, 0) << 0 << QStringLiteral("invalid message type 42");
     QTest::addRow("size-over-cap") << headerBytes(qint32(MessageType::Ack), 1, 4097) + QByteArray(4097, 'x') << 0
                                    << QStringLiteral("over the cap of 4096");
-    QTest::addRow("move-without-payload") << headerBytes(qint32(MessageType::Move), 1, 0) << 0
-                                          << QStringLiteral("no payload");
-    QTest::addRow("garbage-after-valid")
-        << message(MessageType::Lower, 1, encode(SurfacePayload{2})) + QByteArray("\xde\xad\xbe\xef garbage!", 13) << 1
-        << QStringLiteral("invalid message type");
+    QTest::addRow("move-without-payload")
+        << headerBytes(qint32(MessageType::Move), 1, 0) << 0 << QStringLiteral("no payload");
+    QTest::addRow("garbage-after-valid") << message(MessageType::Lower, 1, encode(SurfacePayload{2}))
+            + QByteArray("\xde\xad\xbe\xef garbage!", 13)
+                                         << 1 << QStringLiteral("invalid message type");
 }
 
 void tst_Faults::malformedPeerOthersCarryOn()
@@ -643,8 +649,8 @@ void tst_Faults::cliSurvivesHostilePeer_data()
     QTest::addRow("invalid-type") << headerBytes(-1, 1, 0) << false << 0 << QStringLiteral("invalid message type -1");
     QTest::addRow("size-over-cap") << headerBytes(qint32(MessageType::Ack), 2, 1 << 20) << false << 0
                                    << QStringLiteral("over the cap of 4096");
-    QTest::addRow("repaint-without-payload") << headerBytes(qint32(MessageType::Repaint), 3, 0) << false << 0
-                                             << QStringLiteral("no payload");
+    QTest::addRow("repaint-without-payload")
+        << headerBytes(qint32(MessageType::Repaint), 3, 0) << false << 0 << QStringLiteral("no payload");
     QTest::addRow("garbage-after-valid") << message(MessageType::Focus, 4) + QByteArray(16, '\xff') << false << 1
                                          << QStringLiteral("invalid message type -1");
     QTest::addRow("hang-up-mid-payload") << headerBytes(qint32(MessageType::Ack), 5, 100) + QByteArray(40, 'h') << true
@@ -662,9 +668,9 @@ void tst_Faults::cliSurvivesHostilePeer()
     QByteArray outputText;
     connect(&cli, &QProcess::readyReadStandardError, this, [&] { errorText += cli.readAllStandardError(); });
     connect(&cli, &QProcess::readyReadStandardOutput, this, [&] { outputText += cli.readAllStandardOutput(); });
-    cli.start(QStringLiteral(BLIGHT_CLI), {QStringLiteral("listen"), QStringLiteral("tcp://127.0.0.1:0"),
-                                           QStringLiteral("--keep-listening"), QStringLiteral("--max-payload"),
-                                           QStringLiteral("4096")});
+    cli.start(QStringLiteral(BLIGHT_CLI),
+              {QStringLiteral("listen"), QStringLiteral("tcp://127.0.0.1:0"), QStringLiteral("--keep-listening"),
+               QStringLiteral("--max-payload"), QStringLiteral("4096")});
     QVERIFY2(cli.waitForStarted(10000), qPrintable(cli.errorString()));
     auto stop = qScopeGuard([&] {
         cli.kill();

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Faults where threads meet: a socket living in a worker thread is destroyed
 // there with zero-copy frames in flight that the main thread still holds,
 // and the worker thread ends soon after. Nothing may be freed early, and the
@@ -74,13 +75,16 @@ void tst_ThreadFaults::destroyedInWorkerWithBuffersPending()
         frames.append(TestUtil::pattern(4 * 1024 * 1024, i));
     // An atomic, so that TSan sees the hand-back (Qt's own is not instrumented).
     std::atomic<qint64> pendingAtDestroy{-1};
-    QMetaObject::invokeMethod(socket, [socket, &frames, &pendingAtDestroy] {
-        for (int i = 0; i < frames.size(); ++i)
-            socket->sendMessage(MessageType::Ack, quint32(i), frames.at(i));
-        socket->flush();
-        pendingAtDestroy.store(socket->pendingBuffers(), std::memory_order_release);
-        delete socket;
-    }, Qt::BlockingQueuedConnection);
+    QMetaObject::invokeMethod(
+        socket,
+        [socket, &frames, &pendingAtDestroy] {
+            for (int i = 0; i < frames.size(); ++i)
+                socket->sendMessage(MessageType::Ack, quint32(i), frames.at(i));
+            socket->flush();
+            pendingAtDestroy.store(socket->pendingBuffers(), std::memory_order_release);
+            delete socket;
+        },
+        Qt::BlockingQueuedConnection);
     QVERIFY2(pendingAtDestroy.load(std::memory_order_acquire) > 0, "nothing was in flight: the test proves nothing");
     // Destroyed, but the kernel still has the pages: the frames stay shared.
     const auto shared = [&frames] {
@@ -97,11 +101,13 @@ void tst_ThreadFaults::destroyedInWorkerWithBuffersPending()
     // connection is torn down, the kernel reports every range, the frames
     // are the main thread's alone and the descriptor is closed.
     const bool closed = QTest::qWaitFor([&] { return shared() == 0 && ::fcntl(fd, F_GETFD) == -1; }, 5000);
-    QVERIFY2(closed, qPrintable(QStringLiteral("5 s after the destruction %1 of %2 frames are still held and descriptor %3 is %4")
-                                    .arg(shared())
-                                    .arg(frames.size())
-                                    .arg(fd)
-                                    .arg(::fcntl(fd, F_GETFD) == -1 ? QStringLiteral("closed") : QStringLiteral("still open"))));
+    QVERIFY2(closed,
+             qPrintable(
+                 QStringLiteral("5 s after the destruction %1 of %2 frames are still held and descriptor %3 is %4")
+                     .arg(shared())
+                     .arg(frames.size())
+                     .arg(fd)
+                     .arg(::fcntl(fd, F_GETFD) == -1 ? QStringLiteral("closed") : QStringLiteral("still open"))));
     worker.quit();
     QVERIFY(worker.wait(10000));
 }

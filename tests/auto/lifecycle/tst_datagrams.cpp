@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// BlightSocket on datagram sockets (SOCK_SEQPACKET, connected UDP, udp:// servers), lingering CPU, and cases that need a private namespace.
+// BlightSocket on datagram sockets (SOCK_SEQPACKET, connected UDP, udp:// servers), lingering CPU, and cases that need
+// a private namespace.
 #include "lifecycleutil.h"
 #include "netns.h"
 #include "testutil.h"
@@ -83,7 +84,9 @@ static bool socketPairSeqPacket(int fds[2], int bufferBytes, QString *why)
                 ::getsockopt(fds[i], SOL_SOCKET, option, &actual, &length);
             }
             if (actual < bufferBytes) {
-                *why = QStringLiteral("cannot raise the socket buffers to %1 bytes (got %2)").arg(bufferBytes).arg(actual);
+                *why = QStringLiteral("cannot raise the socket buffers to %1 bytes (got %2)")
+                           .arg(bufferBytes)
+                           .arg(actual);
                 ::close(fds[0]);
                 ::close(fds[1]);
                 return false;
@@ -216,12 +219,17 @@ void tst_Datagrams::udpDatagramTooLargeIsRefused()
     QString why;
     auto restoreMtu = qScopeGuard([&] {
         if (routeMtu && m_inNamespace)
-            TestUtil::runIp({QStringLiteral("link"), QStringLiteral("set"), QStringLiteral("lo"), QStringLiteral("mtu"), QStringLiteral("65536")}, &why);
+            TestUtil::runIp({QStringLiteral("link"), QStringLiteral("set"), QStringLiteral("lo"), QStringLiteral("mtu"),
+                             QStringLiteral("65536")},
+                            &why);
     });
     if (routeMtu) {
         if (!m_inNamespace)
-            QSKIP(qPrintable(QStringLiteral("needs a private network namespace to lower loopback's MTU: ") + m_namespaceWhy));
-        QVERIFY2(TestUtil::runIp({QStringLiteral("link"), QStringLiteral("set"), QStringLiteral("lo"), QStringLiteral("mtu"), QStringLiteral("1500")}, &why),
+            QSKIP(qPrintable(QStringLiteral("needs a private network namespace to lower loopback's MTU: ")
+                             + m_namespaceWhy));
+        QVERIFY2(TestUtil::runIp({QStringLiteral("link"), QStringLiteral("set"), QStringLiteral("lo"),
+                                  QStringLiteral("mtu"), QStringLiteral("1500")},
+                                 &why),
                  qPrintable(why));
     }
     QUdpSocket listener;
@@ -293,7 +301,8 @@ void tst_Datagrams::udpServerSkipsMalformedDatagram()
     int errors = 0;
     connect(&server, &BlightServer::newConnection, this, [&] {
         serverSide = server.nextPendingConnection();
-        connect(serverSide, &BlightSocket::messageReceived, this, [&](const Message &m) { received.append(m.ackid()); });
+        connect(serverSide, &BlightSocket::messageReceived, this,
+                [&](const Message &m) { received.append(m.ackid()); });
         connect(serverSide, &BlightSocket::warning, this, [&] { ++warnings; });
         connect(serverSide, &BlightSocket::errorOccurred, this, [&] { ++errors; });
     });
@@ -353,12 +362,16 @@ void tst_Datagrams::qdiscDropsKeepTrackerInStep()
     QString why;
     // A token bucket with room for two datagrams: bursts overflow it and it
     // drops with NET_XMIT_DROP, which IP_RECVERR turns into ENOBUFS.
-    QVERIFY2(TestUtil::runTc({QStringLiteral("qdisc"), QStringLiteral("add"), QStringLiteral("dev"), QStringLiteral("zc0"),
-                              QStringLiteral("root"), QStringLiteral("tbf"), QStringLiteral("rate"), QStringLiteral("500mbit"),
-                              QStringLiteral("burst"), QStringLiteral("32kb"), QStringLiteral("limit"), QStringLiteral("48kb")}, &why),
+    QVERIFY2(TestUtil::runTc({QStringLiteral("qdisc"), QStringLiteral("add"), QStringLiteral("dev"),
+                              QStringLiteral("zc0"), QStringLiteral("root"), QStringLiteral("tbf"),
+                              QStringLiteral("rate"), QStringLiteral("500mbit"), QStringLiteral("burst"),
+                              QStringLiteral("32kb"), QStringLiteral("limit"), QStringLiteral("48kb")},
+                             &why),
              qPrintable(why));
     auto removeQdisc = qScopeGuard([&] {
-        TestUtil::runTc({QStringLiteral("qdisc"), QStringLiteral("del"), QStringLiteral("dev"), QStringLiteral("zc0"), QStringLiteral("root")}, &why);
+        TestUtil::runTc({QStringLiteral("qdisc"), QStringLiteral("del"), QStringLiteral("dev"), QStringLiteral("zc0"),
+                         QStringLiteral("root")},
+                        &why);
     });
     const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     QVERIFY(fd >= 0);
@@ -403,7 +416,8 @@ void tst_Datagrams::qdiscDropsKeepTrackerInStep()
     const SocketStatistics stats = socket.statistics();
     QVERIFY2(stats.noBufferErrors > 0, "the qdisc dropped nothing: the test proves nothing");
     QVERIFY(anyRelease);
-    QVERIFY2(namedUnsent.isEmpty(), qPrintable(u"released ids that were never sent: " + namedUnsent.mid(0, 5).join(u"; ")));
+    QVERIFY2(namedUnsent.isEmpty(),
+             qPrintable(u"released ids that were never sent: " + namedUnsent.mid(0, 5).join(u"; ")));
     QCOMPARE(quint64(highestReleased) + 1, stats.zeroCopySends);
     QCOMPARE(stats.releasedBuffers, stats.zeroCopySends);
     QCOMPARE(socket.state(), BlightSocket::State::Connected);
@@ -440,7 +454,8 @@ void tst_Datagrams::noBusyLoopWhileLingeringAfterReset()
     // A socket that closes at once has nothing to measure; one that lingers
     // must sleep while it does.
     if (wallNs > 50 * 1000000)
-        QVERIFY2(cpu < wallNs / 5, qPrintable(QStringLiteral("%1 ms of CPU in %2 ms").arg(cpu / 1000000).arg(wallNs / 1000000)));
+        QVERIFY2(cpu < wallNs / 5,
+                 qPrintable(QStringLiteral("%1 ms of CPU in %2 ms").arg(cpu / 1000000).arg(wallNs / 1000000)));
     QCOMPARE(pair.a->pendingBuffers(), 0);
 }
 
@@ -450,16 +465,21 @@ void tst_Datagrams::noBusyLoopWhileLingeringAfterReset()
 void tst_Datagrams::noBusyLoopWhileLingeringAfterDisconnect()
 {
     if (!m_inNamespace)
-        QSKIP(qPrintable(QStringLiteral("needs a private network namespace for a qdisc on loopback: ") + m_namespaceWhy));
+        QSKIP(
+            qPrintable(QStringLiteral("needs a private network namespace for a qdisc on loopback: ") + m_namespaceWhy));
     auto pair = TestUtil::makePair(QStringLiteral("tcp4"));
     QVERIFY(pair.ok);
     QString why;
-    QVERIFY2(TestUtil::runTc({QStringLiteral("qdisc"), QStringLiteral("add"), QStringLiteral("dev"), QStringLiteral("lo"),
-                              QStringLiteral("root"), QStringLiteral("tbf"), QStringLiteral("rate"), QStringLiteral("8kbit"),
-                              QStringLiteral("burst"), QStringLiteral("128kb"), QStringLiteral("limit"), QStringLiteral("32mb")}, &why),
+    QVERIFY2(TestUtil::runTc({QStringLiteral("qdisc"), QStringLiteral("add"), QStringLiteral("dev"),
+                              QStringLiteral("lo"), QStringLiteral("root"), QStringLiteral("tbf"),
+                              QStringLiteral("rate"), QStringLiteral("8kbit"), QStringLiteral("burst"),
+                              QStringLiteral("128kb"), QStringLiteral("limit"), QStringLiteral("32mb")},
+                             &why),
              qPrintable(why));
     auto removeQdisc = qScopeGuard([&] {
-        TestUtil::runTc({QStringLiteral("qdisc"), QStringLiteral("del"), QStringLiteral("dev"), QStringLiteral("lo"), QStringLiteral("root")}, &why);
+        TestUtil::runTc({QStringLiteral("qdisc"), QStringLiteral("del"), QStringLiteral("dev"), QStringLiteral("lo"),
+                         QStringLiteral("root")},
+                        &why);
     });
     pair.a->setZeroCopyMode(BlightSocket::ZeroCopyMode::On);
     pair.a->setLingerTime(400);
@@ -476,7 +496,8 @@ void tst_Datagrams::noBusyLoopWhileLingeringAfterDisconnect()
     const qint64 wallNs = wall.nsecsElapsed();
     qInfo("lingered %lld ms using %lld ms of CPU", wallNs / 1000000, cpu / 1000000);
     QVERIFY2(wallNs >= 300 * 1000000, "close() did not linger: the test proves nothing");
-    QVERIFY2(cpu < wallNs / 5, qPrintable(QStringLiteral("%1 ms of CPU in %2 ms").arg(cpu / 1000000).arg(wallNs / 1000000)));
+    QVERIFY2(cpu < wallNs / 5,
+             qPrintable(QStringLiteral("%1 ms of CPU in %2 ms").arg(cpu / 1000000).arg(wallNs / 1000000)));
 }
 
 // Issue 11 §2.2: messages waiting on the ENOBUFS retry when close() is

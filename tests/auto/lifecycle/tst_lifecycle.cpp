@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// BlightSocket's lifetime on stream sockets: close/abort delivery, reuse, raw data while connecting, threads, stale lookups, pings, send errors, destruction.
+// BlightSocket's lifetime on stream sockets: close/abort delivery, reuse, raw data while connecting, threads, stale
+// lookups, pings, send errors, destruction.
 #include "lifecycleutil.h"
 #include "testutil.h"
 
@@ -149,8 +150,10 @@ void tst_Lifecycle::closeReportsWhatItCouldNotDeliver()
     QCOMPARE(errors.size(), 1);
     QCOMPARE(errors.at(0).at(0).value<BlightSocket::Error>(), BlightSocket::Error::Undelivered);
     const QString text = errors.at(0).at(1).toString();
-    QVERIFY2(text.contains(QString::number(missingMessages)), qPrintable(text + u" / expected messages: " + QString::number(missingMessages)));
-    QVERIFY2(text.contains(QString::number(missingBytes)), qPrintable(text + u" / expected bytes: " + QString::number(missingBytes)));
+    QVERIFY2(text.contains(QString::number(missingMessages)),
+             qPrintable(text + u" / expected messages: " + QString::number(missingMessages)));
+    QVERIFY2(text.contains(QString::number(missingBytes)),
+             qPrintable(text + u" / expected bytes: " + QString::number(missingBytes)));
 }
 
 // §2.2, documented: abort() drops what the kernel has not taken; the peer
@@ -301,7 +304,10 @@ void tst_Lifecycle::moveToThreadMovesEverything()
     });
     QThread worker;
     worker.start();
-    auto stopWorker = qScopeGuard([&] { worker.quit(); worker.wait(); });
+    auto stopWorker = qScopeGuard([&] {
+        worker.quit();
+        worker.wait();
+    });
     BlightSocket *socket = pair.a.release();
     // A burst in the main thread leaves its end-of-turn flush pending there.
     int next = 0;
@@ -328,10 +334,13 @@ void tst_Lifecycle::moveToThreadMovesEverything()
     for (int burst = 0; burst < Bursts; ++burst) {
         // Each burst is one turn of the worker's loop: only the end of the
         // turn sends all but the first message.
-        QMetaObject::invokeMethod(socket, [socket, first = next + burst * PerBurst] {
-            for (int i = 0; i < PerBurst; ++i)
-                socket->sendMessage(MessageType::Ack, quint32(first + i), QByteArray(64, 'w'));
-        }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            socket,
+            [socket, first = next + burst * PerBurst] {
+                for (int i = 0; i < PerBurst; ++i)
+                    socket->sendMessage(MessageType::Ack, quint32(first + i), QByteArray(64, 'w'));
+            },
+            Qt::QueuedConnection);
     }
     const int total = next + Bursts * PerBurst;
     QTRY_COMPARE_WITH_TIMEOUT(received, total, 10000);
@@ -341,7 +350,8 @@ void tst_Lifecycle::moveToThreadMovesEverything()
         destroyedInWorker = QThread::currentThread() == &worker;
         destroyed = true;
     });
-    QMetaObject::invokeMethod(socket, [socket] { delete socket; }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        socket, [socket] { delete socket; }, Qt::QueuedConnection);
     QTRY_VERIFY(destroyed.load());
     QVERIFY(destroyedInWorker.load());
     QVERIFY(emissions.load() > 0);
@@ -426,9 +436,8 @@ void tst_Lifecycle::pingAnsweredWhenQueueFull()
     auto dataArrived = [&] {
         messages.clear();
         TestUtil::parseStream(stream, &messages);
-        return std::count_if(messages.cbegin(), messages.cend(), [](const TestUtil::StreamMessage &m) {
-            return m.type != qint32(MessageType::Ack);
-        });
+        return std::count_if(messages.cbegin(), messages.cend(),
+                             [](const TestUtil::StreamMessage &m) { return m.type != qint32(MessageType::Ack); });
     };
     QTRY_COMPARE_WITH_TIMEOUT(dataArrived(), qsizetype(accepted), 10000);
     QList<TestUtil::StreamMessage> acks;
@@ -462,10 +471,12 @@ void tst_Lifecycle::lastSendErrorOnEveryRefusal_data()
     QTest::addColumn<bool>("exact"); // false: any error but NoError will do
     QTest::addRow("not-connected") << QStringLiteral("not-connected") << BlightSocket::Error::NotConnected << true;
     QTest::addRow("after-close") << QStringLiteral("after-close") << BlightSocket::Error::NotConnected << true;
-    QTest::addRow("raw-send-on-message-socket") << QStringLiteral("wrong-mode-send") << BlightSocket::Error::WrongMode << true;
+    QTest::addRow("raw-send-on-message-socket")
+        << QStringLiteral("wrong-mode-send") << BlightSocket::Error::WrongMode << true;
     QTest::addRow("invalid-type") << QStringLiteral("invalid-type") << BlightSocket::Error::ProtocolError << true;
     QTest::addRow("missing-payload") << QStringLiteral("missing-payload") << BlightSocket::Error::ProtocolError << true;
-    QTest::addRow("over-max-payload") << QStringLiteral("over-max-payload") << BlightSocket::Error::MessageTooLarge << true;
+    QTest::addRow("over-max-payload") << QStringLiteral("over-max-payload") << BlightSocket::Error::MessageTooLarge
+                                      << true;
     QTest::addRow("queue-full") << QStringLiteral("queue-full") << BlightSocket::Error::QueueFull << true;
     // A send that fails in the kernel (the peer is gone) is refused too.
     QTest::addRow("peer-gone") << QStringLiteral("peer-gone") << BlightSocket::Error::NoError << false;
@@ -478,7 +489,10 @@ void tst_Lifecycle::lastSendErrorOnEveryRefusal()
     QFETCH(bool, exact);
     int fds[2];
     QCOMPARE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
-    auto closePeer = qScopeGuard([&] { if (fds[1] >= 0) ::close(fds[1]); });
+    auto closePeer = qScopeGuard([&] {
+        if (fds[1] >= 0)
+            ::close(fds[1]);
+    });
     BlightSocket socket;
     socket.setMaxPayloadSize(1024);
     socket.setSendQueueLimit(64 * 1024);
@@ -520,7 +534,8 @@ void tst_Lifecycle::lastSendErrorOnEveryRefusal()
     }
     QVERIFY(refused);
     if (!exact)
-        QVERIFY2(socket.lastSendError() != BlightSocket::Error::NoError, "a failed send left lastSendError() at NoError");
+        QVERIFY2(socket.lastSendError() != BlightSocket::Error::NoError,
+                 "a failed send left lastSendError() at NoError");
     else
         QCOMPARE(socket.lastSendError(), expected);
     if (socket.state() != BlightSocket::State::Connected)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Plain POSIX sockets for the plugin, QML and panel tests: listeners on
 // loopback and a unix path, accept with a timeout, socket pairs.
 #pragma once
@@ -23,8 +24,14 @@ class UniqueFd
 {
 public:
     UniqueFd() = default;
-    explicit UniqueFd(int fd) : m_fd(fd) {}
-    UniqueFd(UniqueFd &&other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
+    explicit UniqueFd(int fd)
+        : m_fd(fd)
+    {
+    }
+    UniqueFd(UniqueFd &&other) noexcept
+        : m_fd(std::exchange(other.m_fd, -1))
+    {
+    }
     UniqueFd &operator=(UniqueFd &&other) noexcept
     {
         reset(std::exchange(other.m_fd, -1));

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The oxide-transport plugin as users load it: metadata first, then a socket
 // per scheme that really exchanges messages, and clear errors when no plugin fits.
 #include "rawsockets.h"
@@ -226,8 +227,7 @@ void tst_Plugin::clearErrors_data()
                                << TransportLoader::Error::NoPlugins
                                << QStringList{QStringLiteral("No oxide-transport plugin"), QStringLiteral("$DIR")};
     QTest::addRow("missing-dir") << QStringLiteral("missing") << QStringLiteral("unix:/tmp/x")
-                                 << TransportLoader::Error::NoPlugins
-                                 << QStringList{QStringLiteral("does-not-exist")};
+                                 << TransportLoader::Error::NoPlugins << QStringList{QStringLiteral("does-not-exist")};
     QTest::addRow("non-plugin-so") << QStringLiteral("garbage") << QStringLiteral("tcp://127.0.0.1:1")
                                    << TransportLoader::Error::NoPlugins
                                    << QStringList{QStringLiteral("libbroken.so"), QStringLiteral("not a Qt plugin")};
@@ -237,7 +237,8 @@ void tst_Plugin::clearErrors_data()
                                                       QStringLiteral(BLIGHT_TRANSPORT_FACTORY_IID)};
     QTest::addRow("invalid-endpoint") << QStringLiteral("build") << QStringLiteral("carrier-pigeon://coop")
                                       << TransportLoader::Error::InvalidEndpoint
-                                      << QStringList{QStringLiteral("Invalid endpoint"), QStringLiteral("carrier-pigeon")};
+                                      << QStringList{QStringLiteral("Invalid endpoint"),
+                                                     QStringLiteral("carrier-pigeon")};
 }
 
 void tst_Plugin::clearErrors()

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests of the blight wire codec: byte layout against hand-written arrays from
 // DESIGN.md section 3, header validation, type names and the MessageAssembler.
 #include <BlightTransport/protocol.h>
@@ -209,17 +210,16 @@ void tst_Protocol::headerLayout()
 
 void tst_Protocol::repaintLayout()
 {
-    const QByteArray expected = bytesFromHex(
-        "fe ff ff ff" // x = -2                @0
-        "04 03 02 01" // y = 0x01020304        @4
-        "50 07 00 00" // width = 1872          @8
-        "7c 05 00 00" // height = 1404         @12
-        "03 00 00 00" // waveform = 3          @16
-        "0d 0c 0b 0a" // contenttype           @20
-        "44 33 22 11" // mode                  @24
-        "ef be ad de" // marker = 0xDEADBEEF   @28
-        "cd ab"       // identifier = 0xABCD   @32
-        "00 00");     // padding               @34
+    const QByteArray expected = bytesFromHex("fe ff ff ff" // x = -2                @0
+                                             "04 03 02 01" // y = 0x01020304        @4
+                                             "50 07 00 00" // width = 1872          @8
+                                             "7c 05 00 00" // height = 1404         @12
+                                             "03 00 00 00" // waveform = 3          @16
+                                             "0d 0c 0b 0a" // contenttype           @20
+                                             "44 33 22 11" // mode                  @24
+                                             "ef be ad de" // marker = 0xDEADBEEF   @28
+                                             "cd ab"       // identifier = 0xABCD   @32
+                                             "00 00");     // padding               @34
     QCOMPARE(expected.size(), 36);
 
     RepaintPayload repaint;
@@ -249,11 +249,10 @@ void tst_Protocol::repaintLayout()
 
 void tst_Protocol::moveLayout()
 {
-    const QByteArray expected = bytesFromHex(
-        "34 12"       // identifier = 0x1234   @0
-        "00 00"       // padding               @2
-        "9c ff ff ff" // x = -100              @4
-        "ff ff ff 7f"); // y = INT32_MAX       @8
+    const QByteArray expected = bytesFromHex("34 12"         // identifier = 0x1234   @0
+                                             "00 00"         // padding               @2
+                                             "9c ff ff ff"   // x = -100              @4
+                                             "ff ff ff 7f"); // y = INT32_MAX       @8
     QCOMPARE(expected.size(), 12);
 
     MovePayload move;
@@ -271,14 +270,13 @@ void tst_Protocol::moveLayout()
 
 void tst_Protocol::infoReplyLayout()
 {
-    const QByteArray expected = bytesFromHex(
-        "01 00 00 00" // x = 1                 @0
-        "ff ff ff ff" // y = -1                @4
-        "7c 05 00 00" // width = 1404          @8
-        "50 07 00 00" // height = 1872         @12
-        "f8 0a 00 00" // stride = 2808         @16
-        "04 00 00 00" // format = 4            @20
-        "00 00 00 00 00 00 f8 3f"); // scale = 1.5 (IEEE 754 double) @24
+    const QByteArray expected = bytesFromHex("01 00 00 00"               // x = 1                 @0
+                                             "ff ff ff ff"               // y = -1                @4
+                                             "7c 05 00 00"               // width = 1404          @8
+                                             "50 07 00 00"               // height = 1872         @12
+                                             "f8 0a 00 00"               // stride = 2808         @16
+                                             "04 00 00 00"               // format = 4            @20
+                                             "00 00 00 00 00 00 f8 3f"); // scale = 1.5 (IEEE 754 double) @24
     QCOMPARE(expected.size(), 32);
 
     InfoReply info;
@@ -416,20 +414,21 @@ void tst_Protocol::validateHeader_data()
             empty = HeaderError::InvalidType;
         else if (needPayload.contains(type))
             empty = HeaderError::MissingPayload;
-        QTest::addRow("type-%d-%s-size-0", type, name.constData())
-            << type << 0u << DefaultMaxPayloadSize << empty;
+        QTest::addRow("type-%d-%s-size-0", type, name.constData()) << type << 0u << DefaultMaxPayloadSize << empty;
         QTest::addRow("type-%d-%s-size-1", type, name.constData())
             << type << 1u << DefaultMaxPayloadSize << (type == 0 ? HeaderError::InvalidType : HeaderError::None);
         QTest::addRow("type-%d-%s-size-36", type, name.constData())
             << type << 36u << DefaultMaxPayloadSize << (type == 0 ? HeaderError::InvalidType : HeaderError::None);
     }
     for (const qint32 type : {-1, 12, 13, 255, 0x100, INT_MAX, INT_MIN}) {
-        QTest::addRow("invalid-type-%d-size-0", type) << type << 0u << DefaultMaxPayloadSize << HeaderError::InvalidType;
-        QTest::addRow("invalid-type-%d-size-4", type) << type << 4u << DefaultMaxPayloadSize << HeaderError::InvalidType;
+        QTest::addRow("invalid-type-%d-size-0", type)
+            << type << 0u << DefaultMaxPayloadSize << HeaderError::InvalidType;
+        QTest::addRow("invalid-type-%d-size-4", type)
+            << type << 4u << DefaultMaxPayloadSize << HeaderError::InvalidType;
     }
     // The type is judged before the size.
-    QTest::addRow("invalid-type-and-oversize") << qint32(12) << UINT32_MAX << DefaultMaxPayloadSize
-                                              << HeaderError::InvalidType;
+    QTest::addRow("invalid-type-and-oversize")
+        << qint32(12) << UINT32_MAX << DefaultMaxPayloadSize << HeaderError::InvalidType;
 
     for (const quint32 cap : {DefaultMaxPayloadSize, 1000u, 1u}) {
         QTest::addRow("ack-at-cap-%u", cap) << qint32(1) << cap << cap << HeaderError::None;
@@ -439,9 +438,10 @@ void tst_Protocol::validateHeader_data()
         QTest::addRow("repaint-cap-plus-1-%u", cap) << qint32(3) << cap + 1 << cap << HeaderError::PayloadTooLarge;
         QTest::addRow("wait-uint32-max-cap-%u", cap) << qint32(10) << UINT32_MAX << cap << HeaderError::PayloadTooLarge;
     }
-    QTest::addRow("default-cap-is-16MiB") << qint32(1) << 16u * 1024 * 1024 << DefaultMaxPayloadSize << HeaderError::None;
+    QTest::addRow("default-cap-is-16MiB")
+        << qint32(1) << 16u * 1024 * 1024 << DefaultMaxPayloadSize << HeaderError::None;
     QTest::addRow("default-cap-plus-1") << qint32(1) << 16u * 1024 * 1024 + 1 << DefaultMaxPayloadSize
-                                       << HeaderError::PayloadTooLarge;
+                                        << HeaderError::PayloadTooLarge;
     QTest::addRow("cap-0-ping-empty") << qint32(2) << 0u << 0u << HeaderError::None;
     QTest::addRow("cap-0-ping-1") << qint32(2) << 1u << 0u << HeaderError::PayloadTooLarge;
     QTest::addRow("cap-0-move-empty") << qint32(4) << 0u << 0u << HeaderError::MissingPayload;
@@ -462,7 +462,8 @@ void tst_Protocol::validateHeader()
     QCOMPARE(isValidType(type), type >= 1 && type <= 11);
     if (isValidType(type)) {
         const bool needs = requiresPayload(MessageType(type));
-        const bool oxideNeeds = type == 3 || type == 4 || type == 5 || type == 6 || type == 8 || type == 9 || type == 10;
+        const bool oxideNeeds = type == 3 || type == 4 || type == 5 || type == 6 || type == 8 || type == 9
+            || type == 10;
         QCOMPARE(needs, oxideNeeds);
     }
 }
@@ -476,17 +477,17 @@ void tst_Protocol::describeHeaderError_data()
     QTest::addColumn<QStringList>("mentions");
 
     QTest::addRow("invalid-type-12") << HeaderError::InvalidType << qint32(12) << 3u << DefaultMaxPayloadSize
-                                    << QStringList{QStringLiteral("type"), QStringLiteral("12")};
+                                     << QStringList{QStringLiteral("type"), QStringLiteral("12")};
     QTest::addRow("invalid-type-negative") << HeaderError::InvalidType << qint32(-7) << 0u << DefaultMaxPayloadSize
-                                          << QStringList{QStringLiteral("type"), QStringLiteral("-7")};
+                                           << QStringList{QStringLiteral("type"), QStringLiteral("-7")};
     QTest::addRow("missing-payload-move") << HeaderError::MissingPayload << qint32(4) << 0u << DefaultMaxPayloadSize
-                                         << QStringList{QStringLiteral("move"), QStringLiteral("payload")};
+                                          << QStringList{QStringLiteral("move"), QStringLiteral("payload")};
     QTest::addRow("missing-payload-wait") << HeaderError::MissingPayload << qint32(10) << 0u << DefaultMaxPayloadSize
-                                         << QStringList{QStringLiteral("wait"), QStringLiteral("payload")};
+                                          << QStringList{QStringLiteral("wait"), QStringLiteral("payload")};
     QTest::addRow("too-large") << HeaderError::PayloadTooLarge << qint32(1) << 16777217u << DefaultMaxPayloadSize
                                << QStringList{QStringLiteral("16777217"), QStringLiteral("16777216")};
     QTest::addRow("too-large-uint32-max") << HeaderError::PayloadTooLarge << qint32(3) << UINT32_MAX << 1000u
-                                         << QStringList{QStringLiteral("4294967295"), QStringLiteral("1000")};
+                                          << QStringList{QStringLiteral("4294967295"), QStringLiteral("1000")};
 }
 
 void tst_Protocol::describeHeaderError()
@@ -514,8 +515,8 @@ void tst_Protocol::typeName_data()
     QTest::addColumn<qint32>("type");
     QTest::addColumn<QString>("name");
 
-    const char *names[] = {"invalid", "ack", "ping", "repaint", "move", "info",
-                           "delete", "list", "raise", "lower", "wait", "focus"};
+    const char *names[] = {"invalid", "ack",  "ping",  "repaint", "move", "info",
+                           "delete",  "list", "raise", "lower",   "wait", "focus"};
     for (qint32 type = 0; type <= 11; ++type)
         QTest::addRow("%d", type) << type << QString::fromLatin1(names[type]);
 }
@@ -737,7 +738,8 @@ void tst_Protocol::payloadAtCapIsAccepted()
     const quint32 cap = 1000;
     MessageAssembler assembler(cap, 256);
     QCOMPARE(assembler.maxPayloadSize(), cap);
-    const QByteArray stream = frame(MessageType::Ack, 1, pattern(cap, 0)) + frame(MessageType::Ack, 2, pattern(cap + 1, 0));
+    const QByteArray stream = frame(MessageType::Ack, 1, pattern(cap, 0))
+        + frame(MessageType::Ack, 2, pattern(cap + 1, 0));
     const FeedResult result = feed(assembler, stream, [] { return qsizetype(333); });
     QVERIFY(result.failure.isEmpty());
     QCOMPARE(result.messages.size(), 1);
@@ -748,7 +750,8 @@ void tst_Protocol::payloadAtCapIsAccepted()
     // Raising the cap later applies to the following headers.
     MessageAssembler raised(10, 256);
     raised.setMaxPayloadSize(cap + 1);
-    const FeedResult second = feed(raised, frame(MessageType::Ack, 2, pattern(cap + 1, 0)), [] { return qsizetype(100); });
+    const FeedResult second = feed(raised, frame(MessageType::Ack, 2, pattern(cap + 1, 0)),
+                                   [] { return qsizetype(100); });
     QVERIFY(!second.error);
     QCOMPARE(second.messages.size(), 1);
 }
@@ -761,11 +764,11 @@ void tst_Protocol::rejectsHeader_data()
 
     // Written by hand: type, ackid, size.
     QTest::addRow("oversize-cap-plus-1") << bytesFromHex("01 00 00 00  01 00 00 00  01 10 00 00") << 4096u
-                                        << HeaderError::PayloadTooLarge;
+                                         << HeaderError::PayloadTooLarge;
     QTest::addRow("oversize-uint32-max") << bytesFromHex("01 00 00 00  01 00 00 00  ff ff ff ff")
-                                        << DefaultMaxPayloadSize << HeaderError::PayloadTooLarge;
+                                         << DefaultMaxPayloadSize << HeaderError::PayloadTooLarge;
     QTest::addRow("oversize-1GiB-repaint") << bytesFromHex("03 00 00 00  01 00 00 00  00 00 00 40")
-                                          << DefaultMaxPayloadSize << HeaderError::PayloadTooLarge;
+                                           << DefaultMaxPayloadSize << HeaderError::PayloadTooLarge;
     QTest::addRow("type-0") << bytesFromHex("00 00 00 00  01 00 00 00  04 00 00 00") << DefaultMaxPayloadSize
                             << HeaderError::InvalidType;
     QTest::addRow("type-12") << bytesFromHex("0c 00 00 00  01 00 00 00  04 00 00 00") << DefaultMaxPayloadSize
@@ -773,7 +776,7 @@ void tst_Protocol::rejectsHeader_data()
     QTest::addRow("type-minus-1") << bytesFromHex("ff ff ff ff  01 00 00 00  04 00 00 00") << DefaultMaxPayloadSize
                                   << HeaderError::InvalidType;
     QTest::addRow("move-without-payload") << bytesFromHex("04 00 00 00  01 00 00 00  00 00 00 00")
-                                         << DefaultMaxPayloadSize << HeaderError::MissingPayload;
+                                          << DefaultMaxPayloadSize << HeaderError::MissingPayload;
 }
 
 void tst_Protocol::rejectsHeader()
@@ -800,7 +803,8 @@ void tst_Protocol::rejectsHeader()
     // Nothing was allocated for the claim: what the reader may fill is still
     // just the staging buffer.
     QVERIFY2(spanTotal(assembler) <= staging,
-             qPrintable(QStringLiteral("after a rejected header the reader is offered %1 bytes").arg(spanTotal(assembler))));
+             qPrintable(
+                 QStringLiteral("after a rejected header the reader is offered %1 bytes").arg(spanTotal(assembler))));
 
     // Sticky: more (valid) bytes do not bring the assembler back.
     Message message;
@@ -897,7 +901,8 @@ void tst_Protocol::parseDatagram_data()
     QTest::addColumn<quint32>("cap");
     QTest::addColumn<bool>("ok");
 
-    QTest::addRow("exact-ping") << bytesFromHex("02 00 00 00  07 00 00 00  00 00 00 00") << DefaultMaxPayloadSize << true;
+    QTest::addRow("exact-ping") << bytesFromHex("02 00 00 00  07 00 00 00  00 00 00 00") << DefaultMaxPayloadSize
+                                << true;
     QTest::addRow("exact-wait") << bytesFromHex("0a 00 00 00  07 00 00 00  04 00 00 00  0d f0 fe ca")
                                 << DefaultMaxPayloadSize << true;
     QTest::addRow("exact-ack-60000") << frame(MessageType::Ack, 3, pattern(60000, 3)) << DefaultMaxPayloadSize << true;

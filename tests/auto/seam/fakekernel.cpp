@@ -92,8 +92,9 @@ ssize_t fakeRecvmsg(int fd, msghdr *message, int flags)
     event.lo = range.lo;
     event.hi = range.hi;
     event.copied = range.copied;
-    message->msg_controllen = size_t(Blight::ErrorQueue::buildControlMessage(
-        static_cast<char *>(message->msg_control), qsizetype(message->msg_controllen), false, event));
+    message->msg_controllen = size_t(Blight::ErrorQueue::buildControlMessage(static_cast<char *>(message->msg_control),
+                                                                             qsizetype(message->msg_controllen), false,
+                                                                             event));
     message->msg_flags = MSG_ERRQUEUE;
     return 0;
 }

@@ -14,9 +14,9 @@ namespace FakeKernel {
 struct Step
 {
     enum class Kind {
-        Pass,          //!< sends (MSG_ZEROCOPY is stripped: the real kernel copies and reports nothing)
-        FailBeforeId,  //!< fails with errorNumber and takes no zero-copy id (optmem, EAGAIN, TCP)
-        FailAfterId,   //!< takes an id, queues its completion, then fails (UDP qdisc drop with IP_RECVERR)
+        Pass,         //!< sends (MSG_ZEROCOPY is stripped: the real kernel copies and reports nothing)
+        FailBeforeId, //!< fails with errorNumber and takes no zero-copy id (optmem, EAGAIN, TCP)
+        FailAfterId,  //!< takes an id, queues its completion, then fails (UDP qdisc drop with IP_RECVERR)
     };
     Kind kind = Kind::Pass;
     int errorNumber = 0;

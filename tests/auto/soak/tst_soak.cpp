@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Soak test: many messages of random types and sizes (0..8 MiB) over AF_UNIX
 // and TCP with zero-copy on Auto and a reader that pauses at random. Every
 // message must arrive exactly once, in order, byte-exact; at the end nothing
@@ -135,10 +136,9 @@ void tst_Soak::soak()
         if (dice < 300) {
             // A typed message with exactly its type's payload.
             static constexpr std::pair<MessageType, quint32> typed[] = {
-                {MessageType::Ping, 0},    {MessageType::Repaint, 36}, {MessageType::Move, 12},
-                {MessageType::Info, 2},    {MessageType::Delete, 2},   {MessageType::List, 0},
-                {MessageType::Raise, 2},   {MessageType::Lower, 2},    {MessageType::Wait, 4},
-                {MessageType::Focus, 0},
+                {MessageType::Ping, 0},   {MessageType::Repaint, 36}, {MessageType::Move, 12}, {MessageType::Info, 2},
+                {MessageType::Delete, 2}, {MessageType::List, 0},     {MessageType::Raise, 2}, {MessageType::Lower, 2},
+                {MessageType::Wait, 4},   {MessageType::Focus, 0},
             };
             const auto &pick = typed[random.bounded(quint32(std::size(typed)))];
             item.type = pick.first;
@@ -228,10 +228,13 @@ void tst_Soak::soak()
         if (sent < int(script.size()))
             pump.start();
     });
-    connect(sender, &BlightSocket::canSendChanged, &pump, [&](bool can) {
-        if (can && sent < int(script.size()))
-            pump.start();
-    }, Qt::QueuedConnection);
+    connect(
+        sender, &BlightSocket::canSendChanged, &pump,
+        [&](bool can) {
+            if (can && sent < int(script.size()))
+                pump.start();
+        },
+        Qt::QueuedConnection);
 
     // The reader pauses at random: on for 1..40 ms, off for 1..25 ms.
     int pauses = 0;
@@ -276,10 +279,13 @@ void tst_Soak::soak()
             loop.quit();
     });
     watch.start(50);
-    connect(receiver, &BlightSocket::messageReceived, &loop, [&] {
-        if (received >= int(script.size()))
-            loop.quit();
-    }, Qt::QueuedConnection);
+    connect(
+        receiver, &BlightSocket::messageReceived, &loop,
+        [&] {
+            if (received >= int(script.size()))
+                loop.quit();
+        },
+        Qt::QueuedConnection);
     const int timeout = int(qMin<qint64>(qMax<qint64>(120000, qint64(m_messages) * 2), 4 * 3600 * 1000));
     QTimer::singleShot(timeout, &loop, &QEventLoop::quit);
     QElapsedTimer clock;
@@ -297,10 +303,16 @@ void tst_Soak::soak()
     QVERIFY2(sendFailure.isEmpty(), qPrintable(sendFailure));
     QVERIFY2(senderErrors.isEmpty(), qPrintable(senderErrors.value(0).value(1).toString()));
     QVERIFY2(receiverErrors.isEmpty(), qPrintable(receiverErrors.value(0).value(1).toString()));
-    QVERIFY2(done, qPrintable(QStringLiteral("%1 of %2 messages arrived in %3 ms (%4 sent)%5")
-                                  .arg(received).arg(script.size()).arg(elapsed).arg(sent)
-                                  .arg(stalled ? QStringLiteral(": stalled, nothing arrived for %1 ms").arg(StallMs) : QString())));
-    QVERIFY2(mismatches == 0, qPrintable(QStringLiteral("%1 mismatches; first: %2").arg(mismatches).arg(firstMismatch)));
+    QVERIFY2(done,
+             qPrintable(
+                 QStringLiteral("%1 of %2 messages arrived in %3 ms (%4 sent)%5")
+                     .arg(received)
+                     .arg(script.size())
+                     .arg(elapsed)
+                     .arg(sent)
+                     .arg(stalled ? QStringLiteral(": stalled, nothing arrived for %1 ms").arg(StallMs) : QString())));
+    QVERIFY2(mismatches == 0,
+             qPrintable(QStringLiteral("%1 mismatches; first: %2").arg(mismatches).arg(firstMismatch)));
     QCOMPARE(sent, int(script.size()));
     QCOMPARE(received, int(script.size()));
 
@@ -325,7 +337,8 @@ void tst_Soak::soak()
           double(received) * 1000.0 / double(qMax<qint64>(elapsed, 1)),
           qPrintable(mib(totalBytes * 1000 / qMax<qint64>(elapsed, 1))), pauses, refusals);
     qInfo("soak %s: sender %llu sendmsg calls, %llu zero-copy sends (%s), %llu completions (%llu copied), "
-          "%llu back-offs, peak queued %s, peak pending %s; at the end pending %lld buffers / %lld bytes, queued %lld bytes",
+          "%llu back-offs, peak queued %s, peak pending %s; at the end pending %lld buffers / %lld bytes, queued %lld "
+          "bytes",
           qPrintable(kind), stats.sendCalls, stats.zeroCopySends, qPrintable(mib(qint64(stats.zeroCopyBytes))),
           stats.completions, stats.copiedCompletions, stats.backOffs, qPrintable(mib(stats.peakQueuedBytes)),
           qPrintable(mib(stats.peakPendingBytes)), stats.pendingBuffers, stats.pendingBytes, stats.queuedBytes);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The MSG_ZEROCOPY path end to end: capability detection, TCP loopback with
 // COPIED reports and the back-off, true zero-copy through a dropping veth
 // peer, ENOBUFS back-pressure, and closing with buffers in flight.
@@ -245,7 +246,8 @@ void tst_ZeroCopy::rawDataNeverGoesZeroCopy()
     connect(pair.b.get(), &BlightSocket::messageReceived, this, [&](const Message &m) { received.append(m.payload); });
     const QByteArray owner = TestUtil::pattern(1024 * 1024, 4);
     for (int i = 0; i < 3; ++i)
-        QVERIFY(pair.a->sendMessage(MessageType::Ack, quint32(i), QByteArray::fromRawData(owner.constData(), owner.size())));
+        QVERIFY(pair.a->sendMessage(MessageType::Ack, quint32(i),
+                                    QByteArray::fromRawData(owner.constData(), owner.size())));
     QTRY_COMPARE(received.size(), 3);
     for (const QByteArray &payload : std::as_const(received))
         QCOMPARE(payload, owner);
@@ -298,7 +300,8 @@ void tst_ZeroCopy::closeWithBuffersPendingWaitsThenTearsDown()
     QCOMPARE(pair.a->state(), BlightSocket::State::Closing);
     // Nothing is freed before its release or the teardown: the socket still
     // shares some of the frames.
-    const bool someStillShared = std::any_of(frames.cbegin(), frames.cend(), [](const QByteArray &f) { return !f.isDetached(); });
+    const bool someStillShared = std::any_of(frames.cbegin(), frames.cend(),
+                                             [](const QByteArray &f) { return !f.isDetached(); });
     QVERIFY(someStillShared);
     QVERIFY(pair.a->socketDescriptor() >= 0); // completions can still arrive
     QTRY_COMPARE_WITH_TIMEOUT(disconnected.size(), 1, 10000);
@@ -326,10 +329,12 @@ void tst_ZeroCopy::destroyWithBuffersPendingKeepsThemUntilReleased()
     }
     QTRY_VERIFY(pair.a->pendingBuffers() > 0);
     pair.a.reset(); // destroyed with buffers in flight; must not block or free them
-    const bool someStillShared = std::any_of(frames.cbegin(), frames.cend(), [](const QByteArray &f) { return !f.isDetached(); });
+    const bool someStillShared = std::any_of(frames.cbegin(), frames.cend(),
+                                             [](const QByteArray &f) { return !f.isDetached(); });
     QVERIFY(someStillShared);
     // The background close ends after the linger time and lets go of them all.
-    QTRY_VERIFY_WITH_TIMEOUT(std::all_of(frames.cbegin(), frames.cend(), [](const QByteArray &f) { return f.isDetached(); }),
+    QTRY_VERIFY_WITH_TIMEOUT(std::all_of(frames.cbegin(), frames.cend(),
+                                         [](const QByteArray &f) { return f.isDetached(); }),
                              10000);
 }
 
