@@ -121,7 +121,9 @@ QString Endpoint::toString() const
         return m_sessionBus ? QStringLiteral("blight:session") : QStringLiteral("blight:");
     case Scheme::Tcp:
     case Scheme::Udp: {
-        const QString host = m_host.contains(u':') ? u'[' + m_host + u']' : m_host;
+        // parse() reads a leading '[' as the start of brackets.
+        const bool bracket = m_host.contains(u':') || m_host.startsWith(u'[');
+        const QString host = bracket ? u'[' + m_host + u']' : m_host;
         return schemeName() + QStringLiteral("://") + host + u':' + QString::number(m_port);
     }
     }
