@@ -7,11 +7,12 @@
 // (fuzz_datagram.cpp).
 //
 // Input layout (see make_corpus.py):
-//   byte 0      flags: bit 0 one byte per piece in the first run, bit 1
-//               pieces up to 64 KiB (else up to 300 bytes), bit 2 the second
-//               run (the socket's 64 KiB staging buffer) has a large cap, else
-//               4 KiB and the other piece sizes, bit 3 (with bit 2) that cap
-//               is the default 16 MiB, else LargeCap
+//   byte 0      flags: bit 0 one byte per piece (the first BytewisePieces
+//               pieces of the first run), bit 1 pieces up to 64 KiB (else up
+//               to 300 bytes), bit 2 the second run (the socket's 64 KiB
+//               staging buffer) has a large cap, else 4 KiB and the other
+//               piece sizes, bit 3 (with bit 2) that cap is the default
+//               16 MiB, else LargeCap
 //   byte 1      cap for the small-cap run: (byte * 97) payload bytes
 //   byte 2      staging size for the small-cap run: 24 + byte
 //   byte 3      seed of the piece sizes
@@ -100,15 +101,23 @@ void referenceParse(const char *data, qsizetype size, quint32 cap, Expected *exp
     expected->consumed = at;
 }
 
+// Byte by byte beyond this many pieces only repeats what the first ones did
+// (the small staging buffer has wrapped many times by then) at a loop turn
+// per byte; the rest of a long stream comes in the usual pieces.
+constexpr int BytewisePieces = 1024;
+
 // A tiny deterministic generator for the piece sizes: the input decides.
 struct PieceSizes
 {
     quint32 state;
     quint8 flags;
+    int bytewise = BytewisePieces;
     qsizetype next()
     {
-        if (flags & 1)
+        if ((flags & 1) && bytewise > 0) {
+            --bytewise;
             return 1;
+        }
         state ^= state << 13;
         state ^= state >> 17;
         state ^= state << 5;
