@@ -21,6 +21,20 @@ targets=${*:-$(sed -n 's/^set(BLIGHT_FUZZ_TARGETS \(.*\))$/\1/p' "$here/targets.
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:allocator_may_return_null=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 
+# CPU seconds (user + system) used so far by the children of this shell,
+# into $cpuNow: exec/s alone says more about the machine's load than about the
+# target. `times` runs in this shell (not in a $(...) subshell, whose children
+# are not the fuzzers) and writes to a file.
+childCpu() {
+    times >"$build/.run-sh-times"
+    cpuNow=$(tail -n 1 "$build/.run-sh-times" | awk '{
+        s = 0
+        for (i = 1; i <= 2; ++i) { split($i, p, "m"); sub("s", "", p[2]); s += p[1] * 60 + p[2] }
+        printf "%.2f", s
+    }')
+    rm -f "$build/.run-sh-times"
+}
+
 failed=""
 summary=""
 for target in $targets; do
@@ -45,10 +59,14 @@ for target in $targets; do
     *) limits="-max_len=4096" ;;
     esac
     status=0
+    childCpu
+    before=$cpuNow
     # shellcheck disable=SC2086
     (cd "$build" && "$binary" "$work" "$here/corpus/$target" "$here/regressions/$target" \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 $limits \
         -print_final_stats=1 -artifact_prefix="$artifacts/" ${FUZZ_ARGS:-}) >"$log" 2>&1 || status=$?
+    childCpu
+    cpu=$(awk -v a="$before" -v b="$cpuNow" 'BEGIN { printf "%.1f", b - a }')
     findings=$(find "$artifacts" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
@@ -60,7 +78,8 @@ for target in $targets; do
         failed="$failed $target"
         line="$target: FAILED"
     else
-        line="$target: clean, ${execs:-0} executions in ${seconds}s, ${rate:-0} exec/s, ${coverage:-no coverage line}"
+        perCpu=$(awk -v e="${execs:-0}" -v c="$cpu" 'BEGIN { printf "%d", (c > 0 ? e / c : 0) }')
+        line="$target: clean, ${execs:-0} executions in ${seconds}s, ${rate:-0} exec/s, $perCpu per CPU second (${cpu} s of CPU), ${coverage:-no coverage line}"
     fi
     echo "run.sh: $line"
     summary="$summary$line
