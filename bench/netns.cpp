@@ -26,8 +26,9 @@ namespace Bench {
 
 namespace {
 
-constexpr const char *SenderAddress = "10.254.0.1";
-constexpr const char *PeerAddress = "10.254.0.2";
+// The benchmarking range (RFC 2544, DESIGN.md §9), never a private range.
+constexpr const char *SenderAddress = "198.18.0.1";
+constexpr const char *PeerAddress = "198.18.0.2";
 constexpr quint16 PeerPort = 9; // discard; nothing listens in the peer namespace anyway
 const QString SenderMac = u"02:62:6c:00:00:01"_s;
 const QString PeerMac = u"02:62:6c:00:00:02"_s;
@@ -140,6 +141,14 @@ int VethNamespaces::openUdpSocket(QString *error)
         fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
             *error = u"socket: "_s + errnoText(errno);
+        // Bound to the veth device: if a setup step failed, no datagram can
+        // leave through another route.
+        const QByteArray device = m_senderDev.toLatin1();
+        if (fd >= 0 && ::setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device.constData(), socklen_t(device.size())) != 0) {
+            *error = u"SO_BINDTODEVICE %1: "_s.arg(m_senderDev) + errnoText(errno);
+            ::close(fd);
+            fd = -1;
+        }
         if (::setns(home, CLONE_NEWNET) != 0) {
             std::fprintf(stderr, "fatal: cannot return to the original network namespace: %s\n",
                          qPrintable(errnoText(errno)));

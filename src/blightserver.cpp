@@ -40,7 +40,7 @@ public:
     bool fail(const QString &why)
     {
         errorString = why;
-        qCWarning(lcServer, "%s", qPrintable(why));
+        qCInfo(lcServer, "%s", qPrintable(why));
         if (fd >= 0)
             ::close(fd);
         fd = -1;
@@ -147,16 +147,19 @@ bool BlightServer::listen(const QString &text)
         // the sender of the first datagram.
         auto *socket = new BlightSocket(d->mode, this);
         BlightSocketPrivate *sd = BlightSocketPrivate::get(socket);
+        sd->startConnection();
         sd->connectOnFirstDatagram = true;
-        sd->endpointText = d->boundEndpoint;
-        if (!sd->adopt(d->fd, BlightSocket::Ownership::TakeOwnership, false)) {
+        if (!sd->adopt(d->fd, BlightSocket::Ownership::TakeOwnership, d->boundEndpoint)) {
             const QString why2 = sd->errorString;
             delete socket;
             return d->fail(why2);
         }
         d->udpSocket = socket;
         connect(socket, &BlightSocket::connected, this, [this, socket] {
+            // The one connection is made: the server no longer listens.
+            d->udpSocket = nullptr;
             d->pending.append(socket);
+            Q_EMIT listeningChanged();
             Q_EMIT newConnection();
         });
         d->fd = -1; // owned by the socket now
@@ -178,7 +181,7 @@ void BlightServerPrivate::onAcceptable()
                 continue;
             if (errno != EAGAIN && errno != EWOULDBLOCK) {
                 const QString why = QStringLiteral("accept failed: %1").arg(errnoText());
-                qCWarning(lcServer, "%s", qPrintable(why));
+                qCInfo(lcServer, "%s", qPrintable(why));
                 Q_EMIT q->acceptError(why);
             }
             return;
@@ -211,6 +214,9 @@ void BlightServer::close()
     if (!d->unixPath.isEmpty())
         ::unlink(QFile::encodeName(d->unixPath).constData());
     d->unixPath.clear();
+    // A udp:// socket still waiting for its first datagram goes with the server's listening.
+    delete d->udpSocket.data();
+    d->udpSocket = nullptr;
     if (was)
         Q_EMIT listeningChanged();
 }

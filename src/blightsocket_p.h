@@ -1,14 +1,24 @@
-// Private state of BlightSocket: the send queue, the receive assembler, the
-// zero-copy policy and the close/linger logic.
+// SPDX-License-Identifier: MIT
+// Private state of BlightSocket: the engine that owns the descriptor, the
+// notifiers and timers, and the pure layers (send queue, coalescing policy,
+// zero-copy policy, completion tracker, message assembler). Its methods are
+// spread over one file per concern: socketsetup.cpp, socketconnect.cpp,
+// socketsend.cpp, socketreceive.cpp, socketcompletions.cpp, socketclose.cpp
+// and socketlifetime.cpp.
 #pragma once
 
+#include "coalescingpolicy_p.h"
 #include "completiontracker_p.h"
-#include "errorqueue_p.h"
+#include "sendqueue_p.h"
+#include "turnclock_p.h"
+#include "zerocopypolicy_p.h"
 
 #include <BlightTransport/blightsocket.h>
+#include <BlightTransport/endpoint.h>
 
 #include <QtCore/QBasicTimer>
 #include <QtCore/QHash>
+#include <QtCore/QObject>
 #include <QtCore/QPointer>
 #include <QtCore/QSocketNotifier>
 #include <QtNetwork/QHostAddress>
@@ -19,120 +29,147 @@
 
 namespace Blight {
 
-/*! The current event-loop turn of this thread (it never returns 0). */
-quint64 currentTurn();
-
-class BlightSocketPrivate
+/*!
+    The engine behind a BlightSocket. It is a QObject child of the public
+    object, so it moves with it between threads, and it outlives it where it
+    must: a slot may delete the public object from any signal (the engine then
+    only unwinds: every emit is followed by a check of gone()), and a socket
+    destroyed with zero-copy buffers in flight leaves its engine behind as the
+    heir that keeps them until the kernel lets go.
+*/
+class BlightSocketPrivate : public QObject, public TurnListener
 {
     Q_DECLARE_PUBLIC(BlightSocket)
 
 public:
     explicit BlightSocketPrivate(BlightSocket *q, BlightSocket::Mode socketMode);
-    ~BlightSocketPrivate();
+    ~BlightSocketPrivate() override;
+    static BlightSocketPrivate *get(BlightSocket *socket) { return socket->d_func(); }
 
-    // One queued piece of bytes. Pieces of a message stay in order; a
-    // zero-copy eligible piece is never merged into a staging buffer.
-    struct Piece
+    // Lifetime (socketlifetime.cpp).
+    /*! Held by every entry point (public call, notifier, timer, event) so that
+        the engine outlives the frames on its stack. */
+    class Busy
     {
-        QByteArray bytes;
-        qsizetype offset = 0;      // bytes of this piece already sent
-        bool eligible = false;     // may go with MSG_ZEROCOPY
-        bool staging = false;      // an appendable staging buffer of small messages
-        int messagesEnding = 0;    // messages that end in this piece
-        qsizetype remaining() const { return bytes.size() - offset; }
-    };
+    public:
+        explicit Busy(BlightSocketPrivate *d);
+        ~Busy();
+        Q_DISABLE_COPY_MOVE(Busy)
 
-    // Adoption and connection.
-    bool adopt(int fd, BlightSocket::Ownership ownership, bool emitConnected);
-    void connectTo(const Endpoint &endpoint);
+    private:
+        BlightSocketPrivate *const m_d;
+    };
+    /*! The public object was destroyed under a frame of this engine: unwind, touch
+        nothing. (An heir has no public object either, but goes on quietly: every
+        emit checks q_ptr.) */
+    bool gone() const { return q_ptr == nullptr && !heir; }
+    /*! Called by ~BlightSocket. */
+    void detach();
+    /*! Emits \a notify if a property changed from \a before to \a after. */
+    template<typename Value>
+    bool notifyChange(const Value &before, const Value &after, void (BlightSocket::*notify)());
+
+    // Setting up a descriptor (socketsetup.cpp).
+    bool adopt(int newFd, BlightSocket::Ownership ownership, const QString &endpointName = QString());
+    void startConnection();
+    bool becomeConnected();
+    void refreshRecordLimit();
+    void detectZeroCopy();
+    void setupNotifiers();
+    bool setState(BlightSocket::State newState);
+    bool announceEndpoint(const QString &text);
+    QString describePeer() const;
+    bool refuseDescriptor(const QString &why);
+
+    // Connecting (socketconnect.cpp).
+    void connectTo(const QString &text);
     void connectToAddressList();
-    void startConnect(int fd, const sockaddr *address, socklen_t length);
+    void startConnect(int newFd, const sockaddr *address, socklen_t length);
     void onConnectReady();
     void failConnect(int errorNumber);
-    void dropConnectNotifier();
-    void abandonConnect();
-    void reset();
-    static BlightSocketPrivate *get(BlightSocket *socket) { return socket->d_func(); }
+    void cancelAttempt();
+    QObject *newAttempt();
     void startCompositorHandshake(bool sessionBus); // compositor.cpp
-    /*! Adopts \a fd from an asynchronous handshake and emits connected(). */
-    void finishHandshake(int fd);
-    void setupNotifiers();
-    void detectZeroCopy();
-    void setState(BlightSocket::State state);
+    void finishHandshake(int newFd);
 
-    // Sending.
+    // Sending (socketsend.cpp).
     bool acceptsMessage(MessageType type, qsizetype payloadSize);
-    bool enqueueMessage(const Header &header, const QByteArray &payload);
-    bool enqueueRaw(const QByteArray &data);
     bool acceptable(qsizetype bytes);
+    bool fitsDatagram(qsizetype total);
+    bool enqueueMessage(const Header &header, const QByteArray &payload);
     bool enqueueMessageCopy(const Header &header, QByteArrayView payload);
+    bool enqueueRaw(const QByteArray &data);
     bool sendsImmediately();
-    bool checkDatagramSize(qsizetype total);
     bool trySendImmediately(const char *header, QByteArrayView payload, const QByteArray *owner);
-    void appendPiece(QByteArray bytes, bool eligible, int messagesEnding);
-    void appendStaged(const char *data, qsizetype size, int messagesEnding);
-    void appendStaged(const char *header, QByteArrayView payload, int messagesEnding);
-    void appendDatagram(const char *header, QByteArrayView payload);
-    void afterEnqueue(bool immediate, bool rawData);
-    void flushQueue();
-    bool sendBatch();
-    void advanceQueue(qsizetype bytes);
-    void waitForCompletions();
+    bool afterEnqueue(bool immediate);
+    void answerPing(quint32 ackid);
+    void scheduleFlush();
+    void endOfTurn() override;
+    bool flushQueue();
+    enum class BatchResult { More, Stop, Gone };
+    BatchResult sendBatch();
     bool holdForRetry(int errorNumber);
+    BatchResult datagramFailed(int errorNumber, bool zeroCopy, qsizetype bytes);
     void waitForWritable();
-    void detachRawData();
-    bool zeroCopyNow() const;
-    void updateCanSend();
-    void scheduleEndOfTurn();
-    void endOfTurn();
-    void forgetEndOfTurn();
-    bool claimSocket(quint64 inode);
-    void releaseSocketClaim();
+    bool setCanSend(bool canSendNow);
+    bool updateCanSend();
+    bool reportQueueEmpty();
+    bool onWritable();
 
-    // Receiving.
+    // Receiving (socketreceive.cpp).
     void onReadable();
-    void readStream();
-    void readDatagrams();
-    void readRaw();
+    bool readStream();
+    bool readDatagrams();
+    bool readRaw();
+    bool deliverData(const QByteArray &data);
     bool dispatch(Message &message);
     void resumeReading();
+    void resumeReadingLater();
 
-    // Error queue and zero-copy policy.
+    // Error queue and zero-copy completions (socketcompletions.cpp).
     void onErrorQueue();
-    bool drainErrorQueue();
-    void handleCompletion(quint32 lo, quint32 hi, bool copied);
-    void backOff();
-    void probe();
-    void setZeroCopyState(BlightSocket::ZeroCopyState state, const QString &reason);
+    bool drainErrorQueue(bool *sawAny = nullptr, bool followUp = true);
+    bool handleCompletion(quint32 lo, quint32 hi, bool copied);
+    bool applyZeroCopyChange();
+    void onProbeTimer();
     void retryAfterNoBuffers();
 
-    // Errors, close and teardown.
-    void fail(BlightSocket::Error error, const QString &reason);
+    // Errors, close and teardown (socketclose.cpp).
+    bool warn(const QString &message);
+    bool reportError(BlightSocket::Error newError, const QString &reason);
+    bool becomeUnconnected();
+    void fail(BlightSocket::Error newError, const QString &reason);
     void failErrno(int errorNumber, const QString &during);
     void beginClose(bool graceful);
+    void onLingerTimeout();
     void maybeFinishClose();
     void teardown();
     void finalize();
-    void finishReplies(const QString &reason);
+    bool finishReplies(const QString &reason);
+    bool emitStatistics();
 
-    void emitStatistics();
+protected:
+    bool event(QEvent *event) override;
+    void timerEvent(QTimerEvent *event) override;
 
+public:
     BlightSocket *q_ptr;
     const BlightSocket::Mode mode;
 
-    // Configuration.
-    BlightSocket::ZeroCopyMode zeroCopyMode = BlightSocket::ZeroCopyMode::Auto;
-    qint64 zeroCopyThreshold;
-    qint64 pendingBytesLimit;
-    int pendingBuffersLimit;
-    int copiedBackOffCount = 3;
-    int backOffInterval = 1000;
+    // Configuration the pure layers do not hold.
     int lingerTime = 2000;
     qint64 sendQueueLimit = 64 * 1024 * 1024;
-    qint64 flushThreshold = 64 * 1024;
     quint32 maxPayloadSize = DefaultMaxPayloadSize;
     bool autoAnswerPings = true;
     bool readingPaused = false;
+
+    // The pure layers.
+    SendQueue queue;
+    CoalescingPolicy coalescing;
+    ZeroCopyPolicy zeroCopy;
+    CompletionTracker tracker;
+    MessageAssembler assembler;
+    SocketStatistics stats;
 
     // Descriptor and state.
     int fd = -1;
@@ -142,6 +179,7 @@ public:
     BlightSocket::SocketKind kind = BlightSocket::SocketKind::None;
     bool datagram = false;
     bool connectOnFirstDatagram = false; // a UDP server socket waiting for its peer
+    qsizetype maxRecord = 0;             // SOCK_SEQPACKET: the largest record the kernel sends
     QString endpointText;
     BlightSocket::Error error = BlightSocket::Error::NoError;
     QString errorString;
@@ -149,55 +187,54 @@ public:
     QSocketNotifier *readNotifier = nullptr;
     QSocketNotifier *writeNotifier = nullptr;
     QSocketNotifier *errorNotifier = nullptr;
-    Endpoint pendingEndpoint;
-    QList<QHostAddress> pendingAddresses; // still to try while connecting
-    int connectingFd = -1;
-    QSocketNotifier *connectNotifier = nullptr;
-    bool failed = false;
 
-    // Send queue.
-    std::deque<Piece> queue;
-    int queuedPieces = 0;
-    quint64 immediateTurn = 0; // the event-loop turn of the last immediate send
-    quint64 countedTurn = 0;   // the turn turnMessages counts for
-    int turnMessages = 0;
-    int previousTurnMessages = 0;
-    bool endOfTurnPosted = false;
+    // Connecting: everything of one attempt hangs off its context object, so
+    // that a later attempt never hears from an earlier one.
+    QObject *attempt = nullptr;
+    Endpoint pendingEndpoint;
+    QList<QHostAddress> pendingAddresses;
+    int connectingFd = -1;
+
+    // Sending.
     bool writeBlocked = false;
-    bool waitingForCompletions = false;
     bool canSend = true;
     bool queueDrained = false;
-    QByteArray spareStaging;
+    bool flushScheduled = false;
+    bool datagramRetried = false; // the front datagram met an error once already
+    QBasicTimer noBuffersTimer;
 
-    // Receive side.
-    MessageAssembler assembler;
+    // Receiving.
     std::deque<Message> heldMessages; // assembled while reading was paused
     QByteArray rawBuffer;
     bool resumePosted = false;
 
     // Zero-copy.
-    bool zeroCopySupported = false;
-    BlightSocket::ZeroCopyState zeroCopyState = BlightSocket::ZeroCopyState::Unsupported;
-    QString zeroCopyReason;
-    CompletionTracker tracker;
-    int consecutiveCopied = 0;
-    bool probing = false;
-    quint32 probeStartId = 0;
-    int currentBackOff = 0;
     QBasicTimer probeTimer;
-    QBasicTimer noBuffersTimer;
-    int noBuffersDelay = 1;
 
     // Close.
+    bool failed = false;
     bool closing = false;
     bool tornDown = false;
     QBasicTimer lingerTimer;
+    QBasicTimer drainTimer; // after a teardown: POLLHUP makes the notifiers useless
 
     // Requests.
     quint32 lastAckId = 0;
     QHash<quint32, QPointer<BlightReply>> replies;
 
-    SocketStatistics stats;
+    // Lifetime.
+    int busyDepth = 0;
+    bool detachPending = false;
+    bool heir = false; // the public object is gone; this engine finishes its close
+    void finishDetach();
 };
+
+template<typename Value>
+bool BlightSocketPrivate::notifyChange(const Value &before, const Value &after, void (BlightSocket::*notify)())
+{
+    if (before != after && q_ptr)
+        Q_EMIT(q_ptr->*notify)();
+    return !gone();
+}
 
 } // namespace Blight

@@ -2,7 +2,7 @@
 // their counter values. Pure bookkeeping, no I/O.
 #pragma once
 
-#include <BlightTransport/blighttransport_global.h>
+#include <QtCore/QtGlobal>
 
 #include <QtCore/QByteArray>
 #include <QtCore/QVarLengthArray>
@@ -14,7 +14,7 @@ namespace Blight {
 
 /*! Release latencies in a log-linear histogram: 8 sub-buckets per power of two
     of nanoseconds, so percentiles are within 12.5 %. */
-class BLIGHTTRANSPORT_EXPORT LatencyHistogram
+class LatencyHistogram
 {
 public:
     void record(qint64 nanoseconds);
@@ -44,7 +44,7 @@ private:
     empty slot until the front catches up; repeated or unknown values are
     ignored.
 */
-class BLIGHTTRANSPORT_EXPORT CompletionTracker
+class CompletionTracker
 {
 public:
     using Buffers = QVarLengthArray<QByteArray, 2>;
@@ -64,6 +64,8 @@ public:
     quint32 add(Buffers buffers, qint64 bytes, qint64 sentAtNs);
     /*! The last add() sent nothing: the kernel took no counter value. */
     void rollbackLast();
+    /*! Whether the last add() is still pending (no range released it yet). */
+    bool isLastPending() const { return !m_entries.empty() && !m_entries.back().released; }
     /*! The last add() sent \a bytes (fewer than announced on a partial send). */
     void setLastBytes(qint64 bytes);
 

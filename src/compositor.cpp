@@ -171,6 +171,7 @@ void CompositorLink::failNow(BlightSocket::Error error, const QString &reason)
         m_serviceWatcher->disconnect(this);
     deleteLater();
     // May delete the socket, and this object with it, from a slot.
+    BlightSocketPrivate::Busy busy(d);
     d->fail(error, reason);
 }
 
@@ -264,6 +265,7 @@ void CompositorLink::onReply(QDBusPendingCallWatcher *call)
             qPrintable(serviceText()), qPrintable(m_owner), fd);
     // Adopts fd (or closes it and fails) and emits connected(), whose slots
     // may delete the socket and this object with it.
+    BlightSocketPrivate::Busy busy(d);
     d->finishHandshake(fd);
 }
 

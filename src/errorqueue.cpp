@@ -1,5 +1,6 @@
 // Error-queue parsing (pure) and draining (recvmsg with MSG_ERRQUEUE).
 #include "errorqueue_p.h"
+#include "syscalls_p.h"
 
 #include <QtNetwork/QHostAddress>
 
@@ -121,7 +122,7 @@ DrainResult drain(int fd, const std::function<void(const ErrorQueueEvent &)> &si
         message.msg_control = control;
         message.msg_controllen = sizeof(control);
         ++result.calls;
-        const ssize_t n = ::recvmsg(fd, &message, MSG_ERRQUEUE | MSG_DONTWAIT);
+        const ssize_t n = Sys::recvmsg(fd, &message, MSG_ERRQUEUE | MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR)
                 continue;

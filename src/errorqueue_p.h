@@ -2,7 +2,7 @@
 // queued errors (ICMP for UDP). The parser does no I/O; drain() does.
 #pragma once
 
-#include <BlightTransport/blighttransport_global.h>
+#include <QtCore/QtGlobal>
 
 #include <QtCore/QString>
 #include <QtCore/QVarLengthArray>
@@ -13,7 +13,7 @@ struct msghdr;
 
 namespace Blight {
 
-struct BLIGHTTRANSPORT_EXPORT ErrorQueueEvent
+struct ErrorQueueEvent
 {
     enum class Kind { ZeroCopyRange, SocketError };
     Kind kind = Kind::SocketError;
@@ -37,11 +37,11 @@ using Events = QVarLengthArray<ErrorQueueEvent, 4>;
 
 /*! Parses the control messages of one recvmsg(MSG_ERRQUEUE) result.
     Control messages of other levels or types are skipped. */
-BLIGHTTRANSPORT_EXPORT Events parse(const msghdr &message);
+Events parse(const msghdr &message);
 
 /*! Builds the control message the kernel would queue, for tests: the
     IPv4 (\a ipv6 false) or IPv6 form. Returns the bytes written to \a buffer. */
-BLIGHTTRANSPORT_EXPORT qsizetype buildControlMessage(char *buffer, qsizetype capacity, bool ipv6,
+qsizetype buildControlMessage(char *buffer, qsizetype capacity, bool ipv6,
                                                      const ErrorQueueEvent &event);
 
 struct DrainResult
@@ -52,7 +52,7 @@ struct DrainResult
 
 /*! Reads the error queue of \a fd with MSG_DONTWAIT until it is empty,
     handing every event to \a sink. */
-BLIGHTTRANSPORT_EXPORT DrainResult drain(int fd, const std::function<void(const ErrorQueueEvent &)> &sink);
+DrainResult drain(int fd, const std::function<void(const ErrorQueueEvent &)> &sink);
 
 } // namespace ErrorQueue
 } // namespace Blight

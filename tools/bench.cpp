@@ -20,20 +20,24 @@ int runBench(const QStringList &arguments)
     for (const QString &candidate : candidates) {
         if (!QFileInfo(candidate).isExecutable())
             continue;
+        // argv[0] names the command as the user typed it: the benchmark's
+        // usage line then reads "Usage: blight-transport bench [options]".
         QList<QByteArray> storage;
-        storage.append(QFile::encodeName(candidate));
+        storage.append("blight-transport bench");
         for (qsizetype i = 1; i < arguments.size(); ++i)
             storage.append(arguments.at(i).toLocal8Bit());
         QList<char *> argv;
         for (QByteArray &argument : storage)
             argv.append(argument.data());
         argv.append(nullptr);
-        ::execv(argv.constFirst(), argv.data());
+        const QByteArray program = QFile::encodeName(candidate);
+        ::execv(program.constData(), argv.data());
         printError(QStringLiteral("cannot run %1").arg(candidate));
-        return 1;
+        return ExitFailure;
     }
-    printError(QStringLiteral("blight-transport-bench not found beside %1 (build with BLIGHT_BUILD_BENCH=ON)").arg(self));
-    return 1;
+    printError(
+        QStringLiteral("blight-transport-bench not found beside %1 (build with BLIGHT_BUILD_BENCH=ON)").arg(self));
+    return ExitFailure;
 }
 
 } // namespace Blight::Cli

@@ -3,6 +3,7 @@
 #include "commands.h"
 #include "cliutil.h"
 #include "fakecompositor.h"
+#include "signalwatcher.h"
 
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QCoreApplication>
@@ -14,23 +15,26 @@ namespace Blight::Cli {
 int runServeCompositor(const QStringList &arguments)
 {
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
-        "Owns codes.eeems.blight1 on a D-Bus bus and answers open() at / (interface\n"
-        "codes.eeems.blight1.Compositor) with one end of a fresh AF_UNIX socket pair, as\n"
-        "blight does. Pings every connection each second and reports a client that does\n"
-        "not answer within two seconds; answers Info and List at once; acks Repaint, Move,\n"
-        "Raise, Lower, Focus and Delete after a pretend paint, and Wait when its marker is\n"
-        "painted. Prints a line when ready and one per client event. Clients connect with\n"
-        "blight:session (or blight: with --system)."));
+    parser.setApplicationDescription(
+        QStringLiteral("Owns codes.eeems.blight1 on a D-Bus bus and answers open() at / (interface\n"
+                       "codes.eeems.blight1.Compositor) with one end of a fresh AF_UNIX socket pair, as\n"
+                       "blight does. Pings every connection each second and reports a client that does\n"
+                       "not answer within two seconds; answers Info and List at once; acks Repaint, Move,\n"
+                       "Raise, Lower, Focus and Delete after a pretend paint, and Wait when its marker is\n"
+                       "painted. Prints a line when ready and one per client event. Clients connect with\n"
+                       "blight:session (or blight: with --system). SIGINT or SIGTERM stop it cleanly: it\n"
+                       "closes every connection and gives the name up."));
     const QCommandLineOption sessionOption(QStringLiteral("session"),
                                            QStringLiteral("Serve on the session bus (the default)."));
-    const QCommandLineOption systemOption(QStringLiteral("system"),
-                                          QStringLiteral("Serve on the system bus (needs a bus policy that lets you own the name)."));
+    const QCommandLineOption
+        systemOption(QStringLiteral("system"),
+                     QStringLiteral("Serve on the system bus (needs a bus policy that lets you own the name)."));
     const QCommandLineOption surfacesOption(QStringLiteral("surfaces"),
                                             QStringLiteral("Surfaces to create, 1404x1872 each (default 1)."),
                                             QStringLiteral("n"), QStringLiteral("1"));
     const QCommandLineOption pingOption(QStringLiteral("ping-interval"),
-                                        QStringLiteral("Milliseconds between pings (default %1).").arg(CompositorPingInterval),
+                                        QStringLiteral("Milliseconds between pings (default %1).")
+                                            .arg(CompositorPingInterval),
                                         QStringLiteral("ms"), QString::number(CompositorPingInterval));
     const QCommandLineOption timeoutOption(QStringLiteral("ping-timeout"),
                                            QStringLiteral("Milliseconds without an answer before a client is reported "
@@ -47,17 +51,19 @@ int runServeCompositor(const QStringList &arguments)
         return exitCode;
     if (!parser.positionalArguments().isEmpty()) {
         printError(QStringLiteral("serve-compositor takes no arguments"));
-        return 2;
+        return ExitUsage;
     }
     if (parser.isSet(sessionOption) && parser.isSet(systemOption)) {
         printError(QStringLiteral("give --session or --system, not both"));
-        return 2;
+        return ExitUsage;
     }
     auto number = [&](const QCommandLineOption &option, int minimum, int *out) {
         bool ok = false;
         *out = parser.value(option).toInt(&ok);
         if (!ok || *out < minimum) {
-            printError(QStringLiteral("--%1 needs a whole number of at least %2").arg(option.names().constFirst()).arg(minimum));
+            printError(QStringLiteral("--%1 needs a whole number of at least %2")
+                           .arg(option.names().constFirst())
+                           .arg(minimum));
             return false;
         }
         return true;
@@ -68,7 +74,7 @@ int runServeCompositor(const QStringList &arguments)
     int paintDelay = 0;
     if (!number(surfacesOption, 0, &surfaces) || !number(pingOption, 1, &pingInterval)
         || !number(timeoutOption, 1, &pingTimeout) || !number(paintOption, 0, &paintDelay)) {
-        return 2;
+        return ExitUsage;
     }
 
     const bool system = parser.isSet(systemOption);
@@ -76,9 +82,20 @@ int runServeCompositor(const QStringList &arguments)
     const QDBusConnection bus = system ? QDBusConnection::systemBus() : QDBusConnection::sessionBus();
     if (!bus.isConnected()) {
         printError(QStringLiteral("cannot reach the D-Bus %1: %2").arg(busText, bus.lastError().message()));
-        return 1;
+        return ExitFailure;
     }
 
+    // Stopping through the event loop lets the compositor close its
+    // connections and release the name, as blight does when it exits.
+    SignalWatcher signalWatcher;
+    if (!signalWatcher.isValid()) {
+        printError(signalWatcher.errorString());
+        return ExitFailure;
+    }
+    QObject::connect(&signalWatcher, &SignalWatcher::signalReceived, &signalWatcher,
+                     [] { QCoreApplication::exit(ExitOk); });
+    // Before the compositor, which reports its last events from its destructor.
+    QTextStream out(stdout);
     FakeCompositor compositor(bus);
     compositor.setPingInterval(pingInterval);
     compositor.setPingTimeout(pingTimeout);
@@ -95,10 +112,9 @@ int runServeCompositor(const QStringList &arguments)
     }
     if (!compositor.start()) {
         printError(QStringLiteral("cannot serve on the %1: %2").arg(busText, compositor.errorString()));
-        return 1;
+        return ExitFailure;
     }
 
-    QTextStream out(stdout);
     QObject::connect(&compositor, &FakeCompositor::eventOccurred, &compositor, [&out](const QString &text) {
         out << text << Qt::endl; // one line per event, flushed: readers may be pipes
     });

@@ -1,5 +1,5 @@
 // The demo's connections: one DemoLink is a sender and a receiver over one
-// socket, with the receiver checking every byte.
+// socket, with the receiver checking every byte; and the demo's panel hooks.
 #pragma once
 
 #include <BlightTransport/blightsocket.h>
@@ -7,6 +7,7 @@
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QHash>
 #include <QtCore/QJsonObject>
+#include <QtCore/QList>
 #include <QtCore/QObject>
 
 #include <memory>
@@ -29,6 +30,9 @@ struct DemoConfig
     QString zeroCopyModeName = QStringLiteral("auto");
 };
 
+/*! CPU time of the calling thread, in nanoseconds (CLOCK_THREAD_CPUTIME_ID). */
+qint64 threadCpuNs();
+
 class DemoLink : public QObject
 {
     Q_OBJECT
@@ -45,6 +49,10 @@ public:
     BlightSocket *receiver() const { return m_receiver; }
     double progress() const;
     qint64 bytesChecked() const { return m_bytesChecked; }
+    /*! Thread CPU spent making payloads, and checking what arrived: the
+        demo's own work, not the transport's. */
+    qint64 generationCpuNs() const { return m_generationNs; }
+    qint64 checkingCpuNs() const { return m_checkingNs; }
     bool isDone() const { return m_done; }
     QJsonObject summary() const;
 
@@ -57,7 +65,11 @@ private:
     qint64 frameIndexOf(qint64 k) const;
     void wireSender();
     void wireReceiver();
+    void generateBurst();
     void pump();
+    void receiveMessage(const Blight::Message &message);
+    void receiveRawChunk(const QByteArray &chunk);
+    void checkInbox();
     void checkMessage(const Blight::Message &message);
     void checkRawChunk(const QByteArray &chunk);
     void checkFinished();
@@ -79,6 +91,17 @@ private:
     qint64 m_acksExpected = 0;
     qint64 m_acksReceived = 0;
     QHash<quint32, MessageType> m_awaitedAcks;
+    // Generated ahead of sending and checked after arrival, a batch at a
+    // time, so that each batch is timed with two clock reads.
+    QList<Message> m_ready;
+    qsizetype m_readyAt = 0;
+    QList<Message> m_inbox;
+    QList<QByteArray> m_rawInbox;
+    QList<Message> m_replies;
+    bool m_checkQueued = false;
+    bool m_pumping = false;
+    qint64 m_generationNs = 0;
+    qint64 m_checkingNs = 0;
     QElapsedTimer m_clock;
     qint64 m_elapsedNs = 0;
     SocketStatistics m_senderStats;

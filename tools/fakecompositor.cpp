@@ -37,7 +37,10 @@ QString errnoText(int errorNumber)
 // one of its own timers' or socket's signals.
 struct FakeCompositor::Client : public QObject
 {
-    explicit Client(QObject *parent) : QObject(parent) { }
+    explicit Client(QObject *parent)
+        : QObject(parent)
+    {
+    }
 
     int id = 0;
     QString busName;
@@ -47,8 +50,8 @@ struct FakeCompositor::Client : public QObject
     quint32 lastPing = 0;     // ackid of the latest ping
     quint32 lastAnswered = 0; // latest ping acked
     bool notResponding = false;
-    QHash<quint32, int> pendingMarkers;  // repaint marker -> repaints not yet painted
-    QMultiHash<quint32, quint32> waits;  // marker -> ackids of Wait requests
+    QHash<quint32, int> pendingMarkers; // repaint marker -> repaints not yet painted
+    QMultiHash<quint32, quint32> waits; // marker -> ackids of Wait requests
 };
 
 FakeCompositorObject::FakeCompositorObject(FakeCompositor *compositor)
@@ -289,7 +292,7 @@ void FakeCompositor::ping(int id)
         ++client->lastPing;
     const quint32 ackid = client->lastPing;
     qCDebug(lcFakeCompositor, "client %d: ping %u", id, ackid);
-    if (!client->socket->sendMessage(MessageType::Ping, ackid) || !find(id))
+    if (!client->socket->sendMessage(MessageType::Ping, ackid, {}) || !find(id))
         return;
     Q_EMIT pingSent(id, ackid);
 }
@@ -357,7 +360,10 @@ void FakeCompositor::ack(int id, MessageType type, quint32 ackid, const QByteArr
         report(QStringLiteral("client %1: acked %2 %3").arg(id).arg(requestName(type)).arg(ackid));
     else
         report(QStringLiteral("client %1: acked %2 %3 with %4 bytes")
-                   .arg(id).arg(requestName(type)).arg(ackid).arg(payload.size()));
+                   .arg(id)
+                   .arg(requestName(type))
+                   .arg(ackid)
+                   .arg(payload.size()));
 }
 
 void FakeCompositor::onMessage(int id, const Message &message)
@@ -379,7 +385,9 @@ void FakeCompositor::onMessage(int id, const Message &message)
     };
     auto ackMalformed = [&] {
         report(QStringLiteral("client %1: malformed %2 (%3 bytes of payload)")
-                   .arg(id).arg(requestName(type)).arg(message.payload.size()));
+                   .arg(id)
+                   .arg(requestName(type))
+                   .arg(message.payload.size()));
         ack(id, type, ackid);
     };
     auto surfaceRequest = [&]() -> Surface * {
@@ -404,8 +412,14 @@ void FakeCompositor::onMessage(int id, const Message &message)
         if (!m_surfaces.contains(repaint->identifier))
             return ackUnknown(repaint->identifier);
         report(QStringLiteral("client %1: repaint %2 surface %3 (%4,%5 %6x%7) marker %8")
-                   .arg(id).arg(ackid).arg(repaint->identifier).arg(repaint->x).arg(repaint->y)
-                   .arg(repaint->width).arg(repaint->height).arg(repaint->marker));
+                   .arg(id)
+                   .arg(ackid)
+                   .arg(repaint->identifier)
+                   .arg(repaint->x)
+                   .arg(repaint->y)
+                   .arg(repaint->width)
+                   .arg(repaint->height)
+                   .arg(repaint->marker));
         ++client->pendingMarkers[repaint->marker];
         schedulePaint(PaintJob{id, type, ackid, repaint->marker, true});
         return;
@@ -420,7 +434,11 @@ void FakeCompositor::onMessage(int id, const Message &message)
         it->info.x = move->x;
         it->info.y = move->y;
         report(QStringLiteral("client %1: move %2 surface %3 to %4,%5")
-                   .arg(id).arg(ackid).arg(move->identifier).arg(move->x).arg(move->y));
+                   .arg(id)
+                   .arg(ackid)
+                   .arg(move->identifier)
+                   .arg(move->x)
+                   .arg(move->y));
         schedulePaint(PaintJob{id, type, ackid});
         return;
     }

@@ -12,4 +12,6 @@ apt-get install -y --no-install-recommends \
     qml6-module-qttest qml6-module-qtquick qml6-module-qtquick-window \
     qml6-module-qtqml-workerscript qml6-module-qtquick-controls \
     qml6-module-qtquick-layouts qml6-module-qtquick-templates \
-    fonts-dejavu-core iproute2 dbus-daemon
+    fonts-dejavu-core iproute2 dbus-daemon \
+    pkg-config doxygen clang-format \
+    g++-arm-linux-gnueabihf g++-aarch64-linux-gnu

@@ -2,6 +2,8 @@
 // received message.
 #include "commands.h"
 #include "cliutil.h"
+#include "signalwatcher.h"
+#include "unixsocketpath.h"
 
 #include <BlightTransport/blightserver.h>
 
@@ -9,20 +11,28 @@
 #include <QtCore/QCoreApplication>
 #include <QtCore/QJsonObject>
 
+#include <limits>
+
 namespace Blight::Cli {
 
 int runListen(const QStringList &arguments)
 {
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
-        "Accepts one connection on <endpoint> (or adopts fd:N) and prints one JSON line per\n"
-        "message: type, ackid, size and the sha256 of the payload. Answers pings. Exits when\n"
-        "the peer disconnects or after --count messages."));
-    parser.addPositionalArgument(QStringLiteral("endpoint"), QStringLiteral("unix:/path, tcp://host:port, udp://host:port or fd:N"));
-    const QCommandLineOption countOption(QStringLiteral("count"), QStringLiteral("Exit after <n> messages."), QStringLiteral("n"));
+    parser.setApplicationDescription(
+        QStringLiteral("Accepts one connection on <endpoint> (or adopts fd:N) and prints one JSON line per\n"
+                       "message: type, ackid, size and the sha256 of the payload. Answers pings. Exits when\n"
+                       "the peer disconnects, after --count messages, or on SIGINT or SIGTERM (exit 0 unless a\n"
+                       "connection failed). A unix: socket file is removed when it exits; a stale one (nobody\n"
+                       "listening) is replaced, one in use or a path that is not a socket is refused."));
+    parser.addPositionalArgument(QStringLiteral("endpoint"),
+                                 QStringLiteral("unix:/path, tcp://host:port, udp://host:port or fd:N"));
+    const QCommandLineOption countOption(QStringLiteral("count"), QStringLiteral("Exit after <n> messages."),
+                                         QStringLiteral("n"));
     const QCommandLineOption keepOption(QStringLiteral("keep-listening"),
-                                        QStringLiteral("After a connection ends (even with an error), accept the next one."));
-    const QCommandLineOption maxOption(QStringLiteral("max-payload"), QStringLiteral("Largest payload accepted (default 16 MiB)."),
+                                        QStringLiteral(
+                                            "After a connection ends (even with an error), accept the next one."));
+    const QCommandLineOption maxOption(QStringLiteral("max-payload"),
+                                       QStringLiteral("Largest payload accepted (default 16 MiB)."),
                                        QStringLiteral("bytes"));
     parser.addOptions({countOption, keepOption, maxOption});
     int exitCode = 0;
@@ -30,30 +40,45 @@ int runListen(const QStringList &arguments)
         return exitCode;
     if (parser.positionalArguments().size() != 1) {
         printError(QStringLiteral("listen needs exactly one endpoint"));
-        return 2;
+        return ExitUsage;
     }
     const QString endpointText = parser.positionalArguments().constFirst();
-    bool ok = true;
-    const qint64 count = parser.isSet(countOption) ? parser.value(countOption).toLongLong(&ok) : -1;
-    if (!ok || (parser.isSet(countOption) && count <= 0)) {
-        printError(QStringLiteral("--count needs a positive number"));
-        return 2;
+    qint64 count = -1;
+    if (parser.isSet(countOption)) {
+        const auto value = integerOption(parser, countOption, 1, std::numeric_limits<qint64>::max());
+        if (!value)
+            return ExitUsage;
+        count = *value;
     }
-    const quint32 maxPayload = parser.isSet(maxOption) ? parser.value(maxOption).toUInt(&ok) : DefaultMaxPayloadSize;
-    if (!ok) {
-        printError(QStringLiteral("--max-payload needs a number of bytes"));
-        return 2;
+    quint32 maxPayload = DefaultMaxPayloadSize;
+    if (parser.isSet(maxOption)) {
+        const auto value = integerOption(parser, maxOption, 0, std::numeric_limits<quint32>::max());
+        if (!value)
+            return ExitUsage;
+        maxPayload = quint32(*value);
     }
     const bool keepListening = parser.isSet(keepOption);
     QString why;
     const Endpoint endpoint = Endpoint::parse(endpointText, &why);
     if (!endpoint.isValid()) {
         printError(why);
-        return 2;
+        return ExitUsage;
     }
 
     qint64 received = 0;
-    int result = 0;
+    int result = ExitOk;
+    // Stopping by signal goes through the event loop, so that the server's
+    // destructor closes it and removes a unix: socket file.
+    SignalWatcher signalWatcher;
+    if (!signalWatcher.isValid()) {
+        printError(signalWatcher.errorString());
+        return ExitFailure;
+    }
+    QObject::connect(&signalWatcher, &SignalWatcher::signalReceived, &signalWatcher, [&](int signalNumber) {
+        printError(QStringLiteral("stopping on %1")
+                       .arg(signalNumber == SIGINT ? QStringLiteral("SIGINT") : QStringLiteral("SIGTERM")));
+        QCoreApplication::exit(result);
+    });
     BlightServer server;
     auto serve = [&](BlightSocket *socket) {
         socket->setMaxPayloadSize(maxPayload);
@@ -67,18 +92,18 @@ int runListen(const QStringList &arguments)
             });
             if (count > 0 && ++received >= count) {
                 socket->close();
-                QCoreApplication::exit(0);
+                QCoreApplication::exit(result);
             }
         });
         QObject::connect(socket, &BlightSocket::errorOccurred, socket,
                          [&](BlightSocket::Error error, const QString &reason) {
-            if (error == BlightSocket::Error::RemoteClosed && !reason.contains(u"middle")) {
-                printError(QStringLiteral("peer disconnected"));
-                return;
-            }
-            printError(QStringLiteral("connection ended: %1").arg(reason));
-            result = 1;
-        });
+                             if (error == BlightSocket::Error::RemoteClosed && !reason.contains(u"middle")) {
+                                 printError(QStringLiteral("peer disconnected"));
+                                 return;
+                             }
+                             printError(QStringLiteral("connection ended: %1").arg(reason));
+                             result = ExitFailure;
+                         });
         QObject::connect(socket, &BlightSocket::disconnected, socket, [&, socket] {
             socket->deleteLater();
             if (!keepListening || !server.isListening())
@@ -92,13 +117,23 @@ int runListen(const QStringList &arguments)
         auto *socket = new BlightSocket(&server);
         if (!socket->setSocketDescriptor(endpoint.descriptor())) {
             printError(socket->errorString());
-            return 1;
+            return ExitFailure;
         }
         serve(socket);
     } else {
+        if (endpoint.scheme() == Endpoint::Scheme::Unix) {
+            bool removedStale = false;
+            const QString refused = prepareUnixSocketPath(endpoint.path(), &removedStale);
+            if (!refused.isEmpty()) {
+                printError(QStringLiteral("cannot listen on %1: %2").arg(endpointText, refused));
+                return ExitFailure;
+            }
+            if (removedStale)
+                printError(QStringLiteral("replaced the stale socket %1 (nobody was listening)").arg(endpoint.path()));
+        }
         if (!server.listen(endpointText)) {
             printError(server.errorString());
-            return 1;
+            return ExitFailure;
         }
         printError(QStringLiteral("listening on %1").arg(server.endpoint()));
         QObject::connect(&server, &BlightServer::newConnection, &server, [&] {

@@ -20,12 +20,16 @@ static void printUsage()
         "  demo              Sender and receiver in one process over an AF_UNIX socket pair\n"
         "                    and TCP on loopback; checks every byte (the default command)\n"
         "  listen <endpoint> Accept one connection, print one JSON line per message\n"
-        "  send <endpoint>   Send --count messages of --type with --size payload bytes\n"
+        "  send <endpoint>   Send --count messages of --type; --wait-acks prints the replies\n"
         "  serve-compositor  A fake blight compositor on D-Bus, for trying things out\n"
         "  bench             Run the benchmark (blight-transport-bench)\n"
         "\n"
+        "Options: -h, --help (also: help), --version, and for every command -v, --verbose\n"
+        "(the library's log, categories oxide.blight.*).\n"
+        "\n"
         "Endpoints: unix:/path, tcp://host:port, tcp://[::1]:port, udp://host:port, fd:N,\n"
-        "           blight: (system bus), blight:session\n");
+        "           blight: (system bus), blight:session\n"
+        "\n") << exitStatusHelp();
 }
 
 int main(int argc, char *argv[])
@@ -40,7 +44,10 @@ int main(int argc, char *argv[])
         command = arguments.takeAt(1);
     else if (arguments.size() > 1 && (arguments.at(1) == u"--help" || arguments.at(1) == u"-h")) {
         printUsage();
-        return 0;
+        return ExitOk;
+    } else if (arguments.size() > 1 && arguments.at(1) == u"--version") {
+        QTextStream(stdout) << versionText() << '\n';
+        return ExitOk;
     }
     arguments[0] = QStringLiteral("blight-transport ") + command;
 
@@ -50,7 +57,7 @@ int main(int argc, char *argv[])
         return runBench(arguments);
     if (command == u"help") {
         printUsage();
-        return 0;
+        return ExitOk;
     }
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("blight-transport"));
@@ -62,5 +69,5 @@ int main(int argc, char *argv[])
         return runServeCompositor(arguments);
     printError(QStringLiteral("unknown command '%1'").arg(command));
     printUsage();
-    return 2;
+    return ExitUsage;
 }

@@ -1,95 +1,73 @@
-// blight-transport send: connect and send --count messages with a checkable
-// payload pattern, then print a JSON summary.
+// blight-transport send: connect, send --count messages, optionally wait for
+// every request's Ack and print its decoded reply, then print a JSON summary.
 #include "commands.h"
 #include "cliutil.h"
+#include "replyjson.h"
+#include "sendoptions.h"
 
-#include <QtCore/QCommandLineParser>
 #include <QtCore/QCoreApplication>
 #include <QtCore/QElapsedTimer>
+#include <QtCore/QHash>
 #include <QtCore/QJsonObject>
 #include <QtCore/QMetaEnum>
+#include <QtCore/QTimer>
 
 namespace Blight::Cli {
 
 int runSend(const QStringList &arguments)
 {
-    QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
-        "Connects to <endpoint> (or adopts fd:N) and sends --count messages of --type with\n"
-        "--size payload bytes. Payload byte i of message k (from 0) is (k + i) % 251; message\n"
-        "k has ackid k + 1. Prints a JSON summary at the end."));
-    parser.addPositionalArgument(QStringLiteral("endpoint"),
-                                 QStringLiteral("unix:/path, tcp://host:port, udp://host:port, fd:N, blight: or blight:session"));
-    const QCommandLineOption countOption(QStringLiteral("count"), QStringLiteral("Messages to send (default 1)."),
-                                         QStringLiteral("n"), QStringLiteral("1"));
-    const QCommandLineOption typeOption(QStringLiteral("type"), QStringLiteral("Message type, a name or 1..11 (default repaint)."),
-                                        QStringLiteral("type"), QStringLiteral("repaint"));
-    const QCommandLineOption sizeOption(QStringLiteral("size"), QStringLiteral("Payload bytes per message (default 36)."),
-                                        QStringLiteral("bytes"), QStringLiteral("36"));
-    const QCommandLineOption zeroCopyOption(QStringLiteral("zerocopy"), QStringLiteral("auto, on or off (default auto)."),
-                                            QStringLiteral("mode"), QStringLiteral("auto"));
-    const QCommandLineOption thresholdOption(QStringLiteral("zerocopy-threshold"),
-                                             QStringLiteral("Smallest payload sent with MSG_ZEROCOPY."), QStringLiteral("bytes"));
-    parser.addOptions({countOption, typeOption, sizeOption, zeroCopyOption, thresholdOption});
-    int exitCode = 0;
-    if (!parseOrExit(parser, arguments, &exitCode))
+    int exitCode = ExitOk;
+    const std::optional<SendOptions> parsed = parseSendOptions(arguments, &exitCode);
+    if (!parsed)
         return exitCode;
-    if (parser.positionalArguments().size() != 1) {
-        printError(QStringLiteral("send needs exactly one endpoint"));
-        return 2;
-    }
-    bool countOk = false;
-    bool sizeOk = false;
-    const qint64 count = parser.value(countOption).toLongLong(&countOk);
-    const qint64 size = parser.value(sizeOption).toLongLong(&sizeOk);
-    const std::optional<MessageType> type = typeFromString(parser.value(typeOption));
-    const std::optional<BlightSocket::ZeroCopyMode> zeroCopy = parseZeroCopyMode(parser.value(zeroCopyOption));
-    if (!countOk || count < 0) {
-        printError(QStringLiteral("--count needs a number"));
-        return 2;
-    }
-    if (!sizeOk || size < 0 || size > qint64(DefaultMaxPayloadSize)) {
-        printError(QStringLiteral("--size needs a number of bytes up to %1").arg(DefaultMaxPayloadSize));
-        return 2;
-    }
-    if (!type) {
-        printError(QStringLiteral("unknown --type '%1': use a name (repaint, move, ...) or 1..11").arg(parser.value(typeOption)));
-        return 2;
-    }
-    if (size == 0 && requiresPayload(*type)) {
-        printError(QStringLiteral("%1 messages need a payload: give --size").arg(typeName(qint32(*type))));
-        return 2;
-    }
-    if (!zeroCopy) {
-        printError(QStringLiteral("--zerocopy takes auto, on or off"));
-        return 2;
-    }
+    const SendOptions &options = *parsed;
 
     BlightSocket socket;
-    socket.setZeroCopyMode(*zeroCopy);
-    if (parser.isSet(thresholdOption))
-        socket.setZeroCopyThreshold(parser.value(thresholdOption).toLongLong());
+    socket.setZeroCopyMode(options.zeroCopyMode);
+    if (options.zeroCopyThreshold)
+        socket.setZeroCopyThreshold(*options.zeroCopyThreshold);
     qint64 next = 0;
-    int result = 0;
+    QHash<quint32, QByteArray> awaited; // ackid -> the request's payload
+    qint64 acks = 0;
+    qint64 unknownSurfaces = 0;
+    qint64 pingsAnswered = 0;
+    QString failure; // the first reason, printed once and put in the summary
     QElapsedTimer clock;
 
+    // Records and prints the first reason; \a abort ends the connection (an
+    // errorOccurred() is followed by disconnected() anyway).
+    auto fail = [&](const QString &reason, bool abort) {
+        if (!failure.isEmpty())
+            return;
+        failure = reason;
+        printError(reason);
+        if (abort)
+            socket.abort();
+        QCoreApplication::exit(ExitFailure);
+    };
+    auto finishIfDone = [&] {
+        if (next == options.count && awaited.isEmpty() && socket.state() == BlightSocket::State::Connected)
+            socket.close(); // flushes, waits for zero-copy releases, then disconnects
+    };
     auto pump = [&] {
-        while (next < count && socket.state() == BlightSocket::State::Connected) {
-            if (!socket.sendMessage(*type, quint32(next + 1), patternPayload(quint64(next), size))) {
+        while (next < options.count && socket.state() == BlightSocket::State::Connected) {
+            const QByteArray payload = options.payload(next);
+            const auto ackid = quint32(next + 1);
+            if (!socket.sendMessage(options.type, ackid, payload)) {
                 if (socket.lastSendError() == BlightSocket::Error::QueueFull)
                     return; // canSendChanged(true) resumes
-                printError(QStringLiteral("message %1 refused (%2)")
-                               .arg(next)
-                               .arg(QString::fromLatin1(QMetaEnum::fromType<BlightSocket::Error>().valueToKey(
-                                   int(socket.lastSendError())))));
-                result = 1;
-                socket.abort();
+                fail(QStringLiteral("message %1 refused (%2)")
+                         .arg(next)
+                         .arg(QString::fromLatin1(
+                             QMetaEnum::fromType<BlightSocket::Error>().valueToKey(int(socket.lastSendError())))),
+                     true);
                 return;
             }
+            if (options.waitAcks)
+                awaited.insert(ackid, payload);
             ++next;
         }
-        if (next == count && socket.state() == BlightSocket::State::Connected)
-            socket.close(); // flushes, waits for zero-copy releases, then disconnects
+        finishIfDone();
     };
     QObject::connect(&socket, &BlightSocket::connected, &socket, [&] {
         clock.start();
@@ -99,25 +77,81 @@ int runSend(const QStringList &arguments)
         if (can)
             pump();
     });
-    QObject::connect(&socket, &BlightSocket::errorOccurred, &socket, [&](BlightSocket::Error, const QString &reason) {
-        printError(reason);
-        result = 1;
+    QObject::connect(&socket, &BlightSocket::ackReceived, &socket, [&](quint32 ackid, const QByteArray &reply) {
+        if (!options.waitAcks)
+            return;
+        const auto it = awaited.constFind(ackid);
+        if (it == awaited.constEnd()) {
+            printJsonLine(QJsonObject{{QStringLiteral("ack"), qint64(ackid)}, {QStringLiteral("unexpected"), true}});
+            return;
+        }
+        const QJsonObject line = describeAck(options.type, it.value(), ackid, reply);
+        awaited.erase(it);
+        ++acks;
+        printJsonLine(line);
+        if (line.value(u"known") == QJsonValue(false))
+            ++unknownSurfaces;
+        if (line.contains(u"error")) {
+            fail(QStringLiteral("ack %1: %2").arg(ackid).arg(line.value(u"error").toString()), true);
+            return;
+        }
+        finishIfDone();
     });
-    QObject::connect(&socket, &BlightSocket::disconnected, &socket, [&] { QCoreApplication::exit(result); });
-    socket.connectToEndpoint(parser.positionalArguments().constFirst());
+    QObject::connect(&socket, &BlightSocket::pingReceived, &socket, [&] { ++pingsAnswered; });
+    QObject::connect(&socket, &BlightSocket::errorOccurred, &socket, [&](BlightSocket::Error, const QString &reason) {
+        if (clock.isValid() && (next < options.count || !awaited.isEmpty()))
+            fail(QStringLiteral("%1 (%2 of %3 messages accepted, %4 acks outstanding)")
+                     .arg(reason)
+                     .arg(next)
+                     .arg(options.count)
+                     .arg(awaited.size()),
+                 false);
+        else
+            fail(reason, false);
+    });
+    QObject::connect(&socket, &BlightSocket::disconnected, &socket,
+                     [&] { QCoreApplication::exit(failure.isEmpty() ? ExitOk : ExitFailure); });
+    QTimer deadline;
+    deadline.setSingleShot(true);
+    QObject::connect(&deadline, &QTimer::timeout, &socket, [&] {
+        QString what;
+        if (socket.state() == BlightSocket::State::Connecting)
+            what = QStringLiteral("still connecting");
+        else if (next < options.count || socket.queuedBytes() > 0)
+            what = QStringLiteral("%1 of %2 messages accepted, %3 bytes still queued: the peer is not reading")
+                       .arg(next)
+                       .arg(options.count)
+                       .arg(socket.queuedBytes());
+        else if (!awaited.isEmpty())
+            what = QStringLiteral("%1 of %2 acks outstanding").arg(awaited.size()).arg(next);
+        else
+            what = QStringLiteral("still closing");
+        fail(QStringLiteral("timed out after %1 ms: %2").arg(options.timeoutMs).arg(what), true);
+    });
+    if (options.timeoutMs > 0)
+        deadline.start(options.timeoutMs);
+    socket.connectToEndpoint(options.endpoint);
     QCoreApplication::exec();
 
     const double seconds = clock.isValid() ? double(clock.nsecsElapsed()) / 1e9 : 0.0;
     const SocketStatistics stats = socket.statistics();
+    if (failure.isEmpty() && next != options.count) {
+        failure = QStringLiteral("only %1 of %2 messages sent").arg(next).arg(options.count);
+        printError(failure);
+    }
     printJsonLine(QJsonObject{
         {QStringLiteral("endpoint"), socket.endpoint()},
         {QStringLiteral("kind"), kindName(socket.kind())},
-        {QStringLiteral("type"), typeName(qint32(*type))},
-        {QStringLiteral("messages"), qint64(stats.messagesSent)},
-        {QStringLiteral("requested"), count},
+        {QStringLiteral("type"), typeName(qint32(options.type))},
+        {QStringLiteral("messages"), next},
+        {QStringLiteral("requested"), options.count},
+        {QStringLiteral("acks"), acks},
+        {QStringLiteral("acksOutstanding"), qint64(awaited.size())},
+        {QStringLiteral("unknownSurfaces"), unknownSurfaces},
+        {QStringLiteral("pingsAnswered"), pingsAnswered},
         {QStringLiteral("bytes"), qint64(stats.bytesSent)},
         {QStringLiteral("seconds"), seconds},
-        {QStringLiteral("messagesPerSecond"), seconds > 0 ? double(stats.messagesSent) / seconds : 0.0},
+        {QStringLiteral("messagesPerSecond"), seconds > 0 ? double(next) / seconds : 0.0},
         {QStringLiteral("sendCalls"), qint64(stats.sendCalls)},
         {QStringLiteral("systemCalls"), qint64(socket.systemCalls())},
         {QStringLiteral("zeroCopySends"), qint64(stats.zeroCopySends)},
@@ -127,11 +161,9 @@ int runSend(const QStringList &arguments)
         {QStringLiteral("noBufferErrors"), qint64(stats.noBufferErrors)},
         {QStringLiteral("zeroCopyState"), zeroCopyStateName(socket.zeroCopyState())},
         {QStringLiteral("zeroCopyReason"), socket.zeroCopyReason()},
-        {QStringLiteral("error"), socket.errorString()},
+        {QStringLiteral("error"), failure},
     });
-    if (result == 0 && qint64(stats.messagesSent) != count)
-        result = 1;
-    return result;
+    return failure.isEmpty() ? ExitOk : ExitFailure;
 }
 
 } // namespace Blight::Cli

@@ -8,9 +8,6 @@
 #include <BlightTransport/socketstatistics.h>
 
 #include <QtCore/QObject>
-#include <QtCore/QScopedPointer>
-
-#include <memory>
 
 namespace Blight {
 
@@ -127,6 +124,7 @@ public:
         MessageTooLarge,     //!< send refused: over maxPayloadSize() or a datagram
         WrongMode,           //!< send() on a message socket or sendMessage() on a raw one
         NotConnected,
+        Undelivered,         //!< close() could not deliver every accepted message within lingerTime()
     };
     Q_ENUM(Error)
     enum class Ownership { TakeOwnership, Borrow };
@@ -134,8 +132,10 @@ public:
 
     explicit BlightSocket(QObject *parent = nullptr);
     explicit BlightSocket(Mode mode, QObject *parent = nullptr);
-    /*! Destroying a socket with zero-copy buffers in flight does not free them
-        early: a background closer keeps them until released or lingerTime(). */
+    /*! Emits no signal. Drops what was not yet handed to the kernel, as Qt's
+        sockets do; zero-copy buffers the kernel still holds are kept by a
+        background closer until released (or, past lingerTime(), until the
+        kernel dropped their data), never freed early. */
     ~BlightSocket() override;
 
     /*!
@@ -231,18 +231,28 @@ public:
     }
 
 public Q_SLOTS:
-    /*! Queues a blight message; false (and lastSendError()) when refused. */
-    bool sendMessage(Blight::MessageType type, quint32 ackid, const QByteArray &payload = {});
-    bool sendMessage(const Blight::Message &message);
+    /*! Queues a blight message; false (and lastSendError()) when refused.
+        Pass an empty array for a message without payload. */
+    bool sendMessage(Blight::MessageType type, quint32 ackid, const QByteArray &payload);
+    /*! Sends \a message as it is (forwarding a received one, say). */
+    bool forwardMessage(const Blight::Message &message);
     /*! Raw-stream mode: sends the bytes as they are. */
     bool send(const QByteArray &data);
     /*! Hands everything queued to the kernel now, as far as it takes it. */
     void flush();
-    /*! Stops sending, waits (without blocking) for zero-copy buffers in flight,
-        then closes. disconnected() follows. */
+    /*!
+        Closes gracefully, like QAbstractSocket::disconnectFromHost(): accepts
+        no more sends, hands every message already accepted to the kernel
+        (also those waiting on the pinned budget, ENOBUFS or a slow reader),
+        waits for their zero-copy completions, then closes; disconnected()
+        follows. All of it within lingerTime(): what could not be delivered
+        by then is dropped and reported with errorOccurred(Undelivered), whose
+        text gives the messages and bytes, before disconnected().
+    */
     void close();
-    /*! Closes at once; zero-copy buffers in flight are kept until the kernel
-        has dropped them. */
+    /*! Closes at once and drops what was not yet handed to the kernel, as
+        QAbstractSocket::abort() does; zero-copy buffers the kernel still holds
+        are kept until it has dropped them. disconnected() follows. */
     void abort();
     /*! Sets every counter of statistics() back to zero (peaks restart from
         the current values); emits statisticsChanged(). */
@@ -287,13 +297,10 @@ Q_SIGNALS:
     void autoAnswerPingsChanged();
     void readingPausedChanged();
 
-protected:
-    bool event(QEvent *event) override;
-
 private:
     friend class BlightReply;
     Q_DECLARE_PRIVATE(BlightSocket)
-    std::unique_ptr<BlightSocketPrivate> d_ptr;
+    BlightSocketPrivate *d_ptr; // a child QObject that may outlive this object (see the destructor)
 };
 
 /*!

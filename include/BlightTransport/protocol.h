@@ -3,6 +3,7 @@
 #pragma once
 
 #include <BlightTransport/blighttransport_global.h>
+#include <BlightTransport/wirelayout.h>
 
 #include <QtCore/QByteArray>
 #include <QtCore/QByteArrayView>
@@ -35,63 +36,12 @@ enum class MessageType : qint32 {
 };
 Q_ENUM_NS(MessageType)
 
-using SurfaceId = quint16;
-
-/*! The 12-byte header, in host byte order. */
-struct Header
-{
-    qint32 type = 0;
-    quint32 ackid = 0;
-    quint32 size = 0;
-};
-
-/*! Repaint payload, 36 bytes (two trailing bytes of padding). */
-struct RepaintPayload
-{
-    qint32 x = 0;
-    qint32 y = 0;
-    quint32 width = 0;
-    quint32 height = 0;
-    qint32 waveform = 0;
-    qint32 contentType = 0;
-    qint32 mode = 0;
-    quint32 marker = 0;
-    SurfaceId identifier = 0;
-};
-
-/*! Move payload, 12 bytes (two bytes of padding after the identifier). */
-struct MovePayload
-{
-    SurfaceId identifier = 0;
-    qint32 x = 0;
-    qint32 y = 0;
-};
-
-/*! The reply payload of an Ack that answers Info, 32 bytes. */
-struct InfoReply
-{
-    qint32 x = 0;
-    qint32 y = 0;
-    quint32 width = 0;
-    quint32 height = 0;
-    qint32 stride = 0;
-    qint32 format = 0;
-    double scale = 0;
-};
-
-/*! Wait payload: the marker of the repaint to wait for. */
-struct WaitPayload
-{
-    quint32 marker = 0;
-};
-
-/*! Info, Delete, Raise and Lower carry just a surface identifier. */
-struct SurfacePayload
-{
-    SurfaceId identifier = 0;
-};
-
+/*! Bytes of a Header on the wire. */
 inline constexpr qsizetype HeaderSize = 12;
+// wirelayout.h spells the fields with <cstdint> types: they must be Qt's, so that
+// code written against qint32/quint16 fields keeps compiling and overloading alike.
+static_assert(std::is_same_v<qint32, std::int32_t> && std::is_same_v<quint32, std::uint32_t>
+              && std::is_same_v<SurfaceId, quint16> && HeaderSize == sizeof(Header));
 /*! Default cap on a payload: a 1872x1404 RGB32 frame (10.5 MB) fits. */
 inline constexpr quint32 DefaultMaxPayloadSize = 16u * 1024u * 1024u;
 
@@ -104,9 +54,11 @@ enum class HeaderError {
 };
 Q_ENUM_NS(HeaderError)
 
+/*! True for the types Oxide accepts, 1 (Ack) to 11 (Focus). */
 BLIGHTTRANSPORT_EXPORT bool isValidType(qint32 type);
 /*! True for the types that Oxide requires to carry a payload. */
 BLIGHTTRANSPORT_EXPORT bool requiresPayload(MessageType type);
+/*! Checks \a header as Oxide's reader does: type, payload presence, size under \a maxPayloadSize. */
 BLIGHTTRANSPORT_EXPORT HeaderError validateHeader(const Header &header,
                                                   quint32 maxPayloadSize = DefaultMaxPayloadSize);
 /*! A sentence that says what is wrong with \a header, for logs and errors. */
@@ -117,16 +69,6 @@ BLIGHTTRANSPORT_EXPORT QString describeHeaderError(HeaderError error, const Head
 BLIGHTTRANSPORT_EXPORT QString typeName(qint32 type);
 /*! Accepts a name (any case) or a decimal number in 1..11. */
 BLIGHTTRANSPORT_EXPORT std::optional<MessageType> typeFromString(QStringView text);
-
-// The layout of every struct is fixed by Oxide's C structs; checked here so
-// that a change of compiler or ABI cannot shift a byte unnoticed.
-static_assert(sizeof(Header) == 12 && offsetof(Header, ackid) == 4 && offsetof(Header, size) == 8);
-static_assert(sizeof(RepaintPayload) == 36 && offsetof(RepaintPayload, marker) == 28
-              && offsetof(RepaintPayload, identifier) == 32);
-static_assert(sizeof(MovePayload) == 12 && offsetof(MovePayload, x) == 4 && offsetof(MovePayload, y) == 8);
-static_assert(sizeof(InfoReply) == 32 && offsetof(InfoReply, stride) == 16
-              && offsetof(InfoReply, format) == 20 && offsetof(InfoReply, scale) == 24);
-static_assert(sizeof(WaitPayload) == 4 && sizeof(SurfacePayload) == 2);
 
 template<typename T>
 concept WireStruct = std::is_trivially_copyable_v<T> && std::is_standard_layout_v<T>;
@@ -162,16 +104,19 @@ std::optional<T> decode(QByteArrayView bytes)
     return value;
 }
 
+/*! A header for a message of \a type with \a ackid and \a size bytes of payload. */
 inline Header makeHeader(MessageType type, quint32 ackid, quint32 size)
 {
     return Header{qint32(type), ackid, size};
 }
 
+/*! Writes \a header's 12 bytes to \a out. */
 inline void writeHeader(char *out, const Header &header)
 {
     std::memcpy(out, &header, sizeof(Header));
 }
 
+/*! Reads a header from the 12 bytes at \a in. */
 inline Header readHeader(const char *in)
 {
     Header header;
@@ -182,10 +127,12 @@ inline Header readHeader(const char *in)
 /*! One received blight message. */
 struct Message
 {
-    Header header;
-    QByteArray payload;
+    Header header;      //!< the header as received
+    QByteArray payload; //!< header.size bytes
 
+    /*! The header's type. */
     MessageType type() const { return static_cast<MessageType>(header.type); }
+    /*! The header's ackid. */
     quint32 ackid() const { return header.ackid; }
 
     /*! The payload as \a T when its size is exactly sizeof(T). */
@@ -206,13 +153,17 @@ struct Message
 class BLIGHTTRANSPORT_EXPORT MessageAssembler
 {
 public:
+    /*! Where the next bytes may land. */
     struct Span
     {
-        char *data = nullptr;
-        qsizetype size = 0;
+        char *data = nullptr; //!< start of the free space
+        qsizetype size = 0;   //!< bytes free there
     };
+    /*! What next() found: nothing complete yet, a message, or a framing error. */
     enum class Status { NeedMore, Message, Error };
 
+    /*! An assembler that refuses payloads over \a maxPayloadSize and reads
+        small messages through a staging buffer of \a stagingSize bytes. */
     explicit MessageAssembler(quint32 maxPayloadSize = DefaultMaxPayloadSize,
                               qsizetype stagingSize = 64 * 1024);
 
@@ -223,7 +174,9 @@ public:
     /*! Extracts the next complete message into \a out. */
     Status next(Message *out);
 
+    /*! Why next() returned Error. */
     HeaderError error() const { return m_error; }
+    /*! The error as a sentence (describeHeaderError()). */
     QString errorString() const { return m_errorString; }
     /*! True when part of a header or payload is waiting for more bytes. */
     bool midMessage() const;
@@ -231,7 +184,9 @@ public:
         plus any bytes after it that are already buffered. */
     qsizetype bufferedBytes() const { return m_end - m_begin + (m_haveHeader ? HeaderSize + m_payloadFilled : 0); }
 
+    /*! The cap on a payload; a larger header is an error. */
     quint32 maxPayloadSize() const { return m_maxPayloadSize; }
+    /*! Sets the cap to \a size, for headers not yet read. */
     void setMaxPayloadSize(quint32 size) { m_maxPayloadSize = size; }
 
     /*! Parses one datagram that holds exactly one message. */

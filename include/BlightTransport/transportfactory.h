@@ -69,16 +69,18 @@ public:
 struct BLIGHTTRANSPORT_EXPORT TransportPluginInfo
 {
     QString fileName;        //!< absolute path of the plugin file
-    QString iid;
-    QString className;
-    QString name;
-    QString version;
-    QString description;
-    QStringList schemes;
-    QStringList capabilities;
+    QString iid;             //!< the interface id, BLIGHT_TRANSPORT_FACTORY_IID for ours
+    QString className;       //!< the plugin's class
+    QString name;            //!< \c name from oxide-plugin.json
+    QString version;         //!< \c version from oxide-plugin.json
+    QString description;     //!< \c description from oxide-plugin.json
+    QStringList schemes;     //!< endpoint schemes the plugin serves
+    QStringList capabilities; //!< e.g. "zero-copy", "copy-fallback"
     QJsonObject metaData;    //!< the whole oxide-plugin.json object
 
+    /*! True when \a scheme is among schemes (any case). */
     bool serves(const QString &scheme) const { return schemes.contains(scheme, Qt::CaseInsensitive); }
+    /*! True when \a capability is among capabilities. */
     bool hasCapability(const QString &capability) const { return capabilities.contains(capability); }
 };
 
@@ -88,7 +90,7 @@ class TransportLoaderPrivate;
     \class Blight::TransportLoader
     \brief Finds and loads the oxide-transport plugin that serves a scheme.
 
-    The loader scans \c{<path>/oxide-transport} for every entry of
+    The loader scans <tt>\<path\>/oxide-transport</tt> for every entry of
     QCoreApplication::libraryPaths() (QT_PLUGIN_PATH first, then Qt's plugin
     directory, then the application's), reads each candidate's metadata with
     QPluginLoader::metaData() before loading anything, and loads only the
@@ -104,6 +106,7 @@ class BLIGHTTRANSPORT_EXPORT TransportLoader
     Q_GADGET
 
 public:
+    /*! Why the last factoryFor...() or createSocket() failed. */
     enum class Error {
         NoError,
         InvalidEndpoint,   //!< the endpoint string does not parse
@@ -120,11 +123,12 @@ public:
     TransportLoader(const TransportLoader &) = delete;
     TransportLoader &operator=(const TransportLoader &) = delete;
 
-    /*! The directories scanned by default: <libraryPath>/oxide-transport for
+    /*! The directories scanned by default: \<libraryPath\>/oxide-transport for
         each QCoreApplication::libraryPaths() entry, in that order. */
     static QStringList defaultSearchPaths();
     /*! Directories that hold plugin files directly; replaces the defaults. */
     void setSearchPaths(const QStringList &directories);
+    /*! The directories scanned, in order. */
     QStringList searchPaths() const;
 
     /*! Every plugin file in the search paths with a TransportFactory IID,
@@ -145,7 +149,9 @@ public:
                                BlightSocket::Mode mode = BlightSocket::Mode::Messages,
                                QObject *parent = nullptr);
 
+    /*! The last error. */
     Error error() const;
+    /*! The last error as a sentence that names what was tried. */
     QString errorString() const;
 
 private:

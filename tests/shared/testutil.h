@@ -52,7 +52,7 @@ inline Pair makePair(const QString &kind, Blight::BlightSocket::Mode mode = Blig
         return pair;
     if (kind == u"udp4") {
         // The server's socket learns its peer from the first datagram.
-        pair.a->sendMessage(MessageType::Focus, 0);
+        pair.a->sendMessage(MessageType::Focus, 0, {});
     }
     if (acceptedSpy.isEmpty() && !acceptedSpy.wait(5000))
         return pair;

@@ -149,7 +149,7 @@ void tst_BlightSocket::largeFrameInPieces()
     QVERIFY(pair.a->sendMessage(MessageType::Ack, 7, frame));
     // More than a socket buffer: the rest waits for the Write notifier.
     QVERIFY(pair.a->queuedBytes() > 0);
-    QVERIFY(pair.a->sendMessage(MessageType::Ping, 8));
+    QVERIFY(pair.a->sendMessage(MessageType::Ping, 8, {}));
     QTRY_COMPARE(received.size(), 2);
     QCOMPARE(received.at(0).at(0).value<Message>().payload, frame);
     QCOMPARE(received.at(1).at(0).value<Message>().type(), MessageType::Ping);
@@ -244,7 +244,7 @@ void tst_BlightSocket::requestTimesOut()
     QVERIFY(reply->errorString().contains(u"no ack"));
     // A late ack after the timeout is still reported, and harmless.
     QSignalSpy acks(pair.a.get(), &BlightSocket::ackReceived);
-    QVERIFY(pair.b->sendMessage(MessageType::Ack, reply->ackid()));
+    QVERIFY(pair.b->sendMessage(MessageType::Ack, reply->ackid(), {}));
     QTRY_COMPARE(acks.size(), 1);
 }
 
@@ -320,7 +320,7 @@ void tst_BlightSocket::peerClosesCleanly()
     QSignalSpy errors(pair.b.get(), &BlightSocket::errorOccurred);
     QSignalSpy disconnected(pair.b.get(), &BlightSocket::disconnected);
     QSignalSpy received(pair.b.get(), &BlightSocket::messageReceived);
-    QVERIFY(pair.a->sendMessage(MessageType::Focus, 1));
+    QVERIFY(pair.a->sendMessage(MessageType::Focus, 1, {}));
     pair.a->close();
     QTRY_COMPARE(disconnected.size(), 1);
     QCOMPARE(received.size(), 1);
@@ -337,13 +337,13 @@ void tst_BlightSocket::brokenPipeIsAnErrorNotASignal()
     QSignalSpy errors(socket.get(), &BlightSocket::errorOccurred);
     QSignalSpy disconnected(socket.get(), &BlightSocket::disconnected);
     socket->setReadingPaused(true); // so that the hang-up is met by the send
-    socket->sendMessage(MessageType::Focus, 1);
+    socket->sendMessage(MessageType::Focus, 1, {});
     QTRY_COMPARE(disconnected.size(), 1);
     QCOMPARE(errors.size(), 1);
     const auto error = errors.at(0).at(0).value<BlightSocket::Error>();
     QVERIFY2(error == BlightSocket::Error::BrokenPipe || error == BlightSocket::Error::ConnectionReset,
              qPrintable(errors.at(0).at(1).toString()));
-    QVERIFY(!socket->sendMessage(MessageType::Focus, 2));
+    QVERIFY(!socket->sendMessage(MessageType::Focus, 2, {}));
     QCOMPARE(socket->lastSendError(), BlightSocket::Error::NotConnected);
 }
 
@@ -476,11 +476,11 @@ void tst_BlightSocket::refusedSends()
     QVERIFY(pair.ok);
     QVERIFY(!pair.a->send(QByteArray("raw")));
     QCOMPARE(pair.a->lastSendError(), BlightSocket::Error::WrongMode);
-    QVERIFY(!pair.a->sendMessage(MessageType::Invalid, 1));
+    QVERIFY(!pair.a->sendMessage(MessageType::Invalid, 1, {}));
     QCOMPARE(pair.a->lastSendError(), BlightSocket::Error::ProtocolError);
     QVERIFY(!pair.a->sendMessage(MessageType(12), 1, QByteArray("x")));
     QCOMPARE(pair.a->lastSendError(), BlightSocket::Error::ProtocolError);
-    QVERIFY(!pair.a->sendMessage(MessageType::Repaint, 1));
+    QVERIFY(!pair.a->sendMessage(MessageType::Repaint, 1, {}));
     QCOMPARE(pair.a->lastSendError(), BlightSocket::Error::ProtocolError);
     pair.a->setMaxPayloadSize(100);
     QVERIFY(!pair.a->sendMessage(MessageType::Ack, 1, QByteArray(101, 'x')));
@@ -488,7 +488,7 @@ void tst_BlightSocket::refusedSends()
     QVERIFY(pair.a->sendMessage(MessageType::Ack, 1, QByteArray(100, 'x')));
     QCOMPARE(pair.a->state(), BlightSocket::State::Connected);
     BlightSocket unconnected;
-    QVERIFY(!unconnected.sendMessage(MessageType::Focus, 1));
+    QVERIFY(!unconnected.sendMessage(MessageType::Focus, 1, {}));
     QCOMPARE(unconnected.lastSendError(), BlightSocket::Error::NotConnected);
 }
 
@@ -496,7 +496,7 @@ void tst_BlightSocket::rawStreamMode()
 {
     auto pair = makePair(QStringLiteral("unix"), BlightSocket::Mode::RawStream);
     QVERIFY(pair.ok);
-    QVERIFY(!pair.a->sendMessage(MessageType::Focus, 1));
+    QVERIFY(!pair.a->sendMessage(MessageType::Focus, 1, {}));
     QCOMPARE(pair.a->lastSendError(), BlightSocket::Error::WrongMode);
     QByteArray collected;
     connect(pair.b.get(), &BlightSocket::dataReceived, this, [&](const QByteArray &chunk) { collected += chunk; });
@@ -546,7 +546,7 @@ void tst_BlightSocket::pausedReadingHoldsMessages()
     QSignalSpy received(pair.b.get(), &BlightSocket::messageReceived);
     pair.b->setReadingPaused(true);
     for (quint32 i = 0; i < 10; ++i)
-        QVERIFY(pair.a->sendMessage(MessageType::Focus, i));
+        QVERIFY(pair.a->sendMessage(MessageType::Focus, i, {}));
     QTRY_COMPARE(pair.a->messagesSent(), 10u);
     // Give the receiver turns of the event loop to (wrongly) read.
     QTest::qWait(50);
@@ -630,7 +630,7 @@ void tst_BlightSocket::udpDatagrams()
     QCOMPARE(received.at(20).at(0).value<Message>().payload.size(), 65507 - HeaderSize);
     // Replies go back to the first peer.
     QSignalSpy back(pair.a.get(), &BlightSocket::messageReceived);
-    QVERIFY(pair.b->sendMessage(MessageType::Focus, 5));
+    QVERIFY(pair.b->sendMessage(MessageType::Focus, 5, {}));
     QTRY_COMPARE(back.size(), 1);
 }
 

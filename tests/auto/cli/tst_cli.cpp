@@ -1,5 +1,7 @@
 // The blight-transport command line: send and listen against each other and
 // against bytes written and read by hand from the layout in DESIGN.md §3.
+#include "clitest.h"
+
 #include <QtCore/QCryptographicHash>
 #include <QtCore/QJsonArray>
 #include <QtCore/QJsonDocument>
@@ -9,13 +11,14 @@
 #include <QtTest/QtTest>
 
 #include <cstring>
-#include <fcntl.h>
-#include <sys/socket.h>
 #include <unistd.h>
+
+using CliTest::inheritablePair;
+using CliTest::jsonLines;
 
 namespace {
 
-const QString Tool = QStringLiteral(BLIGHT_TRANSPORT_CLI);
+const QString Tool = CliTest::tool();
 
 // The wire layout written out by hand, independent of the library's codec:
 // int32 type at 0, uint32 ackid at 4, uint32 size at 8, then the payload.
@@ -35,30 +38,6 @@ QByteArray expectedPayload(quint64 k, int size)
     for (int i = 0; i < size; ++i)
         bytes[i] = char((k + quint64(i)) % 251);
     return bytes;
-}
-
-QList<QJsonObject> jsonLines(const QByteArray &output)
-{
-    QList<QJsonObject> lines;
-    for (const QByteArray &line : output.split('\n')) {
-        if (line.trimmed().isEmpty())
-            continue;
-        QJsonParseError error;
-        const QJsonDocument document = QJsonDocument::fromJson(line, &error);
-        if (error.error == QJsonParseError::NoError && document.isObject())
-            lines.append(document.object());
-    }
-    return lines;
-}
-
-// A socket pair whose one end the child inherits (no CLOEXEC).
-std::pair<int, int> inheritablePair()
-{
-    int fds[2] = {-1, -1};
-    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0)
-        return {-1, -1};
-    ::fcntl(fds[0], F_SETFD, FD_CLOEXEC); // the test's end stays here
-    return {fds[0], fds[1]};
 }
 
 } // namespace
@@ -105,14 +84,20 @@ void tst_Cli::badArguments_data()
     QTest::addColumn<QString>("message");
     QTest::addRow("unknown-command") << QStringList{QStringLiteral("frobnicate")} << QStringLiteral("unknown command");
     QTest::addRow("send-no-endpoint") << QStringList{QStringLiteral("send")} << QStringLiteral("exactly one endpoint");
-    QTest::addRow("send-bad-type") << QStringList{QStringLiteral("send"), QStringLiteral("fd:0"), QStringLiteral("--type"), QStringLiteral("nope")}
+    QTest::addRow("send-bad-type") << QStringList{QStringLiteral("send"), QStringLiteral("fd:0"),
+                                                  QStringLiteral("--type"), QStringLiteral("nope")}
                                    << QStringLiteral("unknown --type");
-    QTest::addRow("send-missing-payload") << QStringList{QStringLiteral("send"), QStringLiteral("fd:0"), QStringLiteral("--type"), QStringLiteral("move"), QStringLiteral("--size"), QStringLiteral("0")}
-                                          << QStringLiteral("need a payload");
-    QTest::addRow("send-bad-zerocopy") << QStringList{QStringLiteral("send"), QStringLiteral("fd:0"), QStringLiteral("--zerocopy"), QStringLiteral("maybe")}
+    QTest::addRow("send-missing-payload")
+        << QStringList{QStringLiteral("send"), QStringLiteral("fd:0"),   QStringLiteral("--type"),
+                       QStringLiteral("move"), QStringLiteral("--size"), QStringLiteral("0")}
+        << QStringLiteral("need a payload");
+    QTest::addRow("send-bad-zerocopy") << QStringList{QStringLiteral("send"), QStringLiteral("fd:0"),
+                                                      QStringLiteral("--zerocopy"), QStringLiteral("maybe")}
                                        << QStringLiteral("--zerocopy");
-    QTest::addRow("listen-bad-endpoint") << QStringList{QStringLiteral("listen"), QStringLiteral("smtp://x")} << QStringLiteral("unknown endpoint");
-    QTest::addRow("demo-bad-links") << QStringList{QStringLiteral("demo"), QStringLiteral("--links"), QStringLiteral("carrier-pigeon")}
+    QTest::addRow("listen-bad-endpoint") << QStringList{QStringLiteral("listen"), QStringLiteral("smtp://x")}
+                                         << QStringLiteral("unknown endpoint");
+    QTest::addRow("demo-bad-links") << QStringList{QStringLiteral("demo"), QStringLiteral("--links"),
+                                                   QStringLiteral("carrier-pigeon")}
                                     << QStringLiteral("unknown link");
 }
 
@@ -133,8 +118,10 @@ void tst_Cli::sendWritesOxideLayout()
     auto [mine, theirs] = inheritablePair();
     QVERIFY(mine >= 0);
     QProcess process;
-    process.start(Tool, {QStringLiteral("send"), QStringLiteral("fd:%1").arg(theirs), QStringLiteral("--count"), QStringLiteral("50"),
-                         QStringLiteral("--type"), QStringLiteral("info"), QStringLiteral("--size"), QStringLiteral("2")});
+    process.start(Tool,
+                  {QStringLiteral("send"), QStringLiteral("fd:%1").arg(theirs), QStringLiteral("--count"),
+                   QStringLiteral("50"), QStringLiteral("--type"), QStringLiteral("info"), QStringLiteral("--size"),
+                   QStringLiteral("2")});
     QVERIFY(process.waitForStarted());
     ::close(theirs);
     QByteArray wire;
@@ -185,11 +172,11 @@ void tst_Cli::listenDecodesOxideLayout()
         QByteArray payload;
     };
     const QList<Sent> sent = {
-        {3, 10, QByteArray(36, 'r')},          // repaint
-        {4, 11, QByteArray(12, 'm')},          // move
-        {7, 12, {}},                           // list
-        {1, 13, QByteArray(100000, 'f')},      // ack carrying a frame
-        {11, 14, {}},                          // focus
+        {3, 10, QByteArray(36, 'r')},                // repaint
+        {4, 11, QByteArray(12, 'm')},                // move
+        {7, 12, {}},                                 // list
+        {1, 13, QByteArray(100000, 'f')},            // ack carrying a frame
+        {11, 14, {}},                                // focus
         {10, 15, QByteArray("\x01\x02\x03\x04", 4)}, // wait
     };
     QByteArray wire;
@@ -243,10 +230,12 @@ void tst_Cli::sendToListenOverTcp_data()
     QTest::addColumn<int>("count");
     QTest::addRow("ipv4-small") << QStringLiteral("tcp://127.0.0.1:0") << QStringLiteral("auto") << 36 << 20;
     QTest::addRow("ipv6-small") << QStringLiteral("tcp://[::1]:0") << QStringLiteral("off") << 36 << 20;
-    QTest::addRow("ipv4-frames-zerocopy-on") << QStringLiteral("tcp://127.0.0.1:0") << QStringLiteral("on") << 1024 * 1024 << 20;
+    QTest::addRow("ipv4-frames-zerocopy-on")
+        << QStringLiteral("tcp://127.0.0.1:0") << QStringLiteral("on") << 1024 * 1024 << 20;
     // Few enough that the burst fits the receiver's socket buffer (each
     // pinned datagram there costs whole pages): UDP drops what does not.
-    QTest::addRow("udp-datagrams-zerocopy-on") << QStringLiteral("udp://127.0.0.1:0") << QStringLiteral("on") << 6000 << 8;
+    QTest::addRow("udp-datagrams-zerocopy-on")
+        << QStringLiteral("udp://127.0.0.1:0") << QStringLiteral("on") << 6000 << 8;
 }
 
 void tst_Cli::sendToListenOverTcp()
@@ -263,15 +252,19 @@ void tst_Cli::sendToListenOverTcp()
     // listen names the port it got on stderr.
     const QRegularExpression listening(QStringLiteral("listening on (\\S+)"));
     QString stderrText;
-    QVERIFY(QTest::qWaitFor([&] {
-        stderrText += QString::fromLocal8Bit(listener.readAllStandardError());
-        return listening.match(stderrText).hasMatch();
-    }, 10000));
+    QVERIFY(QTest::qWaitFor(
+        [&] {
+            stderrText += QString::fromLocal8Bit(listener.readAllStandardError());
+            return listening.match(stderrText).hasMatch();
+        },
+        10000));
     const QString endpoint = listening.match(stderrText).captured(1);
     QProcess sender;
-    sender.start(Tool, {QStringLiteral("send"), endpoint, QStringLiteral("--count"), QString::number(Count), QStringLiteral("--type"),
-                        QStringLiteral("ack"), QStringLiteral("--size"), QString::number(size), QStringLiteral("--zerocopy"), zerocopy,
-                        QStringLiteral("--zerocopy-threshold"), QStringLiteral("4096")});
+    sender.start(Tool,
+                 {QStringLiteral("send"), endpoint, QStringLiteral("--count"), QString::number(Count),
+                  QStringLiteral("--type"), QStringLiteral("ack"), QStringLiteral("--size"), QString::number(size),
+                  QStringLiteral("--zerocopy"), zerocopy, QStringLiteral("--zerocopy-threshold"),
+                  QStringLiteral("4096")});
     QVERIFY(sender.waitForFinished(20000));
     QCOMPARE(sender.exitCode(), 0);
     const QList<QJsonObject> summary = jsonLines(sender.readAllStandardOutput());
@@ -290,7 +283,8 @@ void tst_Cli::sendToListenOverTcp()
         QCOMPARE(lines.at(k).value(u"ackid").toInteger(), qint64(k + 1));
         QCOMPARE(lines.at(k).value(u"size").toInt(), size);
         QCOMPARE(lines.at(k).value(u"sha256").toString(),
-                 QString::fromLatin1(QCryptographicHash::hash(expectedPayload(quint64(k), size), QCryptographicHash::Sha256).toHex()));
+                 QString::fromLatin1(
+                     QCryptographicHash::hash(expectedPayload(quint64(k), size), QCryptographicHash::Sha256).toHex()));
     }
 }
 
@@ -315,8 +309,10 @@ void tst_Cli::listenReportsMalformedPeer()
 void tst_Cli::demoChecksEveryByte()
 {
     QProcess process;
-    process.start(Tool, {QStringLiteral("demo"), QStringLiteral("--messages"), QStringLiteral("3000"), QStringLiteral("--frames"),
-                         QStringLiteral("3"), QStringLiteral("--frame-size"), QString::number(2 * 1024 * 1024), QStringLiteral("--json")});
+    process.start(Tool,
+                  {QStringLiteral("demo"), QStringLiteral("--messages"), QStringLiteral("3000"),
+                   QStringLiteral("--frames"), QStringLiteral("3"), QStringLiteral("--frame-size"),
+                   QString::number(2 * 1024 * 1024), QStringLiteral("--json")});
     QVERIFY(process.waitForFinished(60000));
     QCOMPARE(process.exitCode(), 0);
     const QList<QJsonObject> lines = jsonLines(process.readAllStandardOutput());

@@ -266,7 +266,7 @@ void TestCompositor::handshake()
 
     // The two ends belong together: a request reaches that very connection.
     QSignalSpy requestSpy(m_compositor.get(), &FakeCompositor::requestReceived);
-    QVERIFY(socket->sendMessage(MessageType::List, 77));
+    QVERIFY(socket->sendMessage(MessageType::List, 77, {}));
     QTRY_COMPARE(requestSpy.count(), 1);
     QCOMPARE(requestSpy.at(0).at(0).toInt(), clientSpy.at(0).at(0).toInt());
     QCOMPARE(requestSpy.at(0).at(2).toUInt(), 77u);

@@ -360,12 +360,19 @@ void tst_ZeroCopy::icmpErrorIsNotACompletion()
     QTRY_COMPARE(socket.pendingBuffers(), 0);
     QCOMPARE(released.size(), 1);
     QCOMPARE(socket.state(), BlightSocket::State::Connected); // UDP carries on
-    QVERIFY(socket.sendMessage(MessageType::Focus, 2));
+    QVERIFY(socket.sendMessage(MessageType::Focus, 2, {}));
 }
 
 static int udpToDroppingPeer()
 {
     const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    // Bound to the namespace's veth: a setup step that failed cannot send a
+    // datagram out through another route.
+    static const char device[] = "zc0";
+    if (::setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device, sizeof(device) - 1) != 0) {
+        ::close(fd);
+        return -1;
+    }
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(9);

@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: MIT
+// The engine's lifetime: entry-point guards, detaching from a destroyed
+// public object, the heir that keeps zero-copy buffers after destruction,
+// thread moves, and the engine's own events and timers.
+#include "blightsocket_p.h"
+#include "logging_p.h"
+#include "socketutil_p.h"
+
+#include <QtCore/QCoreApplication>
+#include <QtCore/QThread>
+#include <QtCore/QTimerEvent>
+
+#include <unistd.h>
+
+namespace Blight {
+
+namespace {
+const QEvent::Type EndOfTurnEvent = QEvent::Type(QEvent::registerEventType());
+const QEvent::Type ResumeReadingEvent = QEvent::Type(QEvent::registerEventType());
+} // namespace
+
+BlightSocketPrivate::BlightSocketPrivate(BlightSocket *q, BlightSocket::Mode socketMode)
+    : QObject(q)
+    , q_ptr(q)
+    , mode(socketMode)
+{
+}
+
+BlightSocketPrivate::~BlightSocketPrivate()
+{
+    TurnClock::cancel(this);
+    if (connectingFd >= 0)
+        ::close(connectingFd);
+}
+
+BlightSocketPrivate::Busy::Busy(BlightSocketPrivate *d)
+    : m_d(d)
+{
+    ++m_d->busyDepth;
+}
+
+BlightSocketPrivate::Busy::~Busy()
+{
+    if (--m_d->busyDepth == 0 && m_d->detachPending)
+        m_d->finishDetach();
+}
+
+void BlightSocketPrivate::detach()
+{
+    // From here on nothing is emitted: the public object is being destroyed.
+    q_ptr = nullptr;
+    setParent(nullptr);
+    replies.clear(); // children of the public object, destroyed with it
+    cancelAttempt();
+    // Like Qt's sockets, destruction drops what was not handed to the kernel.
+    queue.clear();
+    stats.queuedBytes = 0;
+    if (busyDepth > 0)
+        detachPending = true; // frames of this engine are still on the stack
+    else
+        finishDetach();
+}
+
+void BlightSocketPrivate::finishDetach()
+{
+    detachPending = false;
+    TurnClock::cancel(this);
+    flushScheduled = false;
+    probeTimer.stop();
+    noBuffersTimer.stop();
+    QCoreApplication *app = QCoreApplication::instance();
+    const bool lingers = fd >= 0 && !tracker.isEmpty() && !tornDown && app && !QCoreApplication::closingDown()
+        && thread() == QThread::currentThread();
+    if (lingers) {
+        // Buffers are still pinned by the kernel: this engine becomes the heir
+        // that finishes the close without blocking, then deletes itself. A
+        // worker thread may end right after this, so the heir lives in the
+        // application's thread, whose event loop outlives it.
+        lingerTimer.stop();
+        closing = false;
+        heir = true;
+        if (thread() != app->thread())
+            moveToThread(app->thread());
+        QMetaObject::invokeMethod(this, [this] {
+            Busy busy(this);
+            beginClose(true);
+        }, Qt::QueuedConnection);
+        return;
+    }
+    // Nothing in flight (or the application is ending): close now, quietly.
+    if (fd >= 0) {
+        if (!tracker.isEmpty() && !tornDown && SocketUtil::isTcp(kind)) {
+            // Disconnecting empties the send queue while the descriptor stays
+            // open, and the kernel then reports the outstanding ranges.
+            sockaddr unspecified{};
+            unspecified.sa_family = AF_UNSPEC;
+            ::connect(fd, &unspecified, sizeof(unspecified));
+            drainErrorQueue();
+        }
+        tornDown = true;
+        closing = true;
+        finalize();
+    }
+    delete this;
+}
+
+bool BlightSocketPrivate::event(QEvent *e)
+{
+    if (e->type() == EndOfTurnEvent) {
+        Busy busy(this);
+        endOfTurn();
+        return true;
+    }
+    if (e->type() == ResumeReadingEvent) {
+        Busy busy(this);
+        resumeReading();
+        return true;
+    }
+    if (e->type() == QEvent::ThreadChange) {
+        // The turn clock is per thread: leave this one's and flush in the new
+        // thread's first turn instead.
+        TurnClock::cancel(this);
+        coalescing.restart();
+        if (std::exchange(flushScheduled, false) || !queue.isEmpty()) {
+            flushScheduled = true;
+            QCoreApplication::postEvent(this, new QEvent(EndOfTurnEvent));
+        }
+        // Fall through: QObject moves the timers.
+    }
+    return QObject::event(e);
+}
+
+void BlightSocketPrivate::timerEvent(QTimerEvent *e)
+{
+    Busy busy(this);
+    const int id = e->timerId();
+    if (id == probeTimer.timerId())
+        onProbeTimer();
+    else if (id == noBuffersTimer.timerId())
+        retryAfterNoBuffers();
+    else if (id == lingerTimer.timerId())
+        onLingerTimeout();
+    else if (id == drainTimer.timerId() && drainErrorQueue())
+        maybeFinishClose();
+}
+
+void BlightSocketPrivate::scheduleFlush()
+{
+    if (coalescing.whenQueued() == CoalescingPolicy::When::Writable && writeNotifier
+        && state == BlightSocket::State::Connected) {
+        // A streaming sender: flush when the socket reports itself writable,
+        // after the next pass has added its messages too.
+        writeNotifier->setEnabled(true);
+        return;
+    }
+    if (flushScheduled)
+        return;
+    flushScheduled = true;
+    if (!TurnClock::schedule(this))
+        QCoreApplication::postEvent(this, new QEvent(EndOfTurnEvent)); // no dispatcher yet
+}
+
+void BlightSocketPrivate::resumeReadingLater()
+{
+    if (resumePosted)
+        return;
+    // Resumed from the event loop, not inside the call: the caller may be in
+    // the middle of handling a message.
+    resumePosted = true;
+    QCoreApplication::postEvent(this, new QEvent(ResumeReadingEvent));
+}
+
+} // namespace Blight

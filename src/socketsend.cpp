@@ -1,0 +1,468 @@
+// SPDX-License-Identifier: MIT
+// Sending: accepting messages, the lone message that leaves inside the call,
+// queueing, the answer to a ping, and handing the queue to the kernel in
+// batches on the copy or the MSG_ZEROCOPY path. System calls and their
+// errors only; when to send is the coalescing policy's, whether zero-copy
+// is the zero-copy policy's.
+#include "blightsocket_p.h"
+#include "logging_p.h"
+#include "socketutil_p.h"
+#include "syscalls_p.h"
+#include "turnclock_p.h"
+
+#include <cerrno>
+#include <climits>
+#include <limits>
+#include <cstring>
+#include <sys/uio.h>
+
+#ifndef MSG_ZEROCOPY
+#  define MSG_ZEROCOPY 0x4000000
+#endif
+
+namespace Blight {
+
+using namespace SocketUtil;
+
+namespace {
+
+constexpr int MaxIov = IOV_MAX;
+
+} // namespace
+
+bool BlightSocketPrivate::acceptsMessage(MessageType type, qsizetype payloadSize)
+{
+    // The peer would close the connection over any of these: refuse them here.
+    lastSendError = BlightSocket::Error::NoError;
+    if (mode != BlightSocket::Mode::Messages)
+        lastSendError = BlightSocket::Error::WrongMode;
+    else if (!isValidType(qint32(type)) || (payloadSize == 0 && requiresPayload(type)))
+        lastSendError = BlightSocket::Error::ProtocolError;
+    else if (quint64(payloadSize) > maxPayloadSize)
+        lastSendError = BlightSocket::Error::MessageTooLarge;
+    return lastSendError == BlightSocket::Error::NoError;
+}
+
+bool BlightSocketPrivate::acceptable(qsizetype bytes)
+{
+    if (state == BlightSocket::State::Unconnected || closing) {
+        lastSendError = BlightSocket::Error::NotConnected;
+        return false;
+    }
+    if (queue.bytes() > 0 && queue.bytes() + bytes > sendQueueLimit) {
+        lastSendError = BlightSocket::Error::QueueFull;
+        setCanSend(false);
+        return false;
+    }
+    return true;
+}
+
+bool BlightSocketPrivate::fitsDatagram(qsizetype total)
+{
+    const bool fits = isUdp(kind)             ? total <= maxUdpDatagram(kind)
+        : kind == BlightSocket::SocketKind::UnixSeqPacket ? maxRecord <= 0 || total <= maxRecord
+                                                          : true;
+    if (!fits)
+        lastSendError = BlightSocket::Error::MessageTooLarge;
+    return fits;
+}
+
+bool BlightSocketPrivate::sendsImmediately()
+{
+    const bool writable = state == BlightSocket::State::Connected && !writeBlocked && !noBuffersTimer.isActive();
+    return coalescing.sendsImmediately(TurnClock::current(), queue.isEmpty(), writable);
+}
+
+bool BlightSocketPrivate::enqueueMessageCopy(const Header &header, QByteArrayView payload)
+{
+    const qsizetype total = HeaderSize + payload.size();
+    if (!fitsDatagram(total) || !acceptable(total))
+        return false;
+    char headerBytes[HeaderSize];
+    writeHeader(headerBytes, header);
+    if (sendsImmediately())
+        return trySendImmediately(headerBytes, payload, nullptr);
+    queue.appendMessageCopy(headerBytes, HeaderSize, payload);
+    return afterEnqueue(false);
+}
+
+bool BlightSocketPrivate::enqueueMessage(const Header &header, const QByteArray &payload)
+{
+    // Bytes the array does not own are copied before the call returns, in
+    // every state: the caller may change them as soon as it has.
+    if (isRawData(payload))
+        return enqueueMessageCopy(header, payload);
+    const qsizetype total = HeaderSize + payload.size();
+    if (!fitsDatagram(total) || !acceptable(total))
+        return false;
+    char headerBytes[HeaderSize];
+    writeHeader(headerBytes, header);
+    const bool eligible = zeroCopy.isEligible(payload.size());
+    const bool immediate = sendsImmediately();
+    if (immediate && !(eligible && zeroCopy.isActive()))
+        return trySendImmediately(headerBytes, payload, &payload);
+    if (eligible) {
+        // The header goes out with the payload in one zero-copy send, so it
+        // needs its own array that lives until the release.
+        queue.appendShared(QByteArray(headerBytes, HeaderSize), 0, true, 0);
+        queue.appendShared(payload, 0, true, 1);
+    } else if (!datagram && payload.size() > SendQueue::StageLimit) {
+        queue.appendCopy(headerBytes, HeaderSize, 0);
+        queue.appendShared(payload, 0, false, 1);
+    } else {
+        queue.appendMessageCopy(headerBytes, HeaderSize, payload);
+    }
+    return afterEnqueue(immediate);
+}
+
+bool BlightSocketPrivate::enqueueRaw(const QByteArray &data)
+{
+    if (data.isEmpty())
+        return true;
+    if (!fitsDatagram(data.size()) || !acceptable(data.size()))
+        return false;
+    const bool owned = !isRawData(data);
+    const bool eligible = owned && zeroCopy.isEligible(data.size());
+    const bool immediate = sendsImmediately();
+    if (immediate && !(eligible && zeroCopy.isActive()))
+        return trySendImmediately(nullptr, data, owned ? &data : nullptr);
+    if (!owned || (!eligible && data.size() <= SendQueue::StageLimit && !datagram))
+        queue.appendCopy(data.constData(), data.size(), 1);
+    else
+        queue.appendShared(data, 0, eligible, 1);
+    return afterEnqueue(immediate);
+}
+
+bool BlightSocketPrivate::afterEnqueue(bool immediate)
+{
+    stats.peakQueuedBytes = qMax(stats.peakQueuedBytes, queue.bytes());
+    if (state != BlightSocket::State::Connected)
+        return true; // leaves once connected
+    // A zero-copy message that opens a turn leaves at once too; later ones
+    // wait for the end of the turn unless enough has piled up for a sendmsg.
+    if (immediate || coalescing.flushesNow(queue.bytes(), queue.pieceCount(), MaxIov)) {
+        if (!flushQueue())
+            return true;
+    }
+    if (!queue.isEmpty())
+        scheduleFlush();
+    return true;
+}
+
+bool BlightSocketPrivate::trySendImmediately(const char *header, QByteArrayView payload, const QByteArray *owner)
+{
+    // The common case of a lone message: one sendmsg straight from the
+    // caller's bytes, no queue, no allocation.
+    iovec iov[2];
+    int count = 0;
+    qsizetype total = 0;
+    if (header) {
+        iov[count++] = {const_cast<char *>(header), size_t(HeaderSize)};
+        total += HeaderSize;
+    }
+    if (!payload.isEmpty()) {
+        iov[count++] = {const_cast<char *>(payload.data()), size_t(payload.size())};
+        total += payload.size();
+    }
+    msghdr message{};
+    message.msg_iov = iov;
+    message.msg_iovlen = size_t(count);
+    ssize_t sent = -1;
+    bool retried = false;
+    while (sent < 0) {
+        ++stats.sendCalls;
+        sent = Sys::sendmsg(fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (sent >= 0)
+            break;
+        const int errorNumber = errno;
+        if (errorNumber == EINTR)
+            continue;
+        if (holdForRetry(errorNumber)) {
+            sent = 0;
+            break;
+        }
+        const bool seqPacketTooLarge = kind == BlightSocket::SocketKind::UnixSeqPacket && errorNumber == EMSGSIZE;
+        if (!seqPacketTooLarge && !(isUdp(kind) && isDatagramError(errorNumber))) {
+            lastSendError = meaningOf(errorNumber).error;
+            failErrno(errorNumber, QStringLiteral("sending"));
+            return false;
+        }
+        if (seqPacketTooLarge)
+            refreshRecordLimit();
+        if (isUdp(kind) && errorNumber != EMSGSIZE && !retried) {
+            // Most likely an ICMP report for an earlier datagram: this one
+            // was not sent, and goes again once.
+            retried = true;
+            if (!warn(QStringLiteral("%1: an earlier datagram failed: %2").arg(endpointText, errnoText(errorNumber))))
+                return false;
+            continue;
+        }
+        lastSendError = errorNumber == EMSGSIZE ? BlightSocket::Error::MessageTooLarge
+                                                : BlightSocket::Error::NetworkError;
+        warn(QStringLiteral("%1: a datagram of %2 bytes was refused: %3")
+                 .arg(endpointText)
+                 .arg(total)
+                 .arg(errnoText(errorNumber)));
+        return false;
+    }
+    if (sent > 0) {
+        ++stats.copySends;
+        stats.bytesSent += quint64(sent);
+    }
+    if (sent == total) {
+        ++stats.messagesSent;
+        emitStatistics();
+        return true;
+    }
+    if (datagram && sent > 0) {
+        fail(BlightSocket::Error::MessageTooLarge, QStringLiteral("the kernel sent a datagram only in part"));
+        return false;
+    }
+    // Queue what is left: the payload by reference when the caller's array
+    // owns its bytes, else a copy.
+    qsizetype done = sent;
+    if (header && done < HeaderSize) {
+        if (datagram) {
+            queue.appendMessageCopy(header, HeaderSize, payload);
+            payload = {};
+        } else {
+            queue.appendCopy(header + done, HeaderSize - done, payload.isEmpty() ? 1 : 0);
+        }
+        done = 0;
+    } else if (header) {
+        done -= HeaderSize;
+    }
+    if (!payload.isEmpty()) {
+        const QByteArrayView rest = payload.sliced(done);
+        if (owner)
+            queue.appendShared(*owner, done, false, 1);
+        else if (rest.size() <= SendQueue::StageLimit && !datagram)
+            queue.appendCopy(rest.data(), rest.size(), 1);
+        else
+            queue.appendShared(rest.toByteArray(), 0, false, 1);
+    }
+    stats.peakQueuedBytes = qMax(stats.peakQueuedBytes, queue.bytes());
+    scheduleFlush();
+    return true;
+}
+
+void BlightSocketPrivate::answerPing(quint32 ackid)
+{
+    // The answer bypasses sendQueueLimit and goes at the next message
+    // boundary, ahead of data still queued: blight reports a client that
+    // misses pings for two seconds as not responding.
+    if (state != BlightSocket::State::Connected || closing)
+        return;
+    char bytes[HeaderSize];
+    writeHeader(bytes, makeHeader(MessageType::Ack, ackid, 0));
+    if (queue.isEmpty() && !writeBlocked && !noBuffersTimer.isActive()) {
+        trySendImmediately(bytes, {}, nullptr);
+        return;
+    }
+    queue.putPriority(bytes, HeaderSize);
+    scheduleFlush();
+}
+
+bool BlightSocketPrivate::flushQueue()
+{
+    if (fd < 0 || tornDown || (state != BlightSocket::State::Connected && !closing))
+        return !gone();
+    const bool hadQueue = !queue.isEmpty();
+    while (!queue.isEmpty()) {
+        if (writeBlocked || zeroCopy.isWaitingForCompletions() || noBuffersTimer.isActive())
+            break;
+        const BatchResult result = sendBatch();
+        if (result == BatchResult::Gone)
+            return false;
+        if (result == BatchResult::Stop)
+            break;
+    }
+    if (hadQueue && queue.isEmpty())
+        queueDrained = true;
+    if (!updateCanSend())
+        return false;
+    if (closing && queue.isEmpty())
+        maybeFinishClose();
+    return !gone();
+}
+
+BlightSocketPrivate::BatchResult BlightSocketPrivate::sendBatch()
+{
+    const bool zeroCopyOn = zeroCopy.isActive();
+    const bool frontZeroCopy = queue.front().eligible && zeroCopyOn;
+    // Pinned memory stays within the budget: a stream batch is cut at the
+    // bytes left in it; a datagram (which cannot be cut) or the first send
+    // after everything was released may exceed it alone.
+    qsizetype budget = std::numeric_limits<qsizetype>::max();
+    if (frontZeroCopy) {
+        if (zeroCopy.mustWait(tracker.pendingBytes(), tracker.pendingCount())) {
+            zeroCopy.waitForCompletions(tracker.pendingBytes(), tracker.pendingCount());
+            return applyZeroCopyChange() ? BatchResult::Stop : BatchResult::Gone;
+        }
+        if (!datagram)
+            budget = zeroCopy.budgetLeft(tracker.pendingBytes());
+    }
+    iovec iov[MaxIov];
+    CompletionTracker::Buffers held;
+    const SendQueue::Batch batch = queue.fill(iov, MaxIov, zeroCopyOn, budget, &held);
+    if (batch.zeroCopy) {
+        if (datagram && !tracker.isEmpty() && tracker.pendingBytes() + batch.bytes > zeroCopy.pendingBytesLimit()) {
+            zeroCopy.waitForCompletions(tracker.pendingBytes(), tracker.pendingCount());
+            return applyZeroCopyChange() ? BatchResult::Stop : BatchResult::Gone;
+        }
+        tracker.add(std::move(held), batch.bytes, monotonicNs());
+    }
+    msghdr message{};
+    message.msg_iov = iov;
+    message.msg_iovlen = size_t(batch.count);
+    ++stats.sendCalls;
+    const ssize_t sent = Sys::sendmsg(fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT | (batch.zeroCopy ? MSG_ZEROCOPY : 0));
+    if (sent < 0) {
+        const int errorNumber = errno;
+        if (batch.zeroCopy) {
+            // TCP takes no counter value for a send that queued nothing. UDP
+            // may have taken one before a later stage dropped the datagram
+            // (a qdisc drop with IP_RECVERR, a filter): then its completion
+            // is already queued. The kernel's ranges are the truth.
+            if (isUdp(kind) && !drainErrorQueue(nullptr, false))
+                return BatchResult::Gone;
+            if (tracker.isLastPending())
+                tracker.rollbackLast();
+        }
+        if (errorNumber == EINTR)
+            return BatchResult::More;
+        if (holdForRetry(errorNumber))
+            return BatchResult::Stop;
+        if (datagram)
+            return datagramFailed(errorNumber, batch.zeroCopy, batch.bytes);
+        lastSendError = meaningOf(errorNumber).error;
+        failErrno(errorNumber, QStringLiteral("sending"));
+        return BatchResult::Gone;
+    }
+    zeroCopy.resetNoBuffersDelay();
+    datagramRetried = false;
+    if (batch.zeroCopy) {
+        tracker.setLastBytes(sent);
+        ++stats.zeroCopySends;
+        stats.zeroCopyBytes += quint64(sent);
+    } else {
+        ++stats.copySends;
+    }
+    stats.bytesSent += quint64(sent);
+    stats.messagesSent += queue.advance(sent);
+    if (batch.cutByBudget && sent == batch.bytes)
+        return BatchResult::More; // the budget, not the socket, ended this batch
+    if (!datagram && sent < batch.bytes) {
+        waitForWritable(); // a stream socket that took less than offered is full
+        return BatchResult::Stop;
+    }
+    return BatchResult::More;
+}
+
+BlightSocketPrivate::BatchResult BlightSocketPrivate::datagramFailed(int errorNumber, bool zeroCopySend, qsizetype bytes)
+{
+    if (errorNumber == EMSGSIZE && zeroCopySend && isUdp(kind)) {
+        // The kernel caps zero-copy datagrams below the UDP maximum (63500
+        // bytes on Linux 6.x): this one goes as a copy.
+        queue.makeFrontDatagramCopied();
+        return BatchResult::More;
+    }
+    const bool seqPacketTooLarge = kind == BlightSocket::SocketKind::UnixSeqPacket && errorNumber == EMSGSIZE;
+    if (!seqPacketTooLarge && !(isUdp(kind) && isDatagramError(errorNumber))) {
+        lastSendError = meaningOf(errorNumber).error;
+        failErrno(errorNumber, QStringLiteral("sending"));
+        return BatchResult::Gone;
+    }
+    if (isUdp(kind) && errorNumber != EMSGSIZE && !datagramRetried) {
+        datagramRetried = true; // an ICMP report for an earlier datagram: this one goes again once
+        return warn(QStringLiteral("%1: an earlier datagram failed: %2").arg(endpointText, errnoText(errorNumber)))
+            ? BatchResult::More
+            : BatchResult::Gone;
+    }
+    datagramRetried = false;
+    if (seqPacketTooLarge)
+        refreshRecordLimit();
+    queue.dropFrontDatagram();
+    lastSendError = errorNumber == EMSGSIZE ? BlightSocket::Error::MessageTooLarge : BlightSocket::Error::NetworkError;
+    return warn(QStringLiteral("%1: a queued datagram of %2 bytes was refused and dropped: %3")
+                    .arg(endpointText)
+                    .arg(bytes)
+                    .arg(errnoText(errorNumber)))
+        ? BatchResult::More
+        : BatchResult::Gone;
+}
+
+bool BlightSocketPrivate::holdForRetry(int errorNumber)
+{
+    if (errorNumber == EAGAIN || errorNumber == EWOULDBLOCK) {
+        ++stats.wouldBlock;
+        waitForWritable();
+        return true;
+    }
+    if (errorNumber == ENOBUFS) {
+        // Back-pressure from optmem or locked memory: the message stays
+        // queued. Completions retry the send, and so does a timer, because
+        // ENOBUFS with nothing pending never raises POLLERR.
+        ++stats.noBufferErrors;
+        noBuffersTimer.start(zeroCopy.noBuffersDelay(), this);
+        return true;
+    }
+    return false;
+}
+
+void BlightSocketPrivate::waitForWritable()
+{
+    writeBlocked = true;
+    if (writeNotifier)
+        writeNotifier->setEnabled(true);
+}
+
+bool BlightSocketPrivate::setCanSend(bool canSendNow)
+{
+    if (canSend != canSendNow) {
+        canSend = canSendNow;
+        if (q_ptr)
+            Q_EMIT q_ptr->canSendChanged(canSendNow);
+    }
+    return !gone();
+}
+
+bool BlightSocketPrivate::updateCanSend()
+{
+    if (!canSend && queue.bytes() <= sendQueueLimit / 2)
+        return setCanSend(true);
+    return !gone();
+}
+
+bool BlightSocketPrivate::reportQueueEmpty()
+{
+    if (queue.isEmpty() && queueDrained && !closing) {
+        queueDrained = false;
+        if (q_ptr)
+            Q_EMIT q_ptr->sendQueueEmpty();
+    }
+    return !gone();
+}
+
+void BlightSocketPrivate::endOfTurn()
+{
+    Busy busy(this);
+    flushScheduled = false;
+    if (!queue.isEmpty() && state == BlightSocket::State::Connected && !flushQueue())
+        return;
+    if (reportQueueEmpty())
+        emitStatistics();
+}
+
+bool BlightSocketPrivate::onWritable()
+{
+    writeBlocked = false;
+    writeNotifier->setEnabled(false);
+    if (!tracker.isEmpty() && !drainErrorQueue())
+        return false;
+    if (!flushQueue() || !reportQueueEmpty())
+        return false;
+    return emitStatistics();
+}
+
+} // namespace Blight

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: MIT
+// Event-loop turns, per thread (see turnclock_p.h).
+#include "turnclock_p.h"
+
+#include <QtCore/QAbstractEventDispatcher>
+#include <QtCore/QPointer>
+
+#include <algorithm>
+#include <vector>
+
+namespace Blight::TurnClock {
+
+namespace {
+
+struct Clock
+{
+    quint64 turn = 1;
+    QPointer<QAbstractEventDispatcher> dispatcher;
+    std::vector<TurnListener *> pending;
+    // Batches being flushed; more than one when a listener runs a nested loop.
+    std::vector<std::vector<TurnListener *> *> flushing;
+};
+thread_local Clock clock;
+
+void onTurnEdge()
+{
+    ++clock.turn;
+    if (clock.pending.empty())
+        return;
+    std::vector<TurnListener *> batch;
+    batch.swap(clock.pending);
+    clock.flushing.push_back(&batch);
+    // A listener destroyed by another one in this loop clears its own slot.
+    for (TurnListener *&slot : batch) {
+        if (TurnListener *listener = std::exchange(slot, nullptr))
+            listener->endOfTurn();
+    }
+    clock.flushing.pop_back();
+}
+
+bool hook()
+{
+    if (Q_LIKELY(!clock.dispatcher.isNull()))
+        return true;
+    QAbstractEventDispatcher *dispatcher = QAbstractEventDispatcher::instance();
+    if (!dispatcher)
+        return false;
+    clock.dispatcher = dispatcher;
+    QObject::connect(dispatcher, &QAbstractEventDispatcher::aboutToBlock, dispatcher, onTurnEdge, Qt::DirectConnection);
+    QObject::connect(dispatcher, &QAbstractEventDispatcher::awake, dispatcher, onTurnEdge, Qt::DirectConnection);
+    return true;
+}
+
+} // namespace
+
+quint64 current()
+{
+    hook();
+    return clock.turn;
+}
+
+bool schedule(TurnListener *listener)
+{
+    if (!hook())
+        return false;
+    clock.pending.push_back(listener);
+    return true;
+}
+
+void cancel(TurnListener *listener)
+{
+    std::erase(clock.pending, listener);
+    for (std::vector<TurnListener *> *batch : clock.flushing)
+        std::replace(batch->begin(), batch->end(), listener, static_cast<TurnListener *>(nullptr));
+}
+
+} // namespace Blight::TurnClock

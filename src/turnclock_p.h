@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+// Event-loop turns, per thread, and the sockets to flush at the end of one.
+#pragma once
+
+#include <QtCore/QtGlobal>
+
+namespace Blight {
+
+/*! Something to run at the end of the current event-loop turn of its thread. */
+class TurnListener
+{
+public:
+    virtual void endOfTurn() = 0;
+
+protected:
+    ~TurnListener() = default;
+};
+
+/*!
+    The thread's event dispatcher announces the edges of each pass with
+    aboutToBlock() and awake(); at every edge the turn number moves on and the
+    listeners scheduled during the pass run. No event is posted, so ending a
+    turn costs no system call. Everything here is per thread: a listener must
+    cancel() in the thread it scheduled in (before it moves to another).
+*/
+namespace TurnClock {
+
+/*! The current turn of this thread (never 0). */
+quint64 current();
+/*! Runs \a listener at the end of this thread's turn. Returns false when the
+    thread has no event dispatcher yet (then nothing was scheduled). */
+bool schedule(TurnListener *listener);
+/*! Forgets \a listener, also inside a flush that is running. */
+void cancel(TurnListener *listener);
+
+} // namespace TurnClock
+} // namespace Blight
