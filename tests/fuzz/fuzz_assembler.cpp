@@ -66,8 +66,8 @@ struct Expected
 {
     std::vector<ExpectedMessage> messages;
     HeaderError error = HeaderError::None;
-    bool midMessage = false;    // bytes of an unfinished message remain
-    qsizetype consumed = 0;     // bytes taken by complete messages
+    bool midMessage = false; // bytes of an unfinished message remain
+    qsizetype consumed = 0;  // bytes taken by complete messages
 };
 
 // Fills \a expected (its vector reused from input to input, so no growth per

@@ -25,8 +25,8 @@ void runDatagram(const char *data, qsizetype size, quint32 cap)
     Message message;
     message.header = Header{-7, 7, 7};
     QString reason;
-    const MessageAssembler::Status status
-        = MessageAssembler::parseDatagram(QByteArrayView(data, size), cap, &message, &reason);
+    const MessageAssembler::Status status = MessageAssembler::parseDatagram(QByteArrayView(data, size), cap, &message,
+                                                                            &reason);
     FUZZ_CHECK(status != MessageAssembler::Status::NeedMore);
 
     bool valid = size >= HeaderSize;

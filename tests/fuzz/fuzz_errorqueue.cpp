@@ -54,8 +54,7 @@ static_assert(SO_EE_ORIGIN_ZEROCOPY == OriginZeroCopy && SO_EE_CODE_ZEROCOPY_COP
 static_assert(AF_INET == FamilyInet && AF_INET6 == FamilyInet6);
 static_assert(sizeof(sockaddr_in) == SockaddrInSize && sizeof(sockaddr_in6) == SockaddrIn6Size);
 
-template<typename T>
-T readAt(const unsigned char *bytes, size_t offset)
+template<typename T> T readAt(const unsigned char *bytes, size_t offset)
 {
     T value;
     std::memcpy(&value, bytes + offset, sizeof(T));

@@ -18,20 +18,20 @@ namespace BlightFuzz {
 } // namespace BlightFuzz
 
 // A failed invariant aborts, which libFuzzer and tst_fuzzreplay both report.
-#define FUZZ_CHECK(condition)                                      \
-    do {                                                           \
-        if (!(condition))                                          \
-            ::BlightFuzz::failCheck(#condition, __FILE__, __LINE__); \
-    } while (false)
+#define FUZZ_CHECK(condition) \
+  do { \
+    if (!(condition)) \
+      ::BlightFuzz::failCheck(#condition, __FILE__, __LINE__); \
+  } while (false)
 
 // Each harness is a plain function so that tst_fuzzreplay can link all of
 // them; only the libFuzzer executables (BLIGHT_LIBFUZZER) get the C entry point.
 #if defined(BLIGHT_LIBFUZZER)
-#    define BLIGHT_FUZZ_ENTRY(function)                                          \
-        extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) \
-        {                                                                        \
-            return function(data, size);                                         \
-        }
+#  define BLIGHT_FUZZ_ENTRY(function) \
+    extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) \
+    { \
+      return function(data, size); \
+    }
 #else
-#    define BLIGHT_FUZZ_ENTRY(function)
+#  define BLIGHT_FUZZ_ENTRY(function)
 #endif

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Writes the seed corpus of every fuzz target into corpus/<target>/, and the
 hand-made edge cases into regressions/<target>/ (next to the fuzzer's finds):
 

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Runs every fuzz target for a bounded time, one after another, and fails on
 # any crash, leak, timeout, sanitizer report or violated invariant. Prints the
 # executions per second of each target.

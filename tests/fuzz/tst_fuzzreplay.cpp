@@ -47,9 +47,9 @@ void tst_FuzzReplay::corpusPresent()
 {
     QFETCH(QString, directory);
     const int seeds = int(inputsIn(QDir(directory)).size());
-    QVERIFY2(seeds >= 10, qPrintable(QStringLiteral("only %1 seeds in %2: run tests/fuzz/make_corpus.py")
-                                         .arg(seeds)
-                                         .arg(directory)));
+    QVERIFY2(seeds >= 10,
+             qPrintable(
+                 QStringLiteral("only %1 seeds in %2: run tests/fuzz/make_corpus.py").arg(seeds).arg(directory)));
 }
 
 void tst_FuzzReplay::replay_data()
