@@ -96,7 +96,8 @@ ONE_OF_EACH = [
 ]
 
 # fuzz_assembler's flags (byte 0)
-BYTE_PIECES, BIG_PIECES, LARGE_CAP_RUN, DEFAULT_CAP = 1, 2, 4, 8
+BYTE_PIECES, BIG_PIECES, LARGE_CAP_RUN = 1, 2, 4
+DEFAULT_CAP = 8 | 16  # with LARGE_CAP_RUN, the 16 MiB cap: bits 3 and 4
 # flags, cap byte (cap = byte * 97), staging byte (24 + byte), seed
 DEFAULT_CONFIG = bytes([0, 255, 0, 1])
 
@@ -119,11 +120,14 @@ def assembler():
          bytes([BIG_PIECES | LARGE_CAP_RUN | DEFAULT_CAP, 255, 200, 3]))
     seed("stream-every-type-large-cap", every_type, bytes([LARGE_CAP_RUN, 255, 100, 3]))
     # A payload larger than the staging buffer and the small cap, under
-    # LargeCap (96 KiB) and under the default cap.
+    # LargeCap (96 KiB) and under the default cap; claims over ASan's
+    # 128 KiB size-class limit under the default cap.
     seed("ack-70000", message(ACK, 14, pattern(70000, 1)) + message(PING, 15),
          bytes([BIG_PIECES | LARGE_CAP_RUN, 255, 40, 4]))
     seed("ack-70000-default-cap", message(ACK, 14, pattern(70000, 1)) + message(PING, 15),
          bytes([BIG_PIECES | LARGE_CAP_RUN | DEFAULT_CAP, 255, 40, 4]))
+    seed("ack-claims-200000-default-cap", struct.pack("<iII", ACK, 19, 200000) + pattern(100, 6),
+         bytes([LARGE_CAP_RUN | DEFAULT_CAP, 255, 0, 7]))
     seed("ack-4096-at-cap", message(ACK, 16, pattern(4096, 2)) + message(FOCUS, 17),
          bytes([LARGE_CAP_RUN, 43, 0, 5]))
     # A peer that announces a frame at the default cap and sends a little.
