@@ -11,7 +11,7 @@
 //               pieces of the first run), bit 1 pieces up to 64 KiB (else up
 //               to 300 bytes), bit 2 the second run (the socket's 64 KiB
 //               staging buffer) has a large cap, else 4 KiB and the other
-//               piece sizes; with bit 2, bits 3 and 4 make that cap the
+//               piece sizes; with bit 2, bits 3 to 5 make that cap the
 //               default 16 MiB, else it is LargeCap
 //   byte 1      cap for the small-cap run: (byte * 97) payload bytes
 //   byte 2      staging size for the small-cap run: 24 + byte
@@ -23,7 +23,7 @@
 // an mmap and megabytes of shadow memory under ASan whatever the input holds
 // (it was most of the page faults of a long run, as was a 1 MiB cap: any
 // allocation over ASan's 128 KiB size-class limit is an mmap). That run is
-// kept (bits 2 to 4, an eighth of flag values) but most inputs take the same
+// kept (bits 2 to 5, a sixteenth of flag values) but most inputs take the same
 // code under LargeCap. The 16 MiB boundary itself is cheap in fuzz_datagram,
 // which checks it without allocating. Byte
 // by byte, a loop turn per byte, is the small-staging run's mode only. The
@@ -234,7 +234,7 @@ int BlightFuzz::assemblerOneInput(const uint8_t *input, size_t length)
     runAssembler(stream, size, smallCap, smallStaging, PieceSizes{seed | 1u, flags});
     const qsizetype staging = socketStaging(size);
     if (flags & 4) {
-        const quint32 cap = (flags & 24) == 24 ? DefaultMaxPayloadSize : LargeCap;
+        const quint32 cap = (flags & 56) == 56 ? DefaultMaxPayloadSize : LargeCap;
         runAssembler(stream, size, cap, staging, PieceSizes{seed | 1u, quint8(flags & ~1)});
     } else {
         runAssembler(stream, size, 4096, staging, PieceSizes{seed | 1u, quint8((flags ^ 2) & ~1)});

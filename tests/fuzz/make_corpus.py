@@ -97,7 +97,7 @@ ONE_OF_EACH = [
 
 # fuzz_assembler's flags (byte 0)
 BYTE_PIECES, BIG_PIECES, LARGE_CAP_RUN = 1, 2, 4
-DEFAULT_CAP = 8 | 16  # with LARGE_CAP_RUN, the 16 MiB cap: bits 3 and 4
+DEFAULT_CAP = 8 | 16 | 32  # with LARGE_CAP_RUN, the 16 MiB cap: bits 3 to 5
 # flags, cap byte (cap = byte * 97), staging byte (24 + byte), seed
 DEFAULT_CONFIG = bytes([0, 255, 0, 1])
 
