@@ -11,6 +11,13 @@ static Endpoint invalid(QString *errorString, const QString &why)
     return Endpoint();
 }
 
+// QString::toInt() and toUInt() stop at a NUL and ignore the rest, so
+// "fd:3\0junk" would pass as fd:3.
+static bool hasNul(const QString &number)
+{
+    return number.contains(QChar(u'\0'));
+}
+
 Endpoint Endpoint::parse(const QString &text, QString *errorString)
 {
     Endpoint endpoint;
@@ -26,7 +33,7 @@ Endpoint Endpoint::parse(const QString &text, QString *errorString)
     if (text.startsWith(u"fd:")) {
         bool ok = false;
         const int fd = text.mid(3).toInt(&ok);
-        if (!ok || fd < 0)
+        if (!ok || fd < 0 || hasNul(text))
             return invalid(errorString, QStringLiteral("fd: endpoint needs a descriptor number, as in fd:3"));
         return fromDescriptor(fd);
     }
@@ -65,7 +72,7 @@ Endpoint Endpoint::parse(const QString &text, QString *errorString)
     const uint port = portText.toUInt(&ok);
     if (host.isEmpty())
         return invalid(errorString, QStringLiteral("endpoint '%1' has no host").arg(text));
-    if (!ok || port > 65535)
+    if (!ok || port > 65535 || hasNul(portText))
         return invalid(errorString, QStringLiteral("endpoint '%1' has no valid port").arg(text));
     endpoint.m_scheme = tcp ? Scheme::Tcp : Scheme::Udp;
     endpoint.m_host = host;
@@ -114,7 +121,9 @@ QString Endpoint::toString() const
         return m_sessionBus ? QStringLiteral("blight:session") : QStringLiteral("blight:");
     case Scheme::Tcp:
     case Scheme::Udp: {
-        const QString host = m_host.contains(u':') ? u'[' + m_host + u']' : m_host;
+        // parse() reads a leading '[' as the start of brackets.
+        const bool bracket = m_host.contains(u':') || m_host.startsWith(u'[');
+        const QString host = bracket ? u'[' + m_host + u']' : m_host;
         return schemeName() + QStringLiteral("://") + host + u':' + QString::number(m_port);
     }
     }

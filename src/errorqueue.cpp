@@ -52,8 +52,10 @@ Events parse(const msghdr &message)
     Events events;
     for (cmsghdr *cmsg = CMSG_FIRSTHDR(&message); cmsg; cmsg = CMSG_NXTHDR(const_cast<msghdr *>(&message), cmsg)) {
         // A length that runs past the control buffer cannot be trusted.
-        const auto *end = static_cast<const char *>(message.msg_control) + message.msg_controllen;
-        if (reinterpret_cast<const char *>(cmsg) + cmsg->cmsg_len > end)
+        // Compared as sizes: cmsg + a huge cmsg_len would overflow the pointer.
+        const auto offset = size_t(reinterpret_cast<const char *>(cmsg)
+                                   - static_cast<const char *>(message.msg_control));
+        if (cmsg->cmsg_len > message.msg_controllen - offset)
             break;
         const bool v4 = cmsg->cmsg_level == SOL_IP && cmsg->cmsg_type == IP_RECVERR;
         const bool v6 = cmsg->cmsg_level == SOL_IPV6 && cmsg->cmsg_type == IPV6_RECVERR;

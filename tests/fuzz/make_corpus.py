@@ -1,9 +1,20 @@
 #!/usr/bin/env python3
-"""Writes the seed corpus for fuzz_assembler: valid blight messages of every
-type (and a few streams and malformed inputs), each prefixed with the four
-configuration bytes fuzz_assembler.cpp reads: flags, cap byte, staging byte,
-seed byte. Run from anywhere; the files land next to this script in corpus/.
-Deterministic: running it again gives the same files."""
+# SPDX-License-Identifier: MIT
+"""Writes the seed corpus of every fuzz target into corpus/<target>/, and the
+hand-made edge cases into regressions/<target>/ (next to the fuzzer's finds):
+
+  fuzz_assembler   blight messages of every type, streams and malformed input,
+                   each prefixed with the four configuration bytes
+                   fuzz_assembler.cpp reads (flags, cap, staging, seed)
+  fuzz_datagram    one datagram each, after the cap byte fuzz_datagram.cpp reads
+  fuzz_errorqueue  control buffers of recvmsg(MSG_ERRQUEUE): zero-copy ranges
+                   (copied or not), ICMP and ICMPv6 errors with offenders,
+                   truncated, oversized and foreign control messages
+  fuzz_endpoint    endpoint strings, good and bad, after the encoding byte
+                   fuzz_endpoint.cpp reads
+
+Run from anywhere. Deterministic: running it again gives the same files; it
+removes files it no longer writes from corpus/ (never from regressions/)."""
 
 import os
 import struct
@@ -11,6 +22,41 @@ import struct
 HERE = os.path.dirname(os.path.abspath(__file__))
 CORPUS = os.path.join(HERE, "corpus")
 REGRESSIONS = os.path.join(HERE, "regressions")
+
+
+class Target:
+    """Collects the files of one target, then writes them."""
+
+    def __init__(self, name):
+        self.name = name
+        self.seeds = {}
+        self.edges = {}
+
+    def seed(self, name, data):
+        assert name not in self.seeds, name
+        self.seeds[name] = data
+
+    def edge(self, name, data):
+        assert name not in self.edges, name
+        self.edges[name] = data
+
+    def write(self):
+        corpus = os.path.join(CORPUS, self.name)
+        os.makedirs(corpus, exist_ok=True)
+        for stale in set(os.listdir(corpus)) - set(self.seeds):
+            os.remove(os.path.join(corpus, stale))
+        for name, data in self.seeds.items():
+            with open(os.path.join(corpus, name), "wb") as out:
+                out.write(data)
+        if self.edges:
+            regressions = os.path.join(REGRESSIONS, self.name)
+            os.makedirs(regressions, exist_ok=True)
+            for name, data in self.edges.items():
+                with open(os.path.join(regressions, name), "wb") as out:
+                    out.write(data)
+
+
+# ---- the blight wire protocol ---------------------------------------------
 
 ACK, PING, REPAINT, MOVE, INFO, DELETE, LIST, RAISE, LOWER, WAIT, FOCUS = range(1, 12)
 
@@ -49,52 +95,213 @@ ONE_OF_EACH = [
     ("focus", message(FOCUS, 13)),
 ]
 
+# fuzz_assembler's flags (byte 0)
+BYTE_PIECES, BIG_PIECES, LARGE_CAP_RUN = 1, 2, 4
+DEFAULT_CAP = 8 | 16 | 32  # with LARGE_CAP_RUN, the 16 MiB cap: bits 3 to 5
 # flags, cap byte (cap = byte * 97), staging byte (24 + byte), seed
 DEFAULT_CONFIG = bytes([0, 255, 0, 1])
 
 
-def write(name, stream, config=DEFAULT_CONFIG, directory=CORPUS):
-    with open(os.path.join(directory, name), "wb") as out:
-        out.write(config + stream)
+def assembler():
+    target = Target("fuzz_assembler")
 
+    def seed(name, stream, config=DEFAULT_CONFIG):
+        target.seed(name, config + stream)
 
-def write_edges():
-    """Hand-made edge cases kept with the fuzzer's finds in regressions/:
-    the staging buffer's wrap-around and the limits of the size field."""
-    os.makedirs(REGRESSIONS, exist_ok=True)
+    def edge(name, stream, config=DEFAULT_CONFIG):
+        target.edge(name, config + stream)
+
+    for name, wire in ONE_OF_EACH:
+        seed(name, wire)
+    every_type = b"".join(wire for _, wire in ONE_OF_EACH)
+    seed("stream-every-type", every_type)
+    seed("stream-every-type-byte-by-byte", every_type, bytes([BYTE_PIECES, 255, 0, 2]))
+    seed("stream-every-type-big-pieces-default-cap", every_type,
+         bytes([BIG_PIECES | LARGE_CAP_RUN | DEFAULT_CAP, 255, 200, 3]))
+    seed("stream-every-type-large-cap", every_type, bytes([LARGE_CAP_RUN, 255, 100, 3]))
+    # A payload larger than the staging buffer and the small cap, under
+    # LargeCap (96 KiB) and under the default cap; claims over ASan's
+    # 128 KiB size-class limit under the default cap.
+    seed("ack-70000", message(ACK, 14, pattern(70000, 1)) + message(PING, 15),
+         bytes([BIG_PIECES | LARGE_CAP_RUN, 255, 40, 4]))
+    seed("ack-70000-default-cap", message(ACK, 14, pattern(70000, 1)) + message(PING, 15),
+         bytes([BIG_PIECES | LARGE_CAP_RUN | DEFAULT_CAP, 255, 40, 4]))
+    seed("ack-claims-200000-default-cap", struct.pack("<iII", ACK, 19, 200000) + pattern(100, 6),
+         bytes([LARGE_CAP_RUN | DEFAULT_CAP, 255, 0, 7]))
+    seed("ack-4096-at-cap", message(ACK, 16, pattern(4096, 2)) + message(FOCUS, 17),
+         bytes([LARGE_CAP_RUN, 43, 0, 5]))
+    # A peer that announces a frame at the default cap and sends a little.
+    seed("ack-claims-16MiB", struct.pack("<iII", ACK, 18, 16 * 1024 * 1024) + pattern(100, 5),
+         bytes([LARGE_CAP_RUN | DEFAULT_CAP, 255, 0, 6]))
+    # Malformed input the socket must turn into a clear error.
+    seed("bad-type-0", message(0, 1))
+    seed("bad-type-12", message(ACK, 1) + message(12, 2))
+    seed("bad-repaint-no-payload", message(FOCUS, 1) + message(REPAINT, 2))
+    seed("bad-size-over-cap", message(ACK, 1, pattern(30000, 3)), bytes([BIG_PIECES, 255, 0, 6]))
+    seed("bad-garbage-after-valid", message(RAISE, 5, SURFACE) + b"garbage-garbage")
+    seed("partial-header", message(WAIT, 1, WAIT_PAYLOAD)[:7])
+    seed("partial-payload", message(REPAINT, 1, REPAINT_PAYLOAD)[:30])
+
+    # Hand-made edges kept with the fuzzer's finds: the staging buffer's
+    # wrap-around and the limits of the size field.
     # With a 24-byte staging buffer and 7-byte pieces, headers straddle its end.
-    stream = b"".join(message(WAIT, i, WAIT_PAYLOAD) for i in range(20))
-    write("edge-header-straddles-staging-end", stream, bytes([0, 255, 0, 7]), REGRESSIONS)
+    edge("edge-header-straddles-staging-end",
+         b"".join(message(WAIT, i, WAIT_PAYLOAD) for i in range(20)), bytes([0, 255, 0, 7]))
     # 12-byte header then exactly the rest of the 24-byte staging buffer.
-    stream = b"".join(message(ACK, i, pattern(12, i)) for i in range(10))
-    write("edge-payload-fills-staging", stream, bytes([1, 255, 0, 8]), REGRESSIONS)
-    write("edge-size-at-small-cap", message(ACK, 1, pattern(97, 4)), bytes([0, 1, 0, 9]), REGRESSIONS)
-    write("edge-size-over-small-cap", message(ACK, 1, pattern(98, 4)), bytes([0, 1, 0, 9]), REGRESSIONS)
-    write("edge-size-4GiB", struct.pack("<iII", ACK, 1, 0xFFFFFFFF) + b"x" * 20, bytes([4, 255, 0, 10]), REGRESSIONS)
-    write("edge-negative-type", struct.pack("<iII", -2147483648, 1, 0), DEFAULT_CONFIG, REGRESSIONS)
-    write("edge-zero-cap-empty-ack", message(ACK, 1) + message(PING, 2), bytes([0, 0, 0, 11]), REGRESSIONS)
+    edge("edge-payload-fills-staging",
+         b"".join(message(ACK, i, pattern(12, i)) for i in range(10)), bytes([BYTE_PIECES, 255, 0, 8]))
+    edge("edge-size-at-small-cap", message(ACK, 1, pattern(97, 4)), bytes([0, 1, 0, 9]))
+    edge("edge-size-over-small-cap", message(ACK, 1, pattern(98, 4)), bytes([0, 1, 0, 9]))
+    edge("edge-size-4GiB", struct.pack("<iII", ACK, 1, 0xFFFFFFFF) + b"x" * 20,
+         bytes([LARGE_CAP_RUN | DEFAULT_CAP, 255, 0, 10]))
+    edge("edge-negative-type", struct.pack("<iII", -2147483648, 1, 0))
+    edge("edge-zero-cap-empty-ack", message(ACK, 1) + message(PING, 2), bytes([0, 0, 0, 11]))
+    return target
+
+
+def datagram():
+    target = Target("fuzz_datagram")
+    for name, wire in ONE_OF_EACH:
+        target.seed(name, bytes([255]) + wire)
+    target.seed("ack-4096-at-cap", bytes([43]) + message(ACK, 16, pattern(4096, 2)))
+    target.seed("ack-over-cap", bytes([1]) + message(ACK, 16, pattern(98, 2)))
+    target.seed("bad-type-0", bytes([255]) + message(0, 1))
+    target.seed("bad-repaint-no-payload", bytes([255]) + message(REPAINT, 2))
+    target.seed("bad-shorter-than-header", bytes([255]) + message(WAIT, 1)[:11])
+    target.seed("bad-size-claims-more", bytes([255]) + struct.pack("<iII", WAIT, 1, 8) + WAIT_PAYLOAD)
+    target.seed("bad-size-claims-less", bytes([255]) + struct.pack("<iII", WAIT, 1, 2) + WAIT_PAYLOAD)
+    target.seed("bad-two-messages", bytes([255]) + message(PING, 1) + message(PING, 2))
+    target.edge("edge-size-4GiB", bytes([255]) + struct.pack("<iII", ACK, 1, 0xFFFFFFFF))
+    target.edge("edge-zero-cap-empty-ack", bytes([0]) + message(ACK, 1))
+    return target
+
+
+# ---- the error queue (x86-64 Linux layouts) ---------------------------------
+
+SOL_IP, SOL_IPV6, SOL_SOCKET = 0, 41, 1
+IP_RECVERR, IPV6_RECVERR, SCM_RIGHTS = 11, 25, 1
+ORIGIN_LOCAL, ORIGIN_ICMP, ORIGIN_ICMP6, ORIGIN_ZEROCOPY = 1, 2, 3, 5
+CODE_ZEROCOPY_COPIED = 1
+AF_INET, AF_INET6 = 2, 10
+ECONNREFUSED, EMSGSIZE, EHOSTUNREACH = 111, 90, 113
+
+
+def align8(n):
+    return (n + 7) & ~7
+
+
+def cmsg(level, cmsg_type, data, length=None, pad=True):
+    """One control message: cmsghdr (8-byte length, level, type), data, and
+    the padding to the next 8-byte boundary unless pad is False."""
+    if length is None:
+        length = 16 + len(data)
+    raw = struct.pack("<QiI", length, level, cmsg_type) + data
+    return raw + b"\0" * (align8(len(raw)) - len(raw)) if pad else raw
+
+
+def extended_error(errno=0, origin=0, ee_type=0, code=0, info=0, data=0):
+    return struct.pack("<IBBBBII", errno, origin, ee_type, code, 0, info, data)
+
+
+def sockaddr_in(address, port):
+    return struct.pack("<H", AF_INET) + struct.pack(">H", port) + bytes(address) + b"\0" * 8
+
+
+def sockaddr_in6(address, port, scope=0):
+    return struct.pack("<H", AF_INET6) + struct.pack(">HI", port, 0) + bytes(address) + struct.pack("<I", scope)
+
+
+def zerocopy(lo, hi, copied=False):
+    return extended_error(origin=ORIGIN_ZEROCOPY, code=CODE_ZEROCOPY_COPIED if copied else 0, info=lo, data=hi)
+
+
+TEST_NET_1 = [192, 0, 2, 1]
+DOC_V6 = [0x20, 0x01, 0x0d, 0xb8] + [0] * 11 + [1]
+LINK_LOCAL = [0xfe, 0x80] + [0] * 13 + [1]
+V4_MAPPED = [0] * 10 + [0xff, 0xff, 198, 18, 0, 1]
+
+
+def errorqueue():
+    target = Target("fuzz_errorqueue")
+    v4 = lambda data, **kw: cmsg(SOL_IP, IP_RECVERR, data, **kw)
+    v6 = lambda data, **kw: cmsg(SOL_IPV6, IPV6_RECVERR, data, **kw)
+    target.seed("zerocopy-v4", v4(zerocopy(0, 0)))
+    target.seed("zerocopy-v4-copied", v4(zerocopy(5, 9, copied=True)))
+    target.seed("zerocopy-v6", v6(zerocopy(7, 4000)))
+    target.seed("zerocopy-v6-copied-wrapped", v6(zerocopy(0xFFFFFFF0, 3, copied=True)))
+    target.seed("zerocopy-two-messages", v4(zerocopy(0, 1)) + v6(zerocopy(2, 3, copied=True)))
+    target.seed("zerocopy-with-errno", v4(extended_error(errno=EMSGSIZE, origin=ORIGIN_ZEROCOPY)))
+    target.seed("icmp-v4-offender", v4(extended_error(ECONNREFUSED, ORIGIN_ICMP, 3, 3) + sockaddr_in(TEST_NET_1, 0)))
+    target.seed("icmp-v4-no-offender", v4(extended_error(EHOSTUNREACH, ORIGIN_ICMP, 3, 1) + b"\0" * 16))
+    target.seed("icmp6-offender", v6(extended_error(ECONNREFUSED, ORIGIN_ICMP6, 1, 4) + sockaddr_in6(DOC_V6, 0)))
+    target.seed("icmp6-link-local-scope", v6(extended_error(EHOSTUNREACH, ORIGIN_ICMP6, 1, 3)
+                                             + sockaddr_in6(LINK_LOCAL, 0, scope=2)))
+    target.seed("icmp6-v4-mapped", v6(extended_error(ECONNREFUSED, ORIGIN_ICMP6, 1, 4) + sockaddr_in6(V4_MAPPED, 9)))
+    target.seed("icmp6-unpadded-end", v6(extended_error(ECONNREFUSED, ORIGIN_ICMP6, 1, 4)
+                                         + sockaddr_in6(DOC_V6, 0), pad=False))
+    target.seed("local-error", v4(extended_error(EMSGSIZE, ORIGIN_LOCAL, 0, 0, info=1500)))
+    target.seed("offender-cut-short", v4(extended_error(ECONNREFUSED, ORIGIN_ICMP, 3, 3) + sockaddr_in(TEST_NET_1, 0)[:10]))
+    target.seed("truncated-extended-error", v4(extended_error(errno=1)[:8]))
+    target.seed("truncated-buffer", v4(zerocopy(1, 2))[:24])
+    target.seed("length-past-buffer", v4(zerocopy(1, 2), length=64))
+    target.seed("length-zero", v4(zerocopy(1, 2), length=0))
+    target.seed("length-huge", v4(zerocopy(1, 2), length=0xFFFFFFFFFFFFFFF0) + v4(zerocopy(3, 4)))
+    target.seed("foreign-then-ours", cmsg(SOL_SOCKET, SCM_RIGHTS, struct.pack("<i", 3)) + v4(zerocopy(1, 1)))
+    target.seed("ours-then-garbage", v6(zerocopy(8, 9)) + pattern(40, 3))
+    target.seed("empty", b"")
+    target.seed("garbage", pattern(64, 11))
+    return target
+
+
+# ---- endpoint strings -------------------------------------------------------
+
+ENDPOINTS = [
+    ("unix-path", "unix:/run/blight.sock"),
+    ("unix-triple-slash", "unix:///tmp/blight"),
+    ("unix-double-slash-kept", "unix:////srv/blight"),
+    ("unix-relative", "unix:blight.sock"),
+    ("unix-empty", "unix:"),
+    ("tcp-v4", "tcp://127.0.0.1:9000"),
+    ("tcp-name", "tcp://localhost:1"),
+    ("tcp-v6", "tcp://[::1]:9000"),
+    ("tcp-v6-scope", "tcp://[fe80::1%eth0]:9000"),
+    ("udp-v6-doc", "udp://[2001:db8::1]:65535"),
+    ("udp-v4-test-net", "udp://198.18.0.1:0"),
+    ("tcp-port-too-big", "tcp://127.0.0.1:65536"),
+    ("tcp-no-host", "tcp://:1"),
+    ("tcp-no-port", "tcp://127.0.0.1"),
+    ("tcp-v6-unbracketed", "tcp://::1:9000"),
+    ("tcp-v6-no-colon", "tcp://[::1]9000"),
+    ("tcp-v6-unclosed", "tcp://[::1:9000"),
+    ("tcp-port-signed", "tcp://host:+80"),
+    ("tcp-unicode-host", "tcp://h\u00e9llo.example:80"),
+    ("fd-3", "fd:3"),
+    ("fd-negative", "fd:-1"),
+    ("fd-not-a-number", "fd:x"),
+    ("blight", "blight:"),
+    ("blight-system", "blight:system"),
+    ("blight-session", "blight:session"),
+    ("blight-other", "blight:other"),
+    ("unknown", "http://example.org/"),
+    ("empty", ""),
+]
+
+
+def endpoint():
+    target = Target("fuzz_endpoint")
+    for name, text in ENDPOINTS:
+        target.seed(name, b"\0" + text.encode("utf-8"))
+    # The same strings as UTF-16, and a lone surrogate in a path.
+    for name, text in ENDPOINTS[:6] + ENDPOINTS[19:21]:
+        target.seed(name + "-utf16", b"\1" + text.encode("utf-16-le"))
+    target.seed("unix-lone-surrogate-utf16", b"\1" + "unix:/a".encode("utf-16-le") + struct.pack("<H", 0xD800))
+    target.seed("tcp-invalid-utf8", b"\0" + b"tcp://\xff\xfe:1")
+    return target
 
 
 def main():
-    os.makedirs(CORPUS, exist_ok=True)
-    for name, wire in ONE_OF_EACH:
-        write(name, wire)
-    every_type = b"".join(wire for _, wire in ONE_OF_EACH)
-    write("stream-every-type", every_type)
-    write("stream-every-type-byte-by-byte", every_type, bytes([1, 255, 0, 2]))
-    write("stream-every-type-big-pieces-default-cap", every_type, bytes([6, 255, 200, 3]))
-    # A payload larger than the staging buffer and the small cap.
-    write("ack-70000", message(ACK, 14, pattern(70000, 1)) + message(PING, 15), bytes([6, 255, 40, 4]))
-    write("ack-4096-at-cap", message(ACK, 16, pattern(4096, 2)) + message(FOCUS, 17), bytes([4, 43, 0, 5]))
-    # Malformed input the socket must turn into a clear error.
-    write("bad-type-0", message(0, 1))
-    write("bad-type-12", message(ACK, 1) + message(12, 2))
-    write("bad-repaint-no-payload", message(FOCUS, 1) + message(REPAINT, 2))
-    write("bad-size-over-cap", message(ACK, 1, pattern(30000, 3)), bytes([2, 255, 0, 6]))
-    write("bad-garbage-after-valid", message(RAISE, 5, SURFACE) + b"garbage-garbage")
-    write("partial-header", message(WAIT, 1, WAIT_PAYLOAD)[:7])
-    write("partial-payload", message(REPAINT, 1, REPAINT_PAYLOAD)[:30])
-    write_edges()
+    for target in (assembler(), datagram(), errorqueue(), endpoint()):
+        target.write()
 
 
 if __name__ == "__main__":
