@@ -200,6 +200,7 @@ public:
     Endpoint pendingEndpoint;
     QList<QHostAddress> pendingAddresses;
     int connectingFd = -1;
+    int lookupId = -1; // QHostInfo's id of the attempt's lookup, while it runs
 
     // Sending.
     bool writeBlocked = false;

@@ -11,6 +11,7 @@
 #include <QtNetwork/QHostInfo>
 
 #include <cerrno>
+#include <functional>
 #include <cstring>
 #include <netinet/in.h>
 #include <sys/un.h>
@@ -19,6 +20,31 @@
 namespace Blight {
 
 using namespace SocketUtil;
+
+namespace {
+
+// Receives one host lookup for a connect attempt. A string-named slot rather
+// than a functor: Qt 6.4 never frees a functor's slot object whose lookup is
+// still running when its context goes (abort(), a new attempt, exit).
+class HostLookup : public QObject
+{
+    Q_OBJECT
+
+public:
+    HostLookup(QObject *attempt, std::function<void(const QHostInfo &)> done)
+        : QObject(attempt)
+        , m_done(std::move(done))
+    {
+    }
+
+public Q_SLOTS:
+    void finished(const QHostInfo &info) { m_done(info); }
+
+private:
+    std::function<void(const QHostInfo &)> m_done;
+};
+
+} // namespace
 
 QObject *BlightSocketPrivate::newAttempt()
 {
@@ -36,6 +62,8 @@ void BlightSocketPrivate::cancelAttempt()
             notifier->setEnabled(false);
         old->deleteLater();
     }
+    if (lookupId >= 0)
+        QHostInfo::abortHostLookup(std::exchange(lookupId, -1));
     if (connectingFd >= 0)
         ::close(std::exchange(connectingFd, -1));
     pendingAddresses.clear();
@@ -119,10 +147,11 @@ void BlightSocketPrivate::connectTo(const QString &text)
                 Qt::QueuedConnection);
             return;
         }
-        QHostInfo::lookupHost(endpoint.host(), context, [this, current](const QHostInfo &info) {
+        auto *lookup = new HostLookup(context, [this, current](const QHostInfo &info) {
             if (!current())
                 return;
             Busy busy(this);
+            lookupId = -1;
             if (info.error() != QHostInfo::NoError || info.addresses().isEmpty()) {
                 fail(BlightSocket::Error::HostNotFound,
                      QStringLiteral("cannot resolve %1: %2").arg(pendingEndpoint.host(), info.errorString()));
@@ -131,6 +160,7 @@ void BlightSocketPrivate::connectTo(const QString &text)
             pendingAddresses = info.addresses();
             connectToAddressList();
         });
+        lookupId = QHostInfo::lookupHost(endpoint.host(), lookup, SLOT(finished(QHostInfo)));
         return;
     }
     case Endpoint::Scheme::Blight:
@@ -264,3 +294,5 @@ void BlightSocketPrivate::finishHandshake(int newFd)
 }
 
 } // namespace Blight
+
+#include "socketconnect.moc"
