@@ -17,15 +17,19 @@ struct Registry
     QList<QByteArray> kept;
     qint64 keptBytes = 0;
 };
-Q_GLOBAL_STATIC(Registry, registry)
+// Never destroyed: a socket in another thread may still release its claim
+// while the process exits, and the kept buffers are meant to last until then.
+Registry *registry()
+{
+    static Registry *const instance = new Registry;
+    return instance;
+}
 
 } // namespace
 
 bool claim(quint64 inode)
 {
     Registry *r = registry();
-    if (!r)
-        return false; // the process is ending
     QMutexLocker locker(&r->mutex);
     if (r->claimed.contains(inode))
         return false;
@@ -36,8 +40,6 @@ bool claim(quint64 inode)
 void release(quint64 inode)
 {
     Registry *r = registry();
-    if (!r)
-        return; // the process is ending
     QMutexLocker locker(&r->mutex);
     r->claimed.remove(inode);
 }
@@ -45,8 +47,6 @@ void release(quint64 inode)
 void keepForever(CompletionTracker::Buffers buffers, qint64 bytes)
 {
     Registry *r = registry();
-    if (!r)
-        return;
     QMutexLocker locker(&r->mutex);
     for (QByteArray &buffer : buffers)
         r->kept.append(std::move(buffer));
@@ -56,8 +56,6 @@ void keepForever(CompletionTracker::Buffers buffers, qint64 bytes)
 qint64 keptBytes()
 {
     Registry *r = registry();
-    if (!r)
-        return 0;
     QMutexLocker locker(&r->mutex);
     return r->keptBytes;
 }
