@@ -81,49 +81,38 @@ void BlightSocketPrivate::connectTo(const QString &text)
         return; // a slot aborted or deleted the socket
     QObject *const context = newAttempt();
     const auto current = [this, context] { return attempt == context && state == BlightSocket::State::Connecting; };
+    // Every step runs from the event loop, so that connected() or
+    // errorOccurred() always arrive after connectToEndpoint() returned, and
+    // only while this attempt is the current one.
+    const auto later = [this, context, current](auto step) {
+        QMetaObject::invokeMethod(
+            context,
+            [this, current, step] {
+                if (!current())
+                    return;
+                Busy busy(this);
+                step();
+            },
+            Qt::QueuedConnection);
+    };
     switch (endpoint.scheme()) {
     case Endpoint::Scheme::Invalid:
-        QMetaObject::invokeMethod(
-            context,
-            [this, current, why] {
-                if (!current())
-                    return;
-                Busy busy(this);
-                fail(BlightSocket::Error::InvalidEndpoint, why);
-            },
-            Qt::QueuedConnection);
+        later([this, why] { fail(BlightSocket::Error::InvalidEndpoint, why); });
         return;
     case Endpoint::Scheme::Fd:
-        // Deferred so that connected() or errorOccurred() always arrive after
-        // connectToEndpoint() returned, whatever the scheme.
-        QMetaObject::invokeMethod(
-            context,
-            [this, current, fdNumber = endpoint.descriptor()] {
-                if (!current())
-                    return;
-                Busy busy(this);
-                if (!adopt(fdNumber, BlightSocket::Ownership::TakeOwnership)) {
-                    fail(BlightSocket::Error::InvalidDescriptor, errorString);
-                    return;
-                }
+        later([this, fdNumber = endpoint.descriptor()] {
+            if (adopt(fdNumber, BlightSocket::Ownership::TakeOwnership))
                 becomeConnected();
-            },
-            Qt::QueuedConnection);
+            else
+                fail(BlightSocket::Error::InvalidDescriptor, errorString);
+        });
         return;
     case Endpoint::Scheme::Unix: {
         const QByteArray path = QFile::encodeName(endpoint.path());
         sockaddr_un address{};
         address.sun_family = AF_UNIX;
         if (path.size() >= qsizetype(sizeof(address.sun_path))) {
-            QMetaObject::invokeMethod(
-                context,
-                [this, current] {
-                    if (!current())
-                        return;
-                    Busy busy(this);
-                    fail(BlightSocket::Error::InvalidEndpoint, QStringLiteral("socket path is too long"));
-                },
-                Qt::QueuedConnection);
+            later([this] { fail(BlightSocket::Error::InvalidEndpoint, QStringLiteral("socket path is too long")); });
             return;
         }
         std::memcpy(address.sun_path, path.constData(), size_t(path.size()));
@@ -136,15 +125,7 @@ void BlightSocketPrivate::connectTo(const QString &text)
         const QHostAddress literal(endpoint.host());
         if (!literal.isNull()) {
             pendingAddresses = {literal};
-            QMetaObject::invokeMethod(
-                context,
-                [this, current] {
-                    if (!current())
-                        return;
-                    Busy busy(this);
-                    connectToAddressList();
-                },
-                Qt::QueuedConnection);
+            later([this] { connectToAddressList(); });
             return;
         }
         auto *lookup = new HostLookup(context, [this, current](const QHostInfo &info) {
