@@ -2,6 +2,7 @@
 // Connecting to blight the way Oxide's clients do (open() over D-Bus), against
 // a real, private dbus-daemon and the fake compositor.
 #include "fakecompositor.h"
+#include "testprocess.h"
 
 #include <BlightTransport/blightsocket.h>
 #include <BlightTransport/compositor.h>
@@ -25,6 +26,8 @@
 #include <sys/prctl.h>
 
 using namespace Blight;
+using TestProcess::dieWithTest;
+using TestProcess::readLine;
 
 namespace {
 
@@ -53,13 +56,6 @@ InfoReply makeInfo(qint32 x, qint32 y, quint32 width, quint32 height, double sca
 }
 
 enum class OpenFailure { Absent, NotACompositor, NoDescriptor, Refused };
-
-// A test that crashes or is killed by its timeout must not leave a bus or
-// a compositor behind on the CI machine.
-void dieWithTest(QProcess &process)
-{
-    process.setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGKILL); });
-}
 
 } // namespace
 
@@ -95,72 +91,23 @@ private Q_SLOTS:
 
 private:
     std::unique_ptr<BlightSocket> connectClient(int *clientId = nullptr);
-    QString readLine(QProcess &process, int timeoutMs = 10000);
-    QProcessEnvironment helperEnvironment() const;
-
-    QTemporaryDir m_dir;
-    QProcess m_daemon;
+    // A test that crashes or is killed by its timeout leaves no bus or
+    // compositor behind on the CI machine (TestProcess::dieWithTest).
+    TestProcess::PrivateBus m_bus;
     QString m_address;
+    QTemporaryDir m_dir; // where buses that do not exist would be
     std::unique_ptr<FakeCompositor> m_compositor;
     SurfaceId m_first = 0;
     SurfaceId m_second = 0;
 };
 
-QString TestCompositor::readLine(QProcess &process, int timeoutMs)
-{
-    // Event driven: each wait returns as soon as the process writes.
-    QDeadlineTimer deadline(timeoutMs);
-    while (!process.canReadLine()) {
-        if (process.state() != QProcess::Running || !process.waitForReadyRead(int(deadline.remainingTime())))
-            return process.canReadLine() ? QString::fromUtf8(process.readLine()).trimmed() : QString();
-    }
-    return QString::fromUtf8(process.readLine()).trimmed();
-}
-
-QProcessEnvironment TestCompositor::helperEnvironment() const
-{
-    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
-    environment.insert(QStringLiteral("DBUS_SESSION_BUS_ADDRESS"), m_address);
-    return environment;
-}
-
 void TestCompositor::initTestCase()
 {
-    const QString daemon = QStandardPaths::findExecutable(QStringLiteral("dbus-daemon"));
-    if (daemon.isEmpty())
-        QSKIP("dbus-daemon is not installed (Debian package dbus-daemon): the D-Bus handshake cannot be tested");
-    QVERIFY2(m_dir.isValid(), qPrintable(m_dir.errorString()));
-
     // A private session bus: nothing here touches the user's buses.
-    QFile config(m_dir.filePath(QStringLiteral("bus.conf")));
-    QVERIFY(config.open(QIODevice::WriteOnly));
-    config.write(QStringLiteral("<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
-                                " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
-                                "<busconfig>\n"
-                                "  <type>session</type>\n"
-                                "  <listen>unix:dir=%1</listen>\n"
-                                "  <auth>EXTERNAL</auth>\n"
-                                "  <policy context=\"default\">\n"
-                                "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
-                                "    <allow eavesdrop=\"true\"/>\n"
-                                "    <allow own=\"*\"/>\n"
-                                "  </policy>\n"
-                                "</busconfig>\n")
-                     .arg(m_dir.path())
-                     .toUtf8());
-    config.close();
-
-    m_daemon.setProgram(daemon);
-    dieWithTest(m_daemon);
-    m_daemon.setArguments({QStringLiteral("--nofork"), QStringLiteral("--print-address"),
-                           QStringLiteral("--config-file=") + config.fileName()});
-    m_daemon.setReadChannel(QProcess::StandardOutput);
-    m_daemon.start();
-    QVERIFY2(m_daemon.waitForStarted(), qPrintable(m_daemon.errorString()));
-    m_address = readLine(m_daemon);
-    QVERIFY2(!m_address.isEmpty(),
-             qPrintable(QStringLiteral("dbus-daemon printed no address: ")
-                        + QString::fromLocal8Bit(m_daemon.readAllStandardError())));
+    if (!m_bus.isInstalled())
+        QSKIP("dbus-daemon is not installed (Debian package dbus-daemon): the D-Bus handshake cannot be tested");
+    QVERIFY2(m_bus.start(), qPrintable(m_bus.errorString()));
+    m_address = m_bus.address();
 
     // blight:session must find this bus through the usual variable, before
     // anything in the process has touched the session bus.
@@ -180,12 +127,6 @@ void TestCompositor::cleanupTestCase()
     m_compositor.reset();
     QDBusConnection::disconnectFromBus(ServerConnectionName);
     QDBusConnection::disconnectFromBus(ImpostorConnectionName);
-    if (m_daemon.state() != QProcess::NotRunning) {
-        m_daemon.terminate();
-        if (!m_daemon.waitForFinished(5000))
-            m_daemon.kill();
-        m_daemon.waitForFinished(5000);
-    }
 }
 
 void TestCompositor::init()
@@ -519,7 +460,7 @@ void TestCompositor::compositorKilled()
     m_compositor.reset();
     QProcess helper;
     dieWithTest(helper);
-    helper.setProcessEnvironment(helperEnvironment());
+    helper.setProcessEnvironment(m_bus.environment());
     helper.setReadChannel(QProcess::StandardOutput);
     helper.setProcessChannelMode(QProcess::ForwardedErrorChannel);
     helper.start(QStringLiteral(BLIGHT_COMPOSITOR_HELPER), {QStringLiteral("serve")});
@@ -667,7 +608,7 @@ void TestCompositor::busUnreachable()
     // uses the bus, so a process of its own gets a bus that is not there.
     QProcess helper;
     dieWithTest(helper);
-    QProcessEnvironment environment = helperEnvironment();
+    QProcessEnvironment environment = m_bus.environment();
     environment.insert(QStringLiteral("DBUS_SESSION_BUS_ADDRESS"),
                        QStringLiteral("unix:path=") + m_dir.filePath(QStringLiteral("no-such-bus")));
     helper.setProcessEnvironment(environment);
@@ -690,7 +631,7 @@ void TestCompositor::systemBusEndpoint()
     QSignalSpy serverConnectedSpy(m_compositor.get(), &FakeCompositor::clientConnected);
     QProcess helper;
     dieWithTest(helper);
-    QProcessEnvironment environment = helperEnvironment();
+    QProcessEnvironment environment = m_bus.environment();
     environment.insert(QStringLiteral("DBUS_SYSTEM_BUS_ADDRESS"), m_address);
     environment.insert(QStringLiteral("DBUS_SESSION_BUS_ADDRESS"),
                        QStringLiteral("unix:path=") + m_dir.filePath(QStringLiteral("no-such-bus")));
