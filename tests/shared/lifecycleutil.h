@@ -177,4 +177,35 @@ inline bool runTc(const QStringList &arguments, QString *why)
     return true;
 }
 
+/*! A root qdisc on \a device for the life of this object (tc qdisc add dev
+    DEVICE root SPEC...; removed again on destruction). */
+class ScopedQdisc
+{
+public:
+    ScopedQdisc(const QString &device, const QStringList &spec)
+        : m_device(device)
+    {
+        m_added = runTc(QStringList{QStringLiteral("qdisc"), QStringLiteral("add"), QStringLiteral("dev"), device,
+                                    QStringLiteral("root")}
+                            + spec,
+                        &m_why);
+    }
+    ~ScopedQdisc()
+    {
+        QString ignored;
+        if (m_added)
+            runTc({QStringLiteral("qdisc"), QStringLiteral("del"), QStringLiteral("dev"), m_device,
+                   QStringLiteral("root")},
+                  &ignored);
+    }
+    Q_DISABLE_COPY_MOVE(ScopedQdisc)
+    bool isAdded() const { return m_added; }
+    QString errorString() const { return m_why; }
+
+private:
+    QString m_device;
+    QString m_why;
+    bool m_added = false;
+};
+
 } // namespace TestUtil

@@ -87,4 +87,31 @@ inline int optmemMax()
     return file.readAll().trimmed().toInt();
 }
 
+/*!
+    What a test that wants a private network namespace found at its start:
+    whether it is in one (and why not), whether the dropping veth pair is up
+    (and why not), and optmem_max as it was, to restore it.
+*/
+struct NetworkSandbox
+{
+    bool inNamespace = false;
+    QString namespaceWhy;
+    bool haveVeth = false;
+    QString vethWhy;
+    int originalOptmem = -1;
+
+    /*! Enters the namespace and makes the veth pair; without the privilege
+        the tests that need neither still run on the host's loopback. */
+    void setUp()
+    {
+        inNamespace = enterPrivateNetworkNamespace(&namespaceWhy);
+        if (inNamespace) {
+            haveVeth = addDroppingVethPeer(&vethWhy);
+            originalOptmem = optmemMax();
+        } else {
+            qInfo("network namespace tests will be skipped: %s", qPrintable(namespaceWhy));
+        }
+    }
+};
+
 } // namespace TestUtil

@@ -43,11 +43,7 @@ private Q_SLOTS:
     void noBusyLoopWhileLingeringAfterDisconnect();
 
 private:
-    bool m_inNamespace = false;
-    QString m_namespaceWhy;
-    bool m_haveVeth = false;
-    QString m_vethWhy;
-    int m_originalOptmem = -1;
+    TestUtil::NetworkSandbox m_net;
 };
 
 void tst_Datagrams::initTestCase()
@@ -55,13 +51,7 @@ void tst_Datagrams::initTestCase()
     qRegisterMetaType<Message>();
     // A private namespace for the veth pair, its qdisc and loopback's MTU;
     // without the privilege the other tests run on the host's loopback.
-    m_inNamespace = TestUtil::enterPrivateNetworkNamespace(&m_namespaceWhy);
-    if (m_inNamespace) {
-        m_haveVeth = TestUtil::addDroppingVethPeer(&m_vethWhy);
-        m_originalOptmem = TestUtil::optmemMax();
-    } else {
-        qInfo("network namespace tests will be skipped: %s", qPrintable(m_namespaceWhy));
-    }
+    m_net.setUp();
 }
 
 static bool socketPairSeqPacket(int fds[2], int bufferBytes, QString *why)
@@ -218,15 +208,15 @@ void tst_Datagrams::udpDatagramTooLargeIsRefused()
     QFETCH(int, payloadSize);
     QString why;
     auto restoreMtu = qScopeGuard([&] {
-        if (routeMtu && m_inNamespace)
+        if (routeMtu && m_net.inNamespace)
             TestUtil::runIp({QStringLiteral("link"), QStringLiteral("set"), QStringLiteral("lo"), QStringLiteral("mtu"),
                              QStringLiteral("65536")},
                             &why);
     });
     if (routeMtu) {
-        if (!m_inNamespace)
+        if (!m_net.inNamespace)
             QSKIP(qPrintable(QStringLiteral("needs a private network namespace to lower loopback's MTU: ")
-                             + m_namespaceWhy));
+                             + m_net.namespaceWhy));
         QVERIFY2(TestUtil::runIp({QStringLiteral("link"), QStringLiteral("set"), QStringLiteral("lo"),
                                   QStringLiteral("mtu"), QStringLiteral("1500")},
                                  &why),
@@ -355,24 +345,17 @@ void tst_Datagrams::udpServerListeningOnlyWhileListening()
 // release every buffer, and never name an id it did not send.
 void tst_Datagrams::qdiscDropsKeepTrackerInStep()
 {
-    if (!m_inNamespace)
-        QSKIP(qPrintable(QStringLiteral("needs a private network namespace: ") + m_namespaceWhy));
-    if (!m_haveVeth)
-        QSKIP(qPrintable(QStringLiteral("cannot make the veth pair: ") + m_vethWhy));
-    QString why;
+    if (!m_net.inNamespace)
+        QSKIP(qPrintable(QStringLiteral("needs a private network namespace: ") + m_net.namespaceWhy));
+    if (!m_net.haveVeth)
+        QSKIP(qPrintable(QStringLiteral("cannot make the veth pair: ") + m_net.vethWhy));
     // A token bucket with room for two datagrams: bursts overflow it and it
     // drops with NET_XMIT_DROP, which IP_RECVERR turns into ENOBUFS.
-    QVERIFY2(TestUtil::runTc({QStringLiteral("qdisc"), QStringLiteral("add"), QStringLiteral("dev"),
-                              QStringLiteral("zc0"), QStringLiteral("root"), QStringLiteral("tbf"),
-                              QStringLiteral("rate"), QStringLiteral("500mbit"), QStringLiteral("burst"),
-                              QStringLiteral("32kb"), QStringLiteral("limit"), QStringLiteral("48kb")},
-                             &why),
-             qPrintable(why));
-    auto removeQdisc = qScopeGuard([&] {
-        TestUtil::runTc({QStringLiteral("qdisc"), QStringLiteral("del"), QStringLiteral("dev"), QStringLiteral("zc0"),
-                         QStringLiteral("root")},
-                        &why);
-    });
+    const TestUtil::ScopedQdisc qdisc(QStringLiteral("zc0"),
+                                      {QStringLiteral("tbf"), QStringLiteral("rate"), QStringLiteral("500mbit"),
+                                       QStringLiteral("burst"), QStringLiteral("32kb"), QStringLiteral("limit"),
+                                       QStringLiteral("48kb")});
+    QVERIFY2(qdisc.isAdded(), qPrintable(qdisc.errorString()));
     const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     QVERIFY(fd >= 0);
     const int one = 1;
@@ -464,23 +447,16 @@ void tst_Datagrams::noBusyLoopWhileLingeringAfterReset()
 // lingers on with POLLHUP raised. It must sleep meanwhile.
 void tst_Datagrams::noBusyLoopWhileLingeringAfterDisconnect()
 {
-    if (!m_inNamespace)
-        QSKIP(
-            qPrintable(QStringLiteral("needs a private network namespace for a qdisc on loopback: ") + m_namespaceWhy));
+    if (!m_net.inNamespace)
+        QSKIP(qPrintable(QStringLiteral("needs a private network namespace for a qdisc on loopback: ")
+                         + m_net.namespaceWhy));
     auto pair = TestUtil::makePair(QStringLiteral("tcp4"));
     QVERIFY(pair.ok);
-    QString why;
-    QVERIFY2(TestUtil::runTc({QStringLiteral("qdisc"), QStringLiteral("add"), QStringLiteral("dev"),
-                              QStringLiteral("lo"), QStringLiteral("root"), QStringLiteral("tbf"),
-                              QStringLiteral("rate"), QStringLiteral("8kbit"), QStringLiteral("burst"),
-                              QStringLiteral("128kb"), QStringLiteral("limit"), QStringLiteral("32mb")},
-                             &why),
-             qPrintable(why));
-    auto removeQdisc = qScopeGuard([&] {
-        TestUtil::runTc({QStringLiteral("qdisc"), QStringLiteral("del"), QStringLiteral("dev"), QStringLiteral("lo"),
-                         QStringLiteral("root")},
-                        &why);
-    });
+    const TestUtil::ScopedQdisc qdisc(QStringLiteral("lo"),
+                                      {QStringLiteral("tbf"), QStringLiteral("rate"), QStringLiteral("8kbit"),
+                                       QStringLiteral("burst"), QStringLiteral("128kb"), QStringLiteral("limit"),
+                                       QStringLiteral("32mb")});
+    QVERIFY2(qdisc.isAdded(), qPrintable(qdisc.errorString()));
     pair.a->setZeroCopyMode(BlightSocket::ZeroCopyMode::On);
     pair.a->setLingerTime(400);
     for (int i = 0; i < 4; ++i)
@@ -505,11 +481,11 @@ void tst_Datagrams::noBusyLoopWhileLingeringAfterDisconnect()
 // zero-copy send after the first fail with ENOBUFS until its completion is read.
 void tst_Datagrams::closeDeliversWhatWaitsOnNoBuffers()
 {
-    if (!m_inNamespace)
-        QSKIP(qPrintable(QStringLiteral("needs a private network namespace for optmem_max: ") + m_namespaceWhy));
+    if (!m_net.inNamespace)
+        QSKIP(qPrintable(QStringLiteral("needs a private network namespace for optmem_max: ") + m_net.namespaceWhy));
     QString why;
     QVERIFY2(TestUtil::setOptmemMax(1024, &why), qPrintable(why));
-    auto restore = qScopeGuard([&] { TestUtil::setOptmemMax(m_originalOptmem, &why); });
+    auto restore = qScopeGuard([&] { TestUtil::setOptmemMax(m_net.originalOptmem, &why); });
     auto pair = TestUtil::makePair(QStringLiteral("tcp4"));
     QVERIFY(pair.ok);
     pair.a->setZeroCopyMode(BlightSocket::ZeroCopyMode::On);

@@ -41,11 +41,7 @@ private Q_SLOTS:
     void cleanupTestCase();
 
 private:
-    bool m_inNamespace = false;
-    QString m_namespaceWhy;
-    bool m_haveVeth = false;
-    QString m_vethWhy;
-    int m_originalOptmem = -1;
+    TestUtil::NetworkSandbox m_net;
 };
 
 void tst_ZeroCopy::initTestCase()
@@ -53,20 +49,14 @@ void tst_ZeroCopy::initTestCase()
     qRegisterMetaType<Message>();
     // A private network namespace isolates the veth pair and the optmem
     // setting; without the privilege the loopback tests still run here.
-    m_inNamespace = TestUtil::enterPrivateNetworkNamespace(&m_namespaceWhy);
-    if (m_inNamespace) {
-        m_haveVeth = TestUtil::addDroppingVethPeer(&m_vethWhy);
-        m_originalOptmem = TestUtil::optmemMax();
-    } else {
-        qInfo("network namespace tests will be skipped: %s", qPrintable(m_namespaceWhy));
-    }
+    m_net.setUp();
 }
 
 void tst_ZeroCopy::cleanupTestCase()
 {
-    if (m_inNamespace && m_originalOptmem > 0) {
+    if (m_net.inNamespace && m_net.originalOptmem > 0) {
         QString why;
-        TestUtil::setOptmemMax(m_originalOptmem, &why);
+        TestUtil::setOptmemMax(m_net.originalOptmem, &why);
     }
 }
 
@@ -391,10 +381,10 @@ static int udpToDroppingPeer()
 
 void tst_ZeroCopy::trueZeroCopyThroughVeth()
 {
-    if (!m_inNamespace)
-        QSKIP(qPrintable(QStringLiteral("needs a private network namespace: ") + m_namespaceWhy));
-    if (!m_haveVeth)
-        QSKIP(qPrintable(QStringLiteral("cannot make the veth pair: ") + m_vethWhy));
+    if (!m_net.inNamespace)
+        QSKIP(qPrintable(QStringLiteral("needs a private network namespace: ") + m_net.namespaceWhy));
+    if (!m_net.haveVeth)
+        QSKIP(qPrintable(QStringLiteral("cannot make the veth pair: ") + m_net.vethWhy));
     const int fd = udpToDroppingPeer();
     QVERIFY(fd >= 0);
     BlightSocket socket;
@@ -424,13 +414,13 @@ void tst_ZeroCopy::trueZeroCopyThroughVeth()
 
 void tst_ZeroCopy::noBuffersIsBackPressure()
 {
-    if (!m_inNamespace)
-        QSKIP(qPrintable(QStringLiteral("needs a private network namespace: ") + m_namespaceWhy));
+    if (!m_net.inNamespace)
+        QSKIP(qPrintable(QStringLiteral("needs a private network namespace: ") + m_net.namespaceWhy));
     // optmem_max is per namespace: at 1 KiB every zero-copy send after the
     // first fails with ENOBUFS until its completion is read.
     QString why;
     QVERIFY2(TestUtil::setOptmemMax(1024, &why), qPrintable(why));
-    auto restore = qScopeGuard([&] { TestUtil::setOptmemMax(m_originalOptmem, &why); });
+    auto restore = qScopeGuard([&] { TestUtil::setOptmemMax(m_net.originalOptmem, &why); });
     auto pair = makePair(QStringLiteral("tcp4"));
     QVERIFY(pair.ok);
     pair.a->setZeroCopyMode(BlightSocket::ZeroCopyMode::On);
