@@ -355,47 +355,79 @@ BlightReply *BlightSocket::request(MessageType type, const QByteArray &payload, 
     Q_D(BlightSocket);
     Busy busy(d);
     const quint32 ackid = nextAckId();
-    if (!d->acceptsMessage(type, payload.size())
-        || !d->enqueueMessage(makeHeader(type, ackid, quint32(payload.size())), payload) || d->gone())
+    if (!d->acceptsMessage(type, payload.size()))
+        return nullptr;
+    const quint64 id = d->enqueueMessage(makeHeader(type, ackid, quint32(payload.size())), payload);
+    if (id == 0 || d->gone())
         return nullptr;
     auto *reply = new BlightReply(ackid, this);
+    reply->m_sendId = id;
     if (timeoutMs >= 0)
         reply->m_timerId = reply->startTimer(timeoutMs, Qt::PreciseTimer);
     d->replies.insert(ackid, reply);
     return reply;
 }
 
-bool BlightSocket::sendMessage(MessageType type, quint32 ackid, const QByteArray &payload)
+quint64 BlightSocket::sendMessage(MessageType type, quint32 ackid, const QByteArray &payload)
 {
     Q_D(BlightSocket);
     Busy busy(d);
-    return d->acceptsMessage(type, payload.size())
-        && d->enqueueMessage(makeHeader(type, ackid, quint32(payload.size())), payload);
+    if (!d->acceptsMessage(type, payload.size()))
+        return 0;
+    return d->enqueueMessage(makeHeader(type, ackid, quint32(payload.size())), payload);
 }
 
-bool BlightSocket::sendMessageCopy(MessageType type, quint32 ackid, QByteArrayView payload)
+quint64 BlightSocket::sendMessageCopy(MessageType type, quint32 ackid, QByteArrayView payload)
 {
     Q_D(BlightSocket);
     Busy busy(d);
-    return d->acceptsMessage(type, payload.size())
-        && d->enqueueMessageCopy(makeHeader(type, ackid, quint32(payload.size())), payload);
+    if (!d->acceptsMessage(type, payload.size()))
+        return 0;
+    return d->enqueueMessageCopy(makeHeader(type, ackid, quint32(payload.size())), payload);
 }
 
-bool BlightSocket::forwardMessage(const Message &message)
+quint64 BlightSocket::sendBuffer(MessageType type, quint32 ackid, const BlightBuffer &buffer)
+{
+    Q_D(BlightSocket);
+    Busy busy(d);
+    if (!d->acceptsMessage(type, buffer.size()))
+        return 0;
+    const Header header = makeHeader(type, ackid, quint32(buffer.size()));
+    return d->enqueueBuffer(&header, buffer);
+}
+
+quint64 BlightSocket::forwardMessage(const Message &message)
 {
     return sendMessage(message.type(), message.ackid(), message.payload);
 }
 
-bool BlightSocket::send(const QByteArray &data)
+quint64 BlightSocket::send(const QByteArray &data)
 {
     Q_D(BlightSocket);
     Busy busy(d);
     d->lastSendError = Error::NoError;
     if (d->mode != Mode::RawStream) {
         d->lastSendError = Error::WrongMode;
-        return false;
+        return 0;
     }
     return d->enqueueRaw(data);
+}
+
+quint64 BlightSocket::sendRawBuffer(const BlightBuffer &buffer)
+{
+    Q_D(BlightSocket);
+    Busy busy(d);
+    d->lastSendError = Error::NoError;
+    if (d->mode != Mode::RawStream) {
+        d->lastSendError = Error::WrongMode;
+        return 0;
+    }
+    return d->enqueueBuffer(nullptr, buffer);
+}
+
+quint64 BlightSocket::lastSendId() const
+{
+    return d_func()->ledger.lastId();
 }
 
 void BlightSocket::flush()

@@ -9,6 +9,7 @@
 
 #include "coalescingpolicy_p.h"
 #include "completiontracker_p.h"
+#include "sendledger_p.h"
 #include "sendqueue_p.h"
 #include "turnclock_p.h"
 #include "zerocopypolicy_p.h"
@@ -95,14 +96,24 @@ public:
     bool acceptsMessage(MessageType type, qsizetype payloadSize);
     bool acceptable(qsizetype bytes);
     bool fitsDatagram(qsizetype total);
-    bool enqueueMessage(const Header &header, const QByteArray &payload);
-    bool enqueueMessageCopy(const Header &header, QByteArrayView payload);
-    bool enqueueRaw(const QByteArray &data);
+    // The enqueue functions return the send id, 0 when refused.
+    quint64 enqueueMessage(const Header &header, const QByteArray &payload);
+    quint64 enqueueMessageCopy(const Header &header, QByteArrayView payload);
+    /*! A buffer's payload, after \a header (nullptr: a raw chunk). */
+    quint64 enqueueBuffer(const Header *header, const BlightBuffer &buffer);
+    quint64 enqueueRaw(const QByteArray &data);
     bool sendsImmediately();
-    bool trySendImmediately(const char *header, QByteArrayView payload, const QByteArray *owner);
-    bool afterEnqueue(bool immediate);
+    quint64 trySendImmediately(const char *header, QByteArrayView payload, const QByteArray *owner,
+                               const BufferHold *hold);
+    void afterEnqueue(bool immediate);
     void answerPing(quint32 ackid);
     void scheduleFlush();
+    // Release notifications (socketlifetime.cpp): once per turn at most.
+    void scheduleRelease();
+    void scheduleTurnEnd();
+    bool emitReleases();
+    /*! Drops the send queue; its sends are reported as not delivered. */
+    void dropQueue();
     void endOfTurn() override;
     bool flushQueue();
     enum class BatchResult { More, Stop, Gone };
@@ -174,6 +185,7 @@ public:
     CoalescingPolicy coalescing;
     ZeroCopyPolicy zeroCopy;
     CompletionTracker tracker;
+    SendLedger ledger;
     MessageAssembler assembler;
     SocketStatistics stats;
 
@@ -207,6 +219,8 @@ public:
     bool canSend = true;
     bool queueDrained = false;
     bool flushScheduled = false;
+    bool releaseScheduled = false;
+    QList<SendIdRange> releasedSends; // reused for every notification
     bool datagramRetried = false; // the front datagram met an error once already
     QBasicTimer noBuffersTimer;
 

@@ -62,9 +62,9 @@ CompletionTracker::CompletionTracker(quint32 firstId)
 {
 }
 
-quint32 CompletionTracker::add(Buffers buffers, qint64 bytes, qint64 sentAtNs)
+quint32 CompletionTracker::add(Buffers buffers, qint64 bytes, qint64 sentAtNs, quint64 firstId, quint64 lastId)
 {
-    m_entries.push_back(Entry{std::move(buffers), bytes, sentAtNs, false});
+    m_entries.push_back(Entry{std::move(buffers), bytes, sentAtNs, firstId, lastId, false});
     ++m_pendingCount;
     m_pendingBytes += bytes;
     m_peakPendingBytes = qMax(m_peakPendingBytes, m_pendingBytes);
@@ -86,6 +86,12 @@ void CompletionTracker::setLastBytes(qint64 bytes)
     Entry &last = m_entries.back();
     m_pendingBytes += bytes - last.bytes;
     last.bytes = bytes;
+}
+
+void CompletionTracker::setLastSendId(quint64 lastId)
+{
+    Q_ASSERT(!m_entries.empty());
+    m_entries.back().lastId = lastId;
 }
 
 CompletionTracker::Release CompletionTracker::release(quint32 lo, quint32 hi, qint64 nowNs)
@@ -150,7 +156,7 @@ CompletionTracker::Buffers CompletionTracker::takeAll()
 {
     Buffers all;
     for (Entry &entry : m_entries) {
-        for (QByteArray &buffer : entry.buffers)
+        for (HeldBytes &buffer : entry.buffers)
             all.append(std::move(buffer));
     }
     m_entries.clear();

@@ -3,6 +3,8 @@
 // their counter values. Pure bookkeeping, no I/O.
 #pragma once
 
+#include "blightbuffer_p.h"
+
 #include <QtCore/QtGlobal>
 
 #include <QtCore/QByteArray>
@@ -45,10 +47,17 @@ private:
     empty slot until the front catches up; repeated or unknown values are
     ignored.
 */
+/*! What keeps the bytes of one piece of a send alive: an array or a buffer. */
+struct HeldBytes
+{
+    QByteArray array;
+    BufferHold buffer;
+};
+
 class CompletionTracker
 {
 public:
-    using Buffers = QVarLengthArray<QByteArray, 2>;
+    using Buffers = QVarLengthArray<HeldBytes, 2>;
 
     struct Release
     {
@@ -61,14 +70,27 @@ public:
 
     /*! The counter value the next zero-copy send will take. */
     quint32 nextId() const { return quint32(m_nextSeq); }
-    /*! Registers a send before it is made; returns its counter value. */
-    quint32 add(Buffers buffers, qint64 bytes, qint64 sentAtNs);
+    /*! Registers a send before it is made; returns its counter value. The
+        send carries bytes of the caller's sends \a firstId..\a lastId (send
+        ids, see SendLedger). */
+    quint32 add(Buffers buffers, qint64 bytes, qint64 sentAtNs, quint64 firstId = 0, quint64 lastId = 0);
     /*! The last add() sent nothing: the kernel took no counter value. */
     void rollbackLast();
     /*! Whether the last add() is still pending (no range released it yet). */
     bool isLastPending() const { return !m_entries.empty() && !m_entries.back().released; }
     /*! The last add() sent \a bytes (fewer than announced on a partial send). */
     void setLastBytes(qint64 bytes);
+    /*! The last add() ended in send \a lastId (a partial send ends early). */
+    void setLastSendId(quint64 lastId);
+    /*! Calls \a visit(firstId, lastId) for every pending send, in order,
+        until it returns false. */
+    template<typename Visit> void forEachPending(Visit &&visit) const
+    {
+        for (const Entry &entry : m_entries) {
+            if (!entry.released && !visit(entry.firstId, entry.lastId))
+                return;
+        }
+    }
 
     /*! The kernel released [lo, hi] (inclusive, may wrap past 2^32). */
     Release release(quint32 lo, quint32 hi, qint64 nowNs);
@@ -91,6 +113,8 @@ private:
         Buffers buffers;
         qint64 bytes = 0;
         qint64 sentAtNs = 0;
+        quint64 firstId = 0;
+        quint64 lastId = 0;
         bool released = false;
     };
     void releaseAt(quint64 offset, qint64 nowNs, Release *result);

@@ -8,31 +8,50 @@
 
 namespace Blight {
 
-void SendQueue::endMessages(int count)
+void SendQueue::endMessage(quint64 id)
 {
     // A piece ends at most one message unless it is staging, where each end
     // is recorded as it is appended; either way the end is the current tail.
-    for (int i = 0; i < count; ++i)
-        m_ends.push_back(m_sent + quint64(m_bytes));
+    m_ends.push_back({m_sent + quint64(m_bytes), id});
+    if (id != NoId)
+        m_lastQueuedId = id;
 }
 
-void SendQueue::push(Piece piece)
+void SendQueue::push(Piece piece, quint64 endsId)
 {
     m_bytes += piece.remaining();
-    const int ending = piece.messagesEnding;
+    piece.messagesEnding = endsId != NoId ? 1 : 0;
+    piece.boundaryAtEnd = endsId != NoId;
     m_pieces.push_back(std::move(piece));
-    endMessages(ending);
+    if (endsId != NoId)
+        endMessage(endsId);
 }
 
-void SendQueue::appendShared(const QByteArray &bytes, qsizetype offset, bool eligible, int messagesEnding)
+void SendQueue::appendShared(const QByteArray &bytes, qsizetype offset, bool eligible, quint64 endsId)
 {
     Piece piece;
     piece.bytes = bytes;
     piece.offset = offset;
     piece.eligible = eligible;
-    piece.messagesEnding = messagesEnding;
-    piece.boundaryAtEnd = messagesEnding > 0;
-    push(std::move(piece));
+    push(std::move(piece), endsId);
+}
+
+void SendQueue::appendBuffer(const BufferHold &hold, const char *begin, qsizetype length, bool eligible, quint64 endsId)
+{
+    Piece piece;
+    piece.hold = hold;
+    piece.begin = begin;
+    piece.length = length;
+    piece.eligible = eligible;
+    push(std::move(piece), endsId);
+}
+
+quint64 SendQueue::idAt(qsizetype offset) const
+{
+    const quint64 position = m_sent + quint64(offset);
+    const auto end = std::upper_bound(m_ends.begin(), m_ends.end(), position,
+                                      [](quint64 at, const End &end) { return at < end.position; });
+    return end == m_ends.end() ? NoId : end->id;
 }
 
 SendQueue::Piece &SendQueue::stagingBack(qsizetype room)
@@ -50,17 +69,18 @@ SendQueue::Piece &SendQueue::stagingBack(qsizetype room)
     return m_pieces.back();
 }
 
-void SendQueue::appendCopy(const char *data, qsizetype size, int messagesEnding)
+void SendQueue::appendCopy(const char *data, qsizetype size, quint64 endsId)
 {
     Piece &piece = stagingBack(size);
     piece.bytes.append(data, size);
-    piece.messagesEnding += messagesEnding;
-    piece.boundaryAtEnd = messagesEnding > 0;
+    piece.messagesEnding += endsId != NoId ? 1 : 0;
+    piece.boundaryAtEnd = endsId != NoId;
     m_bytes += size;
-    endMessages(messagesEnding);
+    if (endsId != NoId)
+        endMessage(endsId);
 }
 
-void SendQueue::appendMessageCopy(const char *header, qsizetype headerSize, QByteArrayView payload)
+void SendQueue::appendMessageCopy(const char *header, qsizetype headerSize, QByteArrayView payload, quint64 id)
 {
     const qsizetype size = headerSize + payload.size();
     if (m_datagram || payload.size() > StageLimit) {
@@ -69,7 +89,7 @@ void SendQueue::appendMessageCopy(const char *header, qsizetype headerSize, QByt
         std::memcpy(whole.data(), header, size_t(headerSize));
         if (!payload.isEmpty())
             std::memcpy(whole.data() + headerSize, payload.data(), size_t(payload.size()));
-        appendShared(whole, 0, false, 1);
+        appendShared(whole, 0, false, id);
         return;
     }
     Piece &piece = stagingBack(size);
@@ -82,7 +102,7 @@ void SendQueue::appendMessageCopy(const char *header, qsizetype headerSize, QByt
     piece.messagesEnding += 1;
     piece.boundaryAtEnd = true;
     m_bytes += size;
-    endMessages(1);
+    endMessage(id);
 }
 
 bool SendQueue::putPriority(const char *message, qsizetype size)
@@ -116,10 +136,11 @@ bool SendQueue::putPriority(const char *message, qsizetype size)
     m_pieces.insert(at, std::move(piece));
     // Messages ending after the insertion point now end later; the answer
     // ends right after it (rare: once per ping, so a linear pass is fine).
-    auto end = std::lower_bound(m_ends.begin(), m_ends.end(), position + 1);
+    auto end = std::lower_bound(m_ends.begin(), m_ends.end(), position + 1,
+                                [](const End &end, quint64 at) { return end.position < at; });
     for (auto later = end; later != m_ends.end(); ++later)
-        *later += quint64(size);
-    m_ends.insert(end, position + quint64(size));
+        later->position += quint64(size);
+    m_ends.insert(end, End{position + quint64(size), NoId});
     return true;
 }
 
@@ -140,10 +161,10 @@ SendQueue::Batch SendQueue::fill(iovec *iov, int maxIov, bool zeroCopy, qsizetyp
         const qsizetype take = qMin(piece.remaining(), budget - batch.bytes);
         if (take < piece.remaining())
             batch.cutByBudget = true;
-        iov[batch.count++] = {const_cast<char *>(piece.bytes.constData()) + piece.offset, size_t(take)};
+        iov[batch.count++] = {const_cast<char *>(piece.data()) + piece.offset, size_t(take)};
         batch.bytes += take;
         if (batch.zeroCopy && held)
-            held->append(piece.bytes);
+            held->append(HeldBytes{piece.bytes, piece.hold});
         if (m_datagram && piece.messagesEnding > 0)
             break;
     }
@@ -154,7 +175,9 @@ quint64 SendQueue::consume(qsizetype bytes)
 {
     m_sent += quint64(bytes);
     quint64 ended = 0;
-    while (!m_ends.empty() && m_ends.front() <= m_sent) {
+    while (!m_ends.empty() && m_ends.front().position <= m_sent) {
+        if (m_ends.front().id != NoId)
+            m_lastEndedId = m_ends.front().id;
         m_ends.pop_front();
         ++ended;
     }
@@ -211,8 +234,10 @@ void SendQueue::makeFrontDatagramCopied()
 
 SendQueue::Dropped SendQueue::clear()
 {
-    const Dropped dropped{quint64(m_ends.size()), m_bytes};
+    const Dropped dropped{quint64(m_ends.size()), m_bytes, m_ends.empty() ? 0 : m_lastQueuedId};
     m_pieces.clear();
+    if (!m_ends.empty())
+        m_lastEndedId = m_lastQueuedId;
     m_ends.clear();
     m_sent += quint64(m_bytes);
     m_bytes = 0;

@@ -4,6 +4,7 @@
 // took and says how many messages that completed.
 #pragma once
 
+#include "blightbuffer_p.h"
 #include "completiontracker_p.h"
 
 #include <QtCore/QByteArray>
@@ -27,14 +28,19 @@ public:
         go zero-copy is never merged into a staging buffer. */
     struct Piece
     {
-        QByteArray bytes;
+        QByteArray bytes; //!< the bytes, unless the piece is a buffer's
+        BufferHold hold;  //!< a BlightBuffer's bytes: begin..begin+length
+        const char *begin = nullptr;
+        qsizetype length = 0;
         qsizetype offset = 0;      //!< bytes of this piece already sent
         int messagesEnding = 0;    //!< messages whose last byte is in this piece
         bool eligible = false;     //!< may go with MSG_ZEROCOPY
         bool staging = false;      //!< an appendable staging buffer of small messages
         bool boundaryAtEnd = true; //!< the piece ends where a message ends
         bool priority = false;     //!< the answer to a ping, not yet rewritten
-        qsizetype remaining() const { return bytes.size() - offset; }
+        const char *data() const { return hold.isNull() ? bytes.constData() : begin; }
+        qsizetype size() const { return hold.isNull() ? bytes.size() : length; }
+        qsizetype remaining() const { return size() - offset; }
     };
 
     /*! What fill() put into the iovec. */
@@ -51,6 +57,7 @@ public:
     {
         quint64 messages = 0; //!< messages not completely handed to the kernel
         qint64 bytes = 0;
+        quint64 lastId = 0; //!< the highest send id dropped (0: none)
     };
 
     /*! In datagram mode every piece is one whole datagram, never merged. */
@@ -64,13 +71,29 @@ public:
     /*! Messages queued whose last byte the kernel has not taken yet. */
     quint64 messageCount() const { return quint64(m_ends.size()); }
 
+    /*! Send ids: every message or raw chunk appended ends with the send id
+        given (NoId for a piece that does not end one); answers to pings
+        carry none. */
+    static constexpr quint64 NoId = 0;
+    /*! The highest send id whose every byte left the queue (taken or dropped). */
+    quint64 lastEndedId() const { return m_lastEndedId; }
+    /*! The highest send id queued so far. */
+    quint64 lastQueuedId() const { return m_lastQueuedId; }
+    /*! The send id of the message that the byte \a offset bytes past the
+        front belongs to (NoId for a ping answer or past the end). */
+    quint64 idAt(qsizetype offset) const;
+
     /*! Queues \a bytes by reference (implicit sharing), from \a offset on. */
-    void appendShared(const QByteArray &bytes, qsizetype offset, bool eligible, int messagesEnding);
+    void appendShared(const QByteArray &bytes, qsizetype offset, bool eligible, quint64 endsId);
+    /*! Queues \a length bytes at \a begin, inside the buffer \a hold keeps. */
+    void appendBuffer(const BufferHold &hold, const char *begin, qsizetype length, bool eligible, quint64 endsId);
+    /*! Ends send \a id at the tail without bytes (an empty raw chunk). */
+    void appendMarker(quint64 id) { endMessage(id); }
     /*! Copies \a size bytes into the staging buffer at the back. */
-    void appendCopy(const char *data, qsizetype size, int messagesEnding);
+    void appendCopy(const char *data, qsizetype size, quint64 endsId);
     /*! Copies a whole small message (header and payload) into staging, or,
         in datagram mode, into a piece of its own. */
-    void appendMessageCopy(const char *header, qsizetype headerSize, QByteArrayView payload);
+    void appendMessageCopy(const char *header, qsizetype headerSize, QByteArrayView payload, quint64 id);
 
     /*!
         Puts the 12-byte answer to a ping at the next message boundary, ahead
@@ -91,7 +114,7 @@ public:
     /*! The kernel took \a bytes from the front; returns the messages completed. */
     quint64 advance(qsizetype bytes);
     /*! Drops the front datagram whole, all its pieces (the kernel refused it);
-        returns its bytes. */
+        returns its bytes. lastEndedId() then includes it. */
     qint64 dropFrontDatagram();
     /*! The front piece continues a message whose start already left (a lone
         message the kernel took only in part): no priority answer goes before it. */
@@ -103,9 +126,15 @@ public:
 
 private:
     Piece &stagingBack(qsizetype room);
-    void push(Piece piece);
-    void endMessages(int count);
+    void push(Piece piece, quint64 endsId);
+    void endMessage(quint64 id);
     quint64 consume(qsizetype bytes);
+
+    struct End
+    {
+        quint64 position; //!< stream position of the message's end
+        quint64 id;       //!< its send id (NoId: a ping answer)
+    };
 
     std::deque<Piece> m_pieces;
     QByteArray m_spareStaging; // a sent staging buffer kept for reuse
@@ -114,8 +143,10 @@ private:
     // end, in order; m_sent is the position of the front. A staging piece
     // holds many messages, so completion is counted per message end, not
     // per piece.
-    std::deque<quint64> m_ends;
+    std::deque<End> m_ends;
     quint64 m_sent = 0;
+    quint64 m_lastEndedId = 0;
+    quint64 m_lastQueuedId = 0;
     bool m_frontStartsMidMessage = false;
     bool m_datagram = false;
 };

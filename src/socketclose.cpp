@@ -80,7 +80,7 @@ void BlightSocketPrivate::beginClose(bool graceful)
         probeTimer.stop();
     }
     if (!graceful) {
-        queue.clear(); // abort() and errors drop what was not sent, as Qt's sockets do
+        dropQueue(); // abort() and errors drop what was not sent, as Qt's sockets do
         teardown();
         return;
     }
@@ -134,7 +134,7 @@ void BlightSocketPrivate::teardown()
     if (tornDown || fd < 0)
         return;
     tornDown = true;
-    queue.clear();
+    dropQueue();
     if (tracker.isEmpty()) {
         finalize();
         return;
@@ -181,6 +181,7 @@ void BlightSocketPrivate::finalize()
         const qint64 bytes = tracker.pendingBytes();
         const qint64 sends = tracker.pendingCount();
         SocketRegistry::keepForever(tracker.takeAll(), bytes);
+        scheduleRelease(); // their ids: the connection and its data are gone
         qCWarning(lcZeroCopy,
                   "%s: the kernel did not release %lld zero-copy sends (%lld bytes) before the "
                   "connection ended; their buffers are kept until the process exits",
@@ -190,7 +191,7 @@ void BlightSocketPrivate::finalize()
         ::close(fd);
     SocketRegistry::release(std::exchange(claimedInode, 0));
     fd = -1;
-    queue.clear();
+    dropQueue();
     closing = false;
     if (heir) {
         deleteLater();

@@ -100,6 +100,8 @@ bool BlightSocketPrivate::handleCompletion(quint32 lo, quint32 hi, bool copied)
     if (copied)
         ++stats.copiedCompletions;
     const CompletionTracker::Release released = tracker.release(lo, hi, monotonicNs());
+    if (released.sends > 0)
+        scheduleRelease();
     stats.releasedBuffers += released.sends;
     qCDebug(lcZeroCopy) << endpointText << "released" << lo << hi << "copied" << copied << released.sends;
     if (const int delay = zeroCopy.onCompletion(copied, released.sends, hi); delay > 0) {

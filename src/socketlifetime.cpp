@@ -7,6 +7,7 @@
 #include "socketutil_p.h"
 
 #include <QtCore/QCoreApplication>
+#include <QtCore/QMetaMethod>
 #include <QtCore/QThread>
 #include <QtCore/QTimerEvent>
 
@@ -53,7 +54,7 @@ void BlightSocketPrivate::detach()
     replies.clear(); // children of the public object, destroyed with it
     cancelAttempt();
     // Like Qt's sockets, destruction drops what was not handed to the kernel.
-    queue.clear();
+    dropQueue();
     stats.queuedBytes = 0;
     if (busyDepth > 0)
         detachPending = true; // frames of this engine are still on the stack
@@ -66,6 +67,7 @@ void BlightSocketPrivate::finishDetach()
     detachPending = false;
     TurnClock::cancel(this);
     flushScheduled = false;
+    releaseScheduled = false;
     probeTimer.stop();
     noBuffersTimer.stop();
     QCoreApplication *app = QCoreApplication::instance();
@@ -124,8 +126,8 @@ bool BlightSocketPrivate::event(QEvent *e)
         // thread's first turn instead.
         TurnClock::cancel(this);
         coalescing.restart();
-        if (std::exchange(flushScheduled, false) || !queue.isEmpty()) {
-            flushScheduled = true;
+        if (flushScheduled || releaseScheduled || !queue.isEmpty()) {
+            flushScheduled = flushScheduled || !queue.isEmpty();
             QCoreApplication::postEvent(this, new QEvent(EndOfTurnEvent));
         }
         // Fall through: QObject moves the timers.
@@ -159,8 +161,47 @@ void BlightSocketPrivate::scheduleFlush()
     if (flushScheduled)
         return;
     flushScheduled = true;
+    if (!releaseScheduled)
+        scheduleTurnEnd();
+}
+
+void BlightSocketPrivate::scheduleTurnEnd()
+{
     if (!TurnClock::schedule(this))
         QCoreApplication::postEvent(this, new QEvent(EndOfTurnEvent)); // no dispatcher yet
+}
+
+void BlightSocketPrivate::scheduleRelease()
+{
+    // Nothing to do for nobody: a socket whose releases no one listens to
+    // pays one check per turn. A receiver connected later hears of every id
+    // from the first on.
+    static const QMetaMethod signal = QMetaMethod::fromSignal(&BlightSocket::sendsReleased);
+    if (releaseScheduled || !q_ptr || !q_ptr->isSignalConnected(signal))
+        return;
+    releaseScheduled = true;
+    if (!flushScheduled)
+        scheduleTurnEnd();
+}
+
+bool BlightSocketPrivate::emitReleases()
+{
+    if (!q_ptr || !ledger.hasNews())
+        return !gone();
+    releasedSends.clear();
+    if (ledger.collect(tracker, &releasedSends) == 0)
+        return true;
+    Q_EMIT q_ptr->sendsReleased(releasedSends);
+    return !gone();
+}
+
+void BlightSocketPrivate::dropQueue()
+{
+    const SendQueue::Dropped dropped = queue.clear();
+    if (dropped.lastId != 0) {
+        ledger.droppedUpTo(dropped.lastId);
+        scheduleRelease();
+    }
 }
 
 void BlightSocketPrivate::resumeReadingLater()

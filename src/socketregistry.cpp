@@ -2,6 +2,8 @@
 // Process-wide socket state (see socketregistry_p.h).
 #include "socketregistry_p.h"
 
+#include <vector>
+
 #include <QtCore/QList>
 #include <QtCore/QMutex>
 #include <QtCore/QSet>
@@ -14,7 +16,7 @@ struct Registry
 {
     QMutex mutex;
     QSet<quint64> claimed;
-    QList<QByteArray> kept;
+    std::vector<HeldBytes> kept;
     qint64 keptBytes = 0;
 };
 // Never destroyed: a socket in another thread may still release its claim
@@ -48,8 +50,8 @@ void keepForever(CompletionTracker::Buffers buffers, qint64 bytes)
 {
     Registry *r = registry();
     QMutexLocker locker(&r->mutex);
-    for (QByteArray &buffer : buffers)
-        r->kept.append(std::move(buffer));
+    for (HeldBytes &buffer : buffers)
+        r->kept.push_back(std::move(buffer));
     r->keptBytes += bytes;
 }
 

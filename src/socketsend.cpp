@@ -73,20 +73,22 @@ bool BlightSocketPrivate::sendsImmediately()
     return coalescing.sendsImmediately(TurnClock::current(), queue.isEmpty(), writable);
 }
 
-bool BlightSocketPrivate::enqueueMessageCopy(const Header &header, QByteArrayView payload)
+quint64 BlightSocketPrivate::enqueueMessageCopy(const Header &header, QByteArrayView payload)
 {
     const qsizetype total = HeaderSize + payload.size();
     if (!fitsDatagram(total) || !acceptable(total))
-        return false;
+        return 0;
     char headerBytes[HeaderSize];
     writeHeader(headerBytes, header);
     if (sendsImmediately())
-        return trySendImmediately(headerBytes, payload, nullptr);
-    queue.appendMessageCopy(headerBytes, HeaderSize, payload);
-    return afterEnqueue(false);
+        return trySendImmediately(headerBytes, payload, nullptr, nullptr);
+    const quint64 id = ledger.accept();
+    queue.appendMessageCopy(headerBytes, HeaderSize, payload, id);
+    afterEnqueue(false);
+    return id;
 }
 
-bool BlightSocketPrivate::enqueueMessage(const Header &header, const QByteArray &payload)
+quint64 BlightSocketPrivate::enqueueMessage(const Header &header, const QByteArray &payload)
 {
     // Bytes the array does not own are copied before the call returns, in
     // every state: the caller may change them as soon as it has.
@@ -94,65 +96,120 @@ bool BlightSocketPrivate::enqueueMessage(const Header &header, const QByteArray 
         return enqueueMessageCopy(header, payload);
     const qsizetype total = HeaderSize + payload.size();
     if (!fitsDatagram(total) || !acceptable(total))
-        return false;
+        return 0;
     char headerBytes[HeaderSize];
     writeHeader(headerBytes, header);
     const bool eligible = zeroCopy.isEligible(payload.size());
     const bool immediate = sendsImmediately();
     if (immediate && !(eligible && zeroCopy.isActive()))
-        return trySendImmediately(headerBytes, payload, &payload);
+        return trySendImmediately(headerBytes, payload, &payload, nullptr);
+    const quint64 id = ledger.accept();
     if (eligible) {
         // The header goes out with the payload in one zero-copy send, so it
         // needs its own array that lives until the release.
-        queue.appendShared(QByteArray(headerBytes, HeaderSize), 0, true, 0);
-        queue.appendShared(payload, 0, true, 1);
+        queue.appendShared(QByteArray(headerBytes, HeaderSize), 0, true, SendQueue::NoId);
+        queue.appendShared(payload, 0, true, id);
     } else if (!datagram && payload.size() > SendQueue::StageLimit) {
-        queue.appendCopy(headerBytes, HeaderSize, 0);
-        queue.appendShared(payload, 0, false, 1);
+        queue.appendCopy(headerBytes, HeaderSize, SendQueue::NoId);
+        queue.appendShared(payload, 0, false, id);
     } else {
-        queue.appendMessageCopy(headerBytes, HeaderSize, payload);
+        queue.appendMessageCopy(headerBytes, HeaderSize, payload, id);
     }
-    return afterEnqueue(immediate);
+    afterEnqueue(immediate);
+    return id;
 }
 
-bool BlightSocketPrivate::enqueueRaw(const QByteArray &data)
+quint64 BlightSocketPrivate::enqueueBuffer(const Header *header, const BlightBuffer &buffer)
 {
-    if (data.isEmpty())
-        return true;
+    const qsizetype size = buffer.size();
+    const qsizetype total = (header ? HeaderSize : 0) + size;
+    if (total == 0)
+        return enqueueRaw(QByteArray());
+    if (!fitsDatagram(total) || !acceptable(total))
+        return 0;
+    // The header goes into the buffer's header room when no other send
+    // holds it, so that the message is one contiguous region.
+    const bool claimed = header && BufferHold::claimHeader(buffer);
+    const BufferHold hold(buffer, claimed);
+    char headerBytes[HeaderSize];
+    const char *headerAt = nullptr;
+    if (header) {
+        char *room = claimed ? const_cast<char *>(buffer.constData()) - HeaderSize : headerBytes;
+        writeHeader(room, *header);
+        headerAt = room;
+    }
+    const bool eligible = zeroCopy.isEligible(size);
+    const bool immediate = sendsImmediately();
+    if (immediate && !(eligible && zeroCopy.isActive()))
+        return trySendImmediately(headerAt, QByteArrayView(buffer.constData(), size), nullptr, &hold);
+    const quint64 id = ledger.accept();
+    if (claimed) {
+        queue.appendBuffer(hold, headerAt, total, eligible, id);
+    } else {
+        if (header && eligible)
+            queue.appendShared(QByteArray(headerBytes, HeaderSize), 0, true, SendQueue::NoId);
+        else if (header)
+            queue.appendCopy(headerBytes, HeaderSize, SendQueue::NoId);
+        queue.appendBuffer(hold, buffer.constData(), size, eligible, id);
+    }
+    afterEnqueue(immediate);
+    return id;
+}
+
+quint64 BlightSocketPrivate::enqueueRaw(const QByteArray &data)
+{
+    if (data.isEmpty()) {
+        // Nothing to send: the id is released with the sends before it.
+        if (state == BlightSocket::State::Unconnected || closing) {
+            lastSendError = BlightSocket::Error::NotConnected;
+            return 0;
+        }
+        const quint64 id = ledger.accept();
+        if (queue.isEmpty()) {
+            ledger.handedUpTo(id);
+            scheduleRelease();
+        } else {
+            queue.appendMarker(id);
+        }
+        return id;
+    }
     if (!fitsDatagram(data.size()) || !acceptable(data.size()))
-        return false;
+        return 0;
     const bool owned = !isRawData(data);
     const bool eligible = owned && zeroCopy.isEligible(data.size());
     const bool immediate = sendsImmediately();
     if (immediate && !(eligible && zeroCopy.isActive()))
-        return trySendImmediately(nullptr, data, owned ? &data : nullptr);
+        return trySendImmediately(nullptr, data, owned ? &data : nullptr, nullptr);
+    const quint64 id = ledger.accept();
     if (!owned || (!eligible && data.size() <= SendQueue::StageLimit && !datagram))
-        queue.appendCopy(data.constData(), data.size(), 1);
+        queue.appendCopy(data.constData(), data.size(), id);
     else
-        queue.appendShared(data, 0, eligible, 1);
-    return afterEnqueue(immediate);
+        queue.appendShared(data, 0, eligible, id);
+    afterEnqueue(immediate);
+    return id;
 }
 
-bool BlightSocketPrivate::afterEnqueue(bool immediate)
+void BlightSocketPrivate::afterEnqueue(bool immediate)
 {
     stats.peakQueuedBytes = qMax(stats.peakQueuedBytes, queue.bytes());
     if (state != BlightSocket::State::Connected)
-        return true; // leaves once connected
+        return; // leaves once connected
     // A zero-copy message that opens a turn leaves at once too; later ones
     // wait for the end of the turn unless enough has piled up for a sendmsg.
     if (immediate || coalescing.flushesNow(queue.bytes(), queue.pieceCount(), MaxIov)) {
         if (!flushQueue())
-            return true;
+            return;
     }
     if (!queue.isEmpty())
         scheduleFlush();
-    return true;
 }
 
-bool BlightSocketPrivate::trySendImmediately(const char *header, QByteArrayView payload, const QByteArray *owner)
+quint64 BlightSocketPrivate::trySendImmediately(const char *header, QByteArrayView payload, const QByteArray *owner,
+                                                const BufferHold *hold)
 {
     // The common case of a lone message: one sendmsg straight from the
-    // caller's bytes, no queue, no allocation.
+    // caller's bytes, no queue, no allocation. The id is taken only once the
+    // message is accepted (sent, or queued in part).
     iovec iov[2];
     int count = 0;
     qsizetype total = 0;
@@ -161,7 +218,10 @@ bool BlightSocketPrivate::trySendImmediately(const char *header, QByteArrayView 
         total += HeaderSize;
     }
     if (!payload.isEmpty()) {
-        iov[count++] = {const_cast<char *>(payload.data()), size_t(payload.size())};
+        if (count == 1 && header + HeaderSize == payload.data())
+            iov[0].iov_len += size_t(payload.size()); // the header is in the buffer's header room
+        else
+            iov[count++] = {const_cast<char *>(payload.data()), size_t(payload.size())};
         total += payload.size();
     }
     msghdr message{};
@@ -185,7 +245,7 @@ bool BlightSocketPrivate::trySendImmediately(const char *header, QByteArrayView 
         if (!seqPacketTooLarge && !(isUdp(kind) && isDatagramError(errorNumber))) {
             lastSendError = meaningOf(errorNumber).error;
             failErrno(errorNumber, QStringLiteral("sending"));
-            return false;
+            return 0;
         }
         if (seqPacketTooLarge)
             refreshRecordLimit();
@@ -194,7 +254,7 @@ bool BlightSocketPrivate::trySendImmediately(const char *header, QByteArrayView 
             // was not sent, and goes again once.
             retried = true;
             if (!warn(QStringLiteral("%1: an earlier datagram failed: %2").arg(endpointText, errnoText(errorNumber))))
-                return false;
+                return 0;
             continue;
         }
         lastSendError = errorNumber == EMSGSIZE ? BlightSocket::Error::MessageTooLarge
@@ -203,30 +263,36 @@ bool BlightSocketPrivate::trySendImmediately(const char *header, QByteArrayView 
                  .arg(endpointText)
                  .arg(total)
                  .arg(errnoText(errorNumber)));
-        return false;
+        return 0;
     }
     if (sent > 0) {
         ++stats.copySends;
         stats.bytesSent += quint64(sent);
     }
+    const quint64 id = ledger.accept();
     if (sent == total) {
         ++stats.messagesSent;
+        ledger.handedUpTo(id);
+        scheduleRelease();
         emitStatistics();
-        return true;
+        return id;
     }
     if (datagram && sent > 0) {
+        // Accepted, then lost with the connection: reported as not delivered.
+        ledger.droppedUpTo(id);
+        scheduleRelease();
         fail(BlightSocket::Error::MessageTooLarge, QStringLiteral("the kernel sent a datagram only in part"));
-        return false;
+        return id;
     }
     // Queue what is left: the payload by reference when the caller's array
-    // owns its bytes, else a copy.
+    // or buffer owns its bytes, else a copy.
     qsizetype done = sent;
     if (header && done < HeaderSize) {
         if (datagram) {
-            queue.appendMessageCopy(header, HeaderSize, payload);
+            queue.appendMessageCopy(header, HeaderSize, payload, id);
             payload = {};
         } else {
-            queue.appendCopy(header + done, HeaderSize - done, payload.isEmpty() ? 1 : 0);
+            queue.appendCopy(header + done, HeaderSize - done, payload.isEmpty() ? id : SendQueue::NoId);
         }
         done = 0;
     } else if (header) {
@@ -234,18 +300,20 @@ bool BlightSocketPrivate::trySendImmediately(const char *header, QByteArrayView 
     }
     if (!payload.isEmpty()) {
         const QByteArrayView rest = payload.sliced(done);
-        if (owner)
-            queue.appendShared(*owner, done, false, 1);
+        if (hold)
+            queue.appendBuffer(*hold, rest.data(), rest.size(), false, id);
+        else if (owner)
+            queue.appendShared(*owner, done, false, id);
         else if (rest.size() <= SendQueue::StageLimit && !datagram)
-            queue.appendCopy(rest.data(), rest.size(), 1);
+            queue.appendCopy(rest.data(), rest.size(), id);
         else
-            queue.appendShared(rest.toByteArray(), 0, false, 1);
+            queue.appendShared(rest.toByteArray(), 0, false, id);
     }
     if (sent > 0)
         queue.continueMessage();
     stats.peakQueuedBytes = qMax(stats.peakQueuedBytes, queue.bytes());
     scheduleFlush();
-    return true;
+    return id;
 }
 
 void BlightSocketPrivate::answerPing(quint32 ackid)
@@ -315,7 +383,7 @@ BlightSocketPrivate::BatchResult BlightSocketPrivate::sendBatch()
             zeroCopy.waitForCompletions(tracker.pendingBytes(), tracker.pendingCount());
             return applyZeroCopyChange() ? BatchResult::Stop : BatchResult::Gone;
         }
-        tracker.add(std::move(held), batch.bytes, monotonicNs());
+        tracker.add(std::move(held), batch.bytes, monotonicNs(), queue.idAt(0), queue.idAt(batch.bytes - 1));
     }
     msghdr message{};
     message.msg_iov = iov;
@@ -353,6 +421,8 @@ BlightSocketPrivate::BatchResult BlightSocketPrivate::sendBatch()
     datagramRetried = false;
     if (batch.zeroCopy) {
         tracker.setLastBytes(sent);
+        if (sent > 0)
+            tracker.setLastSendId(queue.idAt(sent - 1));
         ++stats.zeroCopySends;
         stats.zeroCopyBytes += quint64(sent);
     } else {
@@ -360,6 +430,10 @@ BlightSocketPrivate::BatchResult BlightSocketPrivate::sendBatch()
     }
     stats.bytesSent += quint64(sent);
     stats.messagesSent += queue.advance(sent);
+    if (queue.lastEndedId() > ledger.handed()) {
+        ledger.handedUpTo(queue.lastEndedId());
+        scheduleRelease();
+    }
     if (batch.cutByBudget && sent == batch.bytes)
         return BatchResult::More; // the budget, not the socket, ended this batch
     if (!datagram && sent < batch.bytes) {
@@ -394,6 +468,10 @@ BlightSocketPrivate::BatchResult BlightSocketPrivate::datagramFailed(int errorNu
     if (seqPacketTooLarge)
         refreshRecordLimit();
     queue.dropFrontDatagram();
+    if (queue.lastEndedId() > ledger.handed()) {
+        ledger.droppedUpTo(queue.lastEndedId());
+        scheduleRelease();
+    }
     lastSendError = errorNumber == EMSGSIZE ? BlightSocket::Error::MessageTooLarge : BlightSocket::Error::NetworkError;
     return warn(QStringLiteral("%1: a queued datagram of %2 bytes was refused and dropped: %3")
                     .arg(endpointText)
@@ -458,8 +536,10 @@ bool BlightSocketPrivate::reportQueueEmpty()
 void BlightSocketPrivate::endOfTurn()
 {
     Busy busy(this);
-    flushScheduled = false;
-    if (!queue.isEmpty() && state == BlightSocket::State::Connected && !flushQueue())
+    if (std::exchange(flushScheduled, false) && !queue.isEmpty() && state == BlightSocket::State::Connected
+        && !flushQueue())
+        return;
+    if (std::exchange(releaseScheduled, false) && !emitReleases())
         return;
     if (reportQueueEmpty())
         emitStatistics();

@@ -95,7 +95,7 @@ void BlightSocketPrivate::startConnection()
 {
     // A socket object can carry one connection after another: each starts
     // like a new object, except for the limits and modes the user set.
-    queue.clear();
+    dropQueue();
     tracker = CompletionTracker();
     coalescing.restart();
     zeroCopy.restart();

@@ -3,9 +3,11 @@
 // byte stream), with a coalescing copy path and a MSG_ZEROCOPY path.
 #pragma once
 
+#include <BlightTransport/blightbuffer.h>
 #include <BlightTransport/blighttransport_global.h>
 #include <BlightTransport/endpoint.h>
 #include <BlightTransport/protocol.h>
+#include <BlightTransport/sendidrange.h>
 #include <BlightTransport/socketstatistics.h>
 
 #include <QtCore/QObject>
@@ -48,8 +50,29 @@ class BlightSocketPrivate;
 
     Sends never block and never drop a message: when the kernel is full the
     message is queued. The queue is bounded by sendQueueLimit(): past it
-    send() and sendMessage() refuse the message (return false, lastSendError()
+    send() and sendMessage() refuse the message (return 0, lastSendError()
     is QueueFull) and canSend() turns false until the queue drains to half.
+
+    \section ids Send ids and release
+
+    Every send the socket accepts (sendMessage(), sendMessageCopy(),
+    sendPayload(), sendBuffer(), send(), sendRawBuffer(), request()) returns
+    its send id: 1, 2, ... for the life of the object, reconnects included;
+    a refused send returns 0. Answers to pings are the socket's own and take
+    none. sendsReleased() then says, once per event-loop turn at most and as
+    ranges, which sends the socket no longer holds the bytes of: on the copy
+    path once the kernel took them, on the zero-copy path once the kernel's
+    completion arrived (ids are reported when released, also out of order).
+    Sends dropped by abort(), an error or a close() past lingerTime() are
+    reported with \c delivered false. A destroyed socket emits nothing; its
+    buffers still go back to their pools, and release functions of
+    BlightBuffer::fromForeign() are still called, when the kernel lets go.
+    buffersReleased() is a different thing: the kernel's own MSG_ZEROCOPY
+    counter ranges, one per sendmsg() call.
+
+    To reuse frame buffers without copying, send them from a
+    BlightBufferPool with sendBuffer(): a buffer returns to its pool by
+    itself once its send is released and the caller dropped its handle.
 */
 class BLIGHTTRANSPORT_EXPORT BlightSocket : public QObject
 {
@@ -160,8 +183,10 @@ public:
     bool isConnected() const { return state() == State::Connected; }
     Error error() const;
     QString errorString() const;
-    /*! Why the last send() or sendMessage() returned false. */
+    /*! Why the last send() or sendMessage() returned 0. */
     Error lastSendError() const;
+    /*! The id of the last send accepted (0: none yet). */
+    quint64 lastSendId() const;
 
     ZeroCopyMode zeroCopyMode() const;
     void setZeroCopyMode(ZeroCopyMode mode);
@@ -224,10 +249,10 @@ public:
         wait in the queue: no allocation for small payloads, never zero-copy.
         For typed payloads see sendPayload().
     */
-    bool sendMessageCopy(Blight::MessageType type, quint32 ackid, QByteArrayView payload);
+    quint64 sendMessageCopy(Blight::MessageType type, quint32 ackid, QByteArrayView payload);
     /*! Sends a message whose payload is a wire struct (RepaintPayload,
         MovePayload, ...), without allocating. */
-    template<WireStruct T> bool sendPayload(Blight::MessageType type, quint32 ackid, const T &payload)
+    template<WireStruct T> quint64 sendPayload(Blight::MessageType type, quint32 ackid, const T &payload)
     {
         char bytes[sizeof(T)];
         encodeInto(bytes, payload);
@@ -235,12 +260,24 @@ public:
     }
 
 public Q_SLOTS:
-    /*! Queues a blight message; false (and lastSendError()) when refused.
-        Pass an empty array for a message without payload. */
-    bool sendMessage(Blight::MessageType type, quint32 ackid, const QByteArray &payload);
-    bool forwardMessage(const Blight::Message &message);
+    /*! Queues a blight message; returns its send id, or 0 (and
+        lastSendError()) when refused. Pass an empty array for a message
+        without payload. */
+    quint64 sendMessage(Blight::MessageType type, quint32 ackid, const QByteArray &payload);
+    quint64 forwardMessage(const Blight::Message &message);
+    /*!
+        Sends a message whose payload is \a buffer's bytes, without copying
+        them where the path allows (zero-copy, or straight from the buffer on
+        the copy path). The socket holds a handle until the send is released;
+        a pool buffer then returns to its pool once the caller dropped its
+        handles too. The header is written into the buffer's header room
+        when no other send holds it.
+    */
+    quint64 sendBuffer(Blight::MessageType type, quint32 ackid, const Blight::BlightBuffer &buffer);
     /*! Raw-stream mode: sends the bytes as they are. */
-    bool send(const QByteArray &data);
+    quint64 send(const QByteArray &data);
+    /*! Raw-stream mode: sends \a buffer's bytes as they are (see sendBuffer()). */
+    quint64 sendRawBuffer(const Blight::BlightBuffer &buffer);
     /*! Hands everything queued to the kernel now, as far as it takes it. */
     void flush();
     /*!
@@ -277,7 +314,12 @@ Q_SIGNALS:
     /*! Raw-stream mode: bytes as they arrived. */
     void dataReceived(const QByteArray &data);
 
-    /*! The kernel released the zero-copy sends numbered lo..hi (inclusive, may wrap). */
+    /*! The socket no longer holds the bytes of these sends (see \ref ids);
+        at most once per event-loop turn. */
+    void sendsReleased(const QList<Blight::SendIdRange> &ranges);
+    /*! The kernel's MSG_ZEROCOPY counter: it released the zero-copy
+        sendmsg() calls numbered lo..hi (inclusive, may wrap). These count
+        system calls, not the caller's sends: see sendsReleased(). */
     void buffersReleased(quint32 lo, quint32 hi);
     /*! Every completion range, with the kernel's COPIED flag. */
     void completionReceived(quint32 lo, quint32 hi, bool copied);
@@ -314,12 +356,15 @@ class BLIGHTTRANSPORT_EXPORT BlightReply : public QObject
 {
     Q_OBJECT
     Q_PROPERTY(quint32 ackid READ ackid CONSTANT)
+    Q_PROPERTY(quint64 sendId READ sendId CONSTANT)
     Q_PROPERTY(bool finished READ isFinished NOTIFY finished)
     Q_PROPERTY(bool acked READ isAcked NOTIFY finished)
 
 public:
     ~BlightReply() override;
     quint32 ackid() const { return m_ackid; }
+    /*! The send id of the request. */
+    quint64 sendId() const { return m_sendId; }
     bool isFinished() const { return m_finished; }
     /*! True when the Ack arrived; false after a timeout or disconnect. */
     bool isAcked() const { return m_acked; }
@@ -337,6 +382,7 @@ private:
     void timerEvent(QTimerEvent *event) override;
 
     quint32 m_ackid;
+    quint64 m_sendId = 0;
     int m_timerId = 0;
     bool m_finished = false;
     bool m_acked = false;

@@ -26,6 +26,7 @@ constexpr auto Endpoint = "socketsetup.cpp:announceEndpoint:endpointChanged";
 constexpr auto StateSite = "socketsetup.cpp:setState:stateChanged";
 constexpr auto Connected = "socketsetup.cpp:becomeConnected:connected";
 constexpr auto Property = "blightsocket_p.h:notifyChange:notify";
+constexpr auto SendsReleased = "socketlifetime.cpp:emitReleases:sendsReleased";
 
 template<typename Signal> QMetaMethod signal(Signal s)
 {
@@ -217,6 +218,15 @@ const QList<Row> &rows()
          When::FromLoop},
         {"sendQueueEmpty: write notifier", S::QueueEmptyOnWritable, QueueEmpty, signal(&BlightSocket::sendQueueEmpty),
          When::FromLoop},
+        // send ids released
+        {"sendsReleased: copy path, after an immediate send", S::ImmediateSend, SendsReleased,
+         signal(&BlightSocket::sendsReleased), When::FromLoop},
+        {"sendsReleased: copy path, after an end-of-turn flush", S::EndOfTurnFlush, SendsReleased,
+         signal(&BlightSocket::sendsReleased), When::FromLoop},
+        {"sendsReleased: zero-copy completion", S::ZeroCopySend, SendsReleased, signal(&BlightSocket::sendsReleased),
+         When::FromLoop},
+        {"sendsReleased: dropped by a close past lingerTime", S::CloseTimesOut, SendsReleased,
+         signal(&BlightSocket::sendsReleased), When::FromLoop, in(State::Unconnected)},
         // statistics
         {"statisticsChanged: immediate send", S::ImmediateSend, Statistics, signal(&BlightSocket::statisticsChanged),
          When::InCall},

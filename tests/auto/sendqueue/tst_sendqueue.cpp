@@ -98,7 +98,7 @@ void tst_SendQueue::largeMessageCopyHasOwnPiece()
     appendMessage(queue, 1, 10);
     const QByteArray header = headerFor(2);
     const QByteArray payload = payloadFor(2, SendQueue::StageLimit + 1);
-    queue.appendMessageCopy(header.constData(), header.size(), payload);
+    queue.appendMessageCopy(header.constData(), header.size(), payload, 1);
     appendMessage(queue, 3, 10);
     // Staging, the large copy alone, a new staging piece after it.
     QCOMPARE(queue.pieceCount(), 3);
@@ -306,12 +306,12 @@ void tst_SendQueue::fillHeldBuffers()
     QVERIFY(batch.zeroCopy);
     QCOMPARE(held.size(), qsizetype(2));
     // The very arrays the iovec points into, kept alive after the queue lets go.
-    QCOMPARE(held[0].constData(), header.constData());
-    QCOMPARE(held[1].constData(), payload.constData());
+    QCOMPARE(held[0].array.constData(), header.constData());
+    QCOMPARE(held[1].array.constData(), payload.constData());
     QCOMPARE(queue.advance(batch.bytes), quint64(1));
     QVERIFY(queue.isEmpty());
     QVERIFY(!payload.isDetached());
-    QCOMPARE(held[1], payloadFor(1, 40000));
+    QCOMPARE(held[1].array, payloadFor(1, 40000));
 }
 
 void tst_SendQueue::fillDatagramOneAtATime()

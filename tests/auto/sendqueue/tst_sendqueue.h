@@ -57,7 +57,7 @@ inline void appendMessage(SendQueue &queue, int id, qsizetype payloadSize)
 {
     const QByteArray header = headerFor(id);
     const QByteArray payload = payloadFor(id, payloadSize);
-    queue.appendMessageCopy(header.constData(), header.size(), payload);
+    queue.appendMessageCopy(header.constData(), header.size(), payload, quint64(id) + 1);
 }
 
 // What the kernel would get if it took everything, batch after batch.

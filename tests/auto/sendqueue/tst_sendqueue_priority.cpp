@@ -180,7 +180,7 @@ void tst_SendQueue::dropFrontDatagram()
         queue.appendShared(header, 0, true, 0);
         queue.appendShared(payload, 0, true, 1);
     } else {
-        queue.appendMessageCopy(header.constData(), header.size(), payload);
+        queue.appendMessageCopy(header.constData(), header.size(), payload, 1);
     }
     appendMessage(queue, 2, 10);
     QCOMPARE(queue.messageCount(), quint64(2));

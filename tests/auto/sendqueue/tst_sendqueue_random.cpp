@@ -37,7 +37,7 @@ void tst_SendQueue::randomStream()
             const QByteArray payload = payloadFor(id, size);
             switch (random.bounded(5)) {
             case 0:
-                queue.appendMessageCopy(header.constData(), header.size(), payload);
+                queue.appendMessageCopy(header.constData(), header.size(), payload, 1);
                 break;
             case 1: // header staged, payload shared (zero-copy eligible or not)
                 queue.appendCopy(header.constData(), header.size(), payload.isEmpty() ? 1 : 0);
@@ -150,7 +150,7 @@ void tst_SendQueue::randomDatagrams()
                                                   random.bounded(3) == 0 ? random.bounded(60000) : random.bounded(200));
             switch (random.bounded(3)) {
             case 0:
-                queue.appendMessageCopy(header.constData(), header.size(), payload);
+                queue.appendMessageCopy(header.constData(), header.size(), payload, 1);
                 break;
             case 1:
                 queue.appendShared(header, 0, true, 0);

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+// The send ledger (see sendledger_p.h).
+#include "sendledger_p.h"
+
+namespace Blight {
+
+void SendLedger::droppedUpTo(quint64 id)
+{
+    if (id <= m_handed)
+        return;
+    if (!m_dropped.empty() && m_dropped.back().last == m_handed)
+        m_dropped.back().last = id;
+    else
+        m_dropped.push_back({m_handed + 1, id});
+    m_handed = id;
+}
+
+void SendLedger::emitRange(quint64 first, quint64 last, QList<SendIdRange> *out)
+{
+    // Split by the dropped ranges; those below first are already reported.
+    while (!m_dropped.empty() && m_dropped.front().last < first)
+        m_dropped.pop_front();
+    quint64 at = first;
+    for (const Range &dropped : m_dropped) {
+        if (dropped.first > last)
+            break;
+        if (dropped.first > at)
+            out->append({at, dropped.first - 1, true});
+        const quint64 end = qMin(dropped.last, last);
+        out->append({qMax(at, dropped.first), end, false});
+        at = end + 1;
+        if (at > last)
+            return;
+    }
+    if (at <= last)
+        out->append({at, last, true});
+}
+
+quint64 SendLedger::collect(const CompletionTracker &tracker, QList<SendIdRange> *out)
+{
+    if (m_handed <= m_reported && m_reportedAbove.empty())
+        return 0;
+    // The released ids above the watermark: the gaps between pending
+    // zero-copy spans, up to what left the queue.
+    std::deque<Range> released;
+    quint64 cursor = m_reported + 1;
+    tracker.forEachPending([&](quint64 first, quint64 last) {
+        if (cursor > m_handed)
+            return false;
+        if (last < cursor)
+            return true;
+        if (first > cursor)
+            released.push_back({cursor, qMin(first - 1, m_handed)});
+        cursor = qMax(cursor, last + 1);
+        return true;
+    });
+    if (cursor <= m_handed)
+        released.push_back({cursor, m_handed});
+
+    // New = released minus what was reported above the watermark before
+    // (a subset of it: a released id stays released).
+    quint64 count = 0;
+    auto before = m_reportedAbove.cbegin();
+    for (const Range &range : released) {
+        quint64 at = range.first;
+        while (before != m_reportedAbove.cend() && before->first <= range.last) {
+            if (before->first > at) {
+                emitRange(at, before->first - 1, out);
+                count += before->first - at;
+            }
+            at = qMax(at, before->last + 1);
+            ++before;
+        }
+        if (at <= range.last) {
+            emitRange(at, range.last, out);
+            count += range.last - at + 1;
+        }
+    }
+
+    // Everything released is now reported: move the watermark over the
+    // released run that starts right above it, keep the rest.
+    if (!released.empty() && released.front().first == m_reported + 1) {
+        m_reported = released.front().last;
+        released.pop_front();
+    }
+    m_reportedAbove = std::move(released);
+    return count;
+}
+
+} // namespace Blight

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+// The send ledger: send ids, and which of them the socket no longer holds.
+// Pure bookkeeping, no I/O.
+#pragma once
+
+#include "completiontracker_p.h"
+
+#include <BlightTransport/sendidrange.h>
+
+#include <QtCore/QList>
+
+#include <deque>
+
+namespace Blight {
+
+/*!
+    Numbers the caller's sends (1, 2, ... for the life of the socket object,
+    across reconnects) and works out which of them are released: every byte
+    left the send queue (handed to the kernel, or dropped) and no zero-copy
+    send the kernel still holds carries any of their bytes.
+
+    The send queue keeps sends in id order, so "left the queue" is one
+    watermark. Zero-copy sends are the completion tracker's pending entries,
+    each spanning the ids whose bytes it carries; a completion out of order
+    can release ids above a send still pending, so released ids are found as
+    the gaps between pending spans, and reported once each: collect() gives
+    only what was not reported before, as ranges.
+*/
+class SendLedger
+{
+public:
+    /*! The id the next accepted send gets. */
+    quint64 nextId() const { return m_next; }
+    /*! The last id given out (0: none yet). */
+    quint64 lastId() const { return m_next - 1; }
+    quint64 accept() { return m_next++; }
+
+    /*! The highest id that left the queue. */
+    quint64 handed() const { return m_handed; }
+    /*! Every send up to \a id left the queue with all of its bytes taken. */
+    void handedUpTo(quint64 id)
+    {
+        if (id > m_handed)
+            m_handed = id;
+    }
+    /*! Sends after the watermark up to \a id left the queue dropped: the
+        kernel did not take all of their bytes. */
+    void droppedUpTo(quint64 id);
+
+    /*! Whether collect() may find something new. */
+    bool hasNews() const { return m_handed > m_reported; }
+
+    /*!
+        Appends to \a out the ids released and not reported before, given the
+        zero-copy sends still pending in \a tracker; returns how many ids.
+    */
+    quint64 collect(const CompletionTracker &tracker, QList<SendIdRange> *out);
+
+    /*! Ids up to here are all reported. */
+    quint64 reportedUpTo() const { return m_reported; }
+
+private:
+    struct Range
+    {
+        quint64 first;
+        quint64 last;
+    };
+    void emitRange(quint64 first, quint64 last, QList<SendIdRange> *out);
+
+    quint64 m_next = 1;
+    quint64 m_handed = 0;
+    quint64 m_reported = 0;
+    // Released and reported above m_reported (out-of-order completions),
+    // and dropped ids not yet reported; both sorted, disjoint.
+    std::deque<Range> m_reportedAbove;
+    std::deque<Range> m_dropped;
+};
+
+} // namespace Blight
