@@ -221,7 +221,7 @@ public:
     bool flushScheduled = false;
     bool releaseScheduled = false;
     QList<SendIdRange> releasedSends; // reused for every notification
-    bool datagramRetried = false; // the front datagram met an error once already
+    bool datagramRetried = false;     // the front datagram met an error once already
     QBasicTimer noBuffersTimer;
 
     // Receiving.
