@@ -106,6 +106,7 @@ public:
     quint64 trySendImmediately(const char *header, QByteArrayView payload, const QByteArray *owner,
                                const BufferHold *hold);
     void afterEnqueue(bool immediate);
+    void countCopy(qsizetype payloadBytes);
     void answerPing(quint32 ackid);
     void scheduleFlush();
     // Release notifications (socketlifetime.cpp): once per turn at most.

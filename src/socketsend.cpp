@@ -84,6 +84,7 @@ quint64 BlightSocketPrivate::enqueueMessageCopy(const Header &header, QByteArray
         return trySendImmediately(headerBytes, payload, nullptr, nullptr);
     const quint64 id = ledger.accept();
     queue.appendMessageCopy(headerBytes, HeaderSize, payload, id);
+    countCopy(payload.size());
     afterEnqueue(false);
     return id;
 }
@@ -114,6 +115,7 @@ quint64 BlightSocketPrivate::enqueueMessage(const Header &header, const QByteArr
         queue.appendShared(payload, 0, false, id);
     } else {
         queue.appendMessageCopy(headerBytes, HeaderSize, payload, id);
+        countCopy(payload.size());
     }
     afterEnqueue(immediate);
     return id;
@@ -181,12 +183,21 @@ quint64 BlightSocketPrivate::enqueueRaw(const QByteArray &data)
     if (immediate && !(eligible && zeroCopy.isActive()))
         return trySendImmediately(nullptr, data, owned ? &data : nullptr, nullptr);
     const quint64 id = ledger.accept();
-    if (!owned || (!eligible && data.size() <= SendQueue::StageLimit && !datagram))
+    if (!owned || (!eligible && data.size() <= SendQueue::StageLimit && !datagram)) {
         queue.appendCopy(data.constData(), data.size(), id);
-    else
+        countCopy(data.size());
+    } else
         queue.appendShared(data, 0, eligible, id);
     afterEnqueue(immediate);
     return id;
+}
+
+void BlightSocketPrivate::countCopy(qsizetype payloadBytes)
+{
+    if (payloadBytes > 0) {
+        ++stats.userSpaceCopies;
+        stats.userSpaceCopyBytes += quint64(payloadBytes);
+    }
 }
 
 void BlightSocketPrivate::afterEnqueue(bool immediate)
@@ -290,6 +301,7 @@ quint64 BlightSocketPrivate::trySendImmediately(const char *header, QByteArrayVi
     if (header && done < HeaderSize) {
         if (datagram) {
             queue.appendMessageCopy(header, HeaderSize, payload, id);
+            countCopy(payload.size());
             payload = {};
         } else {
             queue.appendCopy(header + done, HeaderSize - done, payload.isEmpty() ? id : SendQueue::NoId);
@@ -308,6 +320,8 @@ quint64 BlightSocketPrivate::trySendImmediately(const char *header, QByteArrayVi
             queue.appendCopy(rest.data(), rest.size(), id);
         else
             queue.appendShared(rest.toByteArray(), 0, false, id);
+        if (!hold && !owner)
+            countCopy(rest.size());
     }
     if (sent > 0)
         queue.continueMessage();
