@@ -197,6 +197,9 @@ void BlightSocketPrivate::finalize()
         deleteLater();
         return;
     }
+    // Every send is settled now: say so before disconnected().
+    if (std::exchange(releaseScheduled, false) && !emitReleases())
+        return;
     if (finishReplies(errorString.isEmpty() ? QStringLiteral("connection closed") : errorString) && becomeUnconnected())
         emitStatistics();
 }
