@@ -17,11 +17,11 @@ void SendLedger::droppedUpTo(quint64 id)
 
 void SendLedger::emitRange(quint64 first, quint64 last, QList<SendIdRange> *out)
 {
-    // Split by the dropped ranges; those below first are already reported.
-    while (!m_dropped.empty() && m_dropped.front().last < first)
-        m_dropped.pop_front();
+    // Split by the dropped ranges (those below the watermark are gone).
     quint64 at = first;
     for (const Range &dropped : m_dropped) {
+        if (dropped.last < first)
+            continue;
         if (dropped.first > last)
             break;
         if (dropped.first > at)
@@ -84,6 +84,8 @@ quint64 SendLedger::collect(const CompletionTracker &tracker, QList<SendIdRange>
         released.pop_front();
     }
     m_reportedAbove = std::move(released);
+    while (!m_dropped.empty() && m_dropped.front().last <= m_reported)
+        m_dropped.pop_front();
     return count;
 }
 
