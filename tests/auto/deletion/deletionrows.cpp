@@ -226,7 +226,7 @@ const QList<Row> &rows()
         {"sendsReleased: zero-copy completion", S::ZeroCopySend, SendsReleased, signal(&BlightSocket::sendsReleased),
          When::FromLoop},
         {"sendsReleased: dropped by a close past lingerTime", S::CloseTimesOut, SendsReleased,
-         signal(&BlightSocket::sendsReleased), When::FromLoop, in(State::Unconnected)},
+         signal(&BlightSocket::sendsReleased), When::FromLoop, in(State::Closing)},
         // statistics
         {"statisticsChanged: immediate send", S::ImmediateSend, Statistics, signal(&BlightSocket::statisticsChanged),
          When::InCall},
