@@ -303,7 +303,6 @@ void tst_Lifecycle::moveToThreadMovesEverything()
         ++received;
     });
     QThread worker;
-    worker.start();
     auto stopWorker = qScopeGuard([&] {
         worker.quit();
         worker.wait();
@@ -331,6 +330,10 @@ void tst_Lifecycle::moveToThreadMovesEverything()
     // Connected before the move: connecting from here to an object that another
     // thread runs is legal, but TSan cannot see Qt's lock that publishes it.
     socket->moveToThread(&worker);
+    // Started only now, so that what this thread did to the socket happens
+    // before the worker's first touch in a way TSan sees (pthread_create):
+    // the ThreadChange event travels through Qt's uninstrumented queue.
+    worker.start();
     constexpr int Bursts = 5;
     constexpr int PerBurst = 100;
     for (int burst = 0; burst < Bursts; ++burst) {

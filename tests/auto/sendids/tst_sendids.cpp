@@ -11,6 +11,7 @@
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
+#include <atomic>
 #include <map>
 
 using namespace Blight;
@@ -401,19 +402,19 @@ void tst_SendIds::producerInAnotherThread()
     QThread producerThread;
     auto *producer = new FrameProducer;
     producer->moveToThread(&producerThread);
-    BlightBufferPool *pool = nullptr;
-    int produced = 0;
+    std::atomic<BlightBufferPool *> pool{nullptr};
+    int produced = 0; // the producer thread's
     QObject::connect(&producerThread, &QThread::started, producer, [&] {
         pool = new BlightBufferPool(3, Size, producer);
         const auto produce = [&] {
-            for (BlightBuffer buffer = pool->acquire(); !buffer.isNull() && produced < Frames;
-                 buffer = pool->acquire()) {
+            for (BlightBuffer buffer = pool.load()->acquire(); !buffer.isNull() && produced < Frames;
+                 buffer = pool.load()->acquire()) {
                 std::memset(buffer.data(), produced % 251, size_t(Size));
                 ++produced;
                 Q_EMIT producer->frame(buffer);
             }
         };
-        QObject::connect(pool, &BlightBufferPool::bufferAvailable, producer, produce);
+        QObject::connect(pool.load(), &BlightBufferPool::bufferAvailable, producer, produce);
         produce();
     });
     QObject::connect(&producerThread, &QThread::finished, producer, &QObject::deleteLater);
@@ -426,6 +427,9 @@ void tst_SendIds::producerInAnotherThread()
     });
     producerThread.start();
     QTRY_COMPARE_WITH_TIMEOUT(verified, Frames, 10000);
+    // Every buffer back before the producer's thread ends (its pool tells
+    // that thread's loop about returns).
+    QTRY_COMPARE(pool.load()->available(), 3);
     producerThread.quit();
     QVERIFY(producerThread.wait(5000));
     QCOMPARE(pair.a->statistics().userSpaceCopies, quint64(0));
