@@ -5,6 +5,7 @@
 #include "netns.h"
 #include "testutil.h"
 
+#include <BlightTransport/blightbufferpool.h>
 #include <BlightTransport/blightserver.h>
 #include <BlightTransport/blightsocket.h>
 
@@ -37,6 +38,7 @@ private Q_SLOTS:
     void destroyWithBuffersPendingKeepsThemUntilReleased();
     void icmpErrorIsNotACompletion();
     void trueZeroCopyThroughVeth();
+    void poolBuffersThroughVeth();
     void noBuffersIsBackPressure();
     void cleanupTestCase();
 
@@ -410,6 +412,59 @@ void tst_ZeroCopy::trueZeroCopyThroughVeth()
     QCOMPARE(socket.zeroCopyState(), BlightSocket::ZeroCopyState::Active);
     for (const QByteArray &payload : std::as_const(payloads))
         QVERIFY(payload.isDetached());
+}
+
+void tst_ZeroCopy::poolBuffersThroughVeth()
+{
+    // Where the kernel really holds the pages: a pool of four buffers
+    // streams 200 datagrams, each buffer reused only after its completion,
+    // and no send is reported released before the kernel's completion for it.
+    if (!m_net.inNamespace)
+        QSKIP(qPrintable(QStringLiteral("needs a private network namespace: ") + m_net.namespaceWhy));
+    if (!m_net.haveVeth)
+        QSKIP(qPrintable(QStringLiteral("cannot make the veth pair: ") + m_net.vethWhy));
+    const int fd = udpToDroppingPeer();
+    QVERIFY(fd >= 0);
+    BlightSocket socket;
+    QVERIFY(socket.setSocketDescriptor(fd));
+    socket.setZeroCopyMode(BlightSocket::ZeroCopyMode::On);
+    BlightBufferPool pool(4, 60 * 1000);
+    quint64 kernelReleased = 0; // one kernel id per datagram
+    quint64 copied = 0;
+    connect(&socket, &BlightSocket::completionReceived, this, [&](quint32 lo, quint32 hi, bool wasCopied) {
+        kernelReleased += quint64(quint32(hi - lo)) + 1;
+        copied += wasCopied ? 1 : 0;
+    });
+    quint64 released = 0;
+    quint64 early = 0;
+    quint64 undelivered = 0;
+    connect(&socket, &BlightSocket::sendsReleased, this, [&](const QList<SendIdRange> &ranges) {
+        for (const SendIdRange &range : ranges) {
+            released += range.count();
+            undelivered += range.delivered ? 0 : range.count();
+        }
+        early += released > kernelReleased ? 1 : 0;
+    });
+    constexpr int Datagrams = 200;
+    int sent = 0;
+    const auto produce = [&] {
+        for (BlightBuffer buffer = pool.acquire(); !buffer.isNull() && sent < Datagrams; buffer = pool.acquire()) {
+            std::memset(buffer.data(), sent % 251, size_t(buffer.size()));
+            QCOMPARE(socket.sendBuffer(MessageType::Ack, quint32(sent), buffer), quint64(sent) + 1);
+            ++sent;
+        }
+    };
+    connect(&pool, &BlightBufferPool::bufferAvailable, this, produce);
+    produce();
+    QTRY_COMPARE_WITH_TIMEOUT(released, quint64(Datagrams), 10000);
+    QCOMPARE(early, quint64(0));
+    QCOMPARE(undelivered, quint64(0));
+    QCOMPARE(copied, quint64(0));
+    QVERIFY(pool.waitingAcquires() > 0); // the pool really ran dry and refilled
+    QCOMPARE(pool.peakInUse(), 4);
+    QTRY_COMPARE(pool.available(), 4);
+    QCOMPARE(socket.statistics().userSpaceCopies, quint64(0));
+    QCOMPARE(socket.statistics().zeroCopySends, quint64(Datagrams));
 }
 
 void tst_ZeroCopy::noBuffersIsBackPressure()
