@@ -9,7 +9,8 @@ namespace FrameRing {
 /*! A reMarkable 2 screen in RGB32: 1404x1872 pixels, 4 bytes each. */
 inline constexpr int FrameWidth = 1404;
 inline constexpr int FrameHeight = 1872;
-inline constexpr qsizetype FrameBytes = qsizetype(FrameWidth) * FrameHeight * 4; // 10,512,192
+inline constexpr qsizetype FrameBytes = qsizetype(FrameWidth) * FrameHeight * 4; // 10,513,152
+static_assert(FrameBytes % 8 == 0, "frames are checked in 64-bit words");
 
 /*!
     Fills \a size bytes (a multiple of 8) at \a out with frame \a frame's
