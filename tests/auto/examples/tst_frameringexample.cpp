@@ -126,6 +126,12 @@ void tst_FrameRingExample::streamsEveryFrameWithoutCopies()
         case Mode::FlatOut:
             QVERIFY2(copies == 0, text.constData());
             QVERIFY2(report.value(u"framesPerSecond").toDouble() > 0, text.constData());
+            // The producer outruns the link (its loop runs before the socket
+            // can drain), so it must have had all three buffers out and found
+            // the pool empty, and counted each time as the pool did.
+            QCOMPARE(report.value(u"poolPeakInUse").toInt(-1), 3);
+            QVERIFY2(report.value(u"stalls").toInt(-1) >= 1, text.constData());
+            QCOMPARE(report.value(u"stalls").toInt(-1), report.value(u"poolWaits").toInt(-2));
             break;
         case Mode::WriteWhileOut:
             // Each write into a buffer a send still holds detaches it into a
