@@ -5,6 +5,8 @@
 #include "blightsocket_p.h"
 #include "logging_p.h"
 
+#include <QtCore/QMetaMethod>
+
 namespace Blight {
 
 using Busy = BlightSocketPrivate::Busy;
@@ -423,6 +425,21 @@ quint64 BlightSocket::sendRawBuffer(const BlightBuffer &buffer)
         return 0;
     }
     return d->enqueueBuffer(nullptr, buffer);
+}
+
+void BlightSocket::connectNotify(const QMetaMethod &signal)
+{
+    // May run in any thread: the engine looks in its own.
+    if (signal != QMetaMethod::fromSignal(&BlightSocket::sendsReleased))
+        return;
+    BlightSocketPrivate *d = d_func();
+    QMetaObject::invokeMethod(
+        d,
+        [d] {
+            Busy busy(d);
+            d->scheduleRelease();
+        },
+        Qt::QueuedConnection);
 }
 
 quint64 BlightSocket::lastSendId() const

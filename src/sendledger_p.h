@@ -56,6 +56,8 @@ public:
     */
     quint64 collect(const CompletionTracker &tracker, QList<SendIdRange> *out);
 
+    /*! Dropped ranges waiting to be reported. */
+    qsizetype droppedRanges() const { return qsizetype(m_dropped.size()); }
     /*! Ids up to here are all reported. */
     quint64 reportedUpTo() const { return m_reported; }
 

@@ -177,8 +177,17 @@ void BlightSocketPrivate::scheduleRelease()
     // pays one check per turn. A receiver connected later hears of every id
     // from the first on.
     static const QMetaMethod signal = QMetaMethod::fromSignal(&BlightSocket::sendsReleased);
-    if (releaseScheduled || !q_ptr || !q_ptr->isSignalConnected(signal))
+    if (releaseScheduled || !q_ptr)
         return;
+    if (!q_ptr->isSignalConnected(signal)) {
+        // Unheard, the ledger still keeps what it would report: keep that
+        // small (drops of datagrams far apart each add a range).
+        if (ledger.droppedRanges() > 256) {
+            QList<SendIdRange> unheard;
+            ledger.collect(tracker, &unheard);
+        }
+        return;
+    }
     releaseScheduled = true;
     if (!flushScheduled)
         scheduleTurnEnd();

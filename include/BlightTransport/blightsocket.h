@@ -342,6 +342,11 @@ Q_SIGNALS:
     void autoAnswerPingsChanged();
     void readingPausedChanged();
 
+protected:
+    /*! A receiver connected to sendsReleased() later than the sends hears of
+        them at the next turn. */
+    void connectNotify(const QMetaMethod &signal) override;
+
 private:
     friend class BlightReply;
     Q_DECLARE_PRIVATE(BlightSocket)

@@ -71,6 +71,7 @@ private Q_SLOTS:
     void pingAnswersTakeNoId();
     void copyPathReleasesOnlyWhatTheKernelTook();
     void oneNotificationForABurst();
+    void lateReceiverHearsEverything();
     void zeroCopyReleasedAfterTheCompletion();
     void droppedByAbortAreNotDelivered();
     void poolBufferReturnsOnTheCopyPath();
@@ -220,6 +221,19 @@ void tst_SendIds::oneNotificationForABurst()
     QCOMPARE(released.size(), 1);
     const auto ranges = released.at(0).at(0).value<QList<SendIdRange>>();
     QCOMPARE(ranges, (QList<SendIdRange>{{1, 1000, true}}));
+}
+
+void tst_SendIds::lateReceiverHearsEverything()
+{
+    TestUtil::Pair pair = TestUtil::makePair(QStringLiteral("unix"));
+    QVERIFY(pair.ok);
+    for (int i = 0; i < 3; ++i)
+        QVERIFY(pair.a->sendMessage(MessageType::Focus, 0, {}) != 0);
+    QTRY_COMPARE(pair.b->messagesReceived(), quint64(3)); // turns went by, nobody listened
+    ReleaseLog log;
+    log.attach(pair.a.get());
+    QTRY_VERIFY(log.complete(3));
+    QCOMPARE(log.notifications, 1);
 }
 
 void tst_SendIds::zeroCopyReleasedAfterTheCompletion()
