@@ -101,14 +101,38 @@ bool MessageAssembler::midMessage() const
     return m_haveHeader || m_end > m_begin;
 }
 
+namespace {
+
+// A payload up to this size is allocated whole when its header arrives; a
+// larger one grows (doubling) as its bytes arrive, so that a header alone
+// never costs more than this. glibc's realloc moves large blocks with
+// mremap(), so growing a frame copies nothing in practice.
+constexpr qsizetype WholePayloadLimit = 64 * 1024;
+
+} // namespace
+
+void MessageAssembler::reservePayload(qsizetype needed)
+{
+    const qsizetype claimed = qsizetype(m_header.size);
+    if (m_payload.size() >= needed || m_payload.size() == claimed)
+        return;
+    const qsizetype grown = qMax(needed, qMax(m_payload.size() * 2, WholePayloadLimit));
+    m_payload.resize(qMin(grown, claimed));
+}
+
 int MessageAssembler::readTargets(Span spans[2])
 {
     int count = 0;
-    if (m_haveHeader && m_payloadFilled < m_payload.size()) {
+    if (m_haveHeader && m_payloadFilled < qsizetype(m_header.size)) {
         // The staging buffer is empty while a payload is being filled: next()
         // moved everything it held into the payload.
         Q_ASSERT(m_begin == m_end);
+        reservePayload(m_payloadFilled + 1);
         spans[count++] = {m_payload.data() + m_payloadFilled, m_payload.size() - m_payloadFilled};
+        // Bytes past a payload that is still growing are its own: they go
+        // into it after the next growth, never through staging (a copy).
+        if (m_payload.size() < qsizetype(m_header.size))
+            return count;
     }
     if (m_begin == m_end) {
         m_begin = m_end = 0;
@@ -149,18 +173,22 @@ MessageAssembler::Status MessageAssembler::next(Message *out)
         }
         m_begin += HeaderSize;
         m_haveHeader = true;
-        // Bounded by the cap that validateHeader() just checked.
-        m_payload = QByteArray(qsizetype(m_header.size), Qt::Uninitialized);
+        m_payload = QByteArray();
         m_payloadFilled = 0;
+        // Bounded by the cap that validateHeader() just checked, and past
+        // WholePayloadLimit by what arrived.
+        if (m_header.size <= quint32(WholePayloadLimit))
+            m_payload = QByteArray(qsizetype(m_header.size), Qt::Uninitialized);
     }
-    const qsizetype wanted = m_payload.size() - m_payloadFilled;
+    const qsizetype wanted = qsizetype(m_header.size) - m_payloadFilled;
     const qsizetype staged = qMin(wanted, m_end - m_begin);
     if (staged > 0) {
+        reservePayload(m_payloadFilled + staged);
         std::memcpy(m_payload.data() + m_payloadFilled, m_staging.constData() + m_begin, size_t(staged));
         m_payloadFilled += staged;
         m_begin += staged;
     }
-    if (m_payloadFilled < m_payload.size())
+    if (m_payloadFilled < qsizetype(m_header.size))
         return Status::NeedMore;
     out->header = m_header;
     out->payload = std::move(m_payload);

@@ -145,7 +145,9 @@ struct Message
     those spans (one readv), and reports how many arrived with commit(). A
     payload's bytes go straight into the QByteArray that is handed out, so a
     large payload is not copied in user space. The payload array is allocated
-    only after the header passed validation, so its size is bounded by the cap.
+    only after the header passed validation, and a payload over 64 KiB grows
+    as its bytes arrive: a header alone never makes the assembler allocate
+    what it merely claims.
     The socket object and the fuzzer use exactly this code.
 */
 class BLIGHTTRANSPORT_EXPORT MessageAssembler
@@ -190,6 +192,8 @@ public:
     static Status parseDatagram(QByteArrayView datagram, quint32 maxPayloadSize, Message *out, QString *errorString);
 
 private:
+    void reservePayload(qsizetype needed);
+
     QByteArray m_staging;
     qsizetype m_begin = 0;
     qsizetype m_end = 0;
