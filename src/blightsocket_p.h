@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Private state of BlightSocket: the engine that owns the descriptor, the
 // notifiers and timers, and the pure layers (send queue, coalescing policy,
-// zero-copy policy, completion tracker, message assembler). Its methods are
-// spread over one file per concern: socketsetup.cpp, socketconnect.cpp,
-// socketsend.cpp, socketreceive.cpp, socketcompletions.cpp, socketclose.cpp
-// and socketlifetime.cpp.
+// zero-copy policy, completion tracker, send ledger, message assembler). Its
+// methods are spread over one file per concern: socketsetup.cpp,
+// socketconnect.cpp, socketenqueue.cpp, socketsend.cpp, socketreceive.cpp,
+// socketcompletions.cpp, socketclose.cpp and socketlifetime.cpp.
 #pragma once
 
 #include "coalescingpolicy_p.h"
