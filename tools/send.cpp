@@ -52,7 +52,7 @@ int runSend(const QStringList &arguments)
     qint64 released = 0;            // sends whose bytes the socket let go of
     qint64 releasedUndelivered = 0; // of those, the ones dropped before the kernel took them
     bool waitingForBuffer = false;  // every pool buffer is out: bufferAvailable() resumes
-    QString failure; // the first reason, printed once and put in the summary
+    QString failure;                // the first reason, printed once and put in the summary
     QElapsedTimer clock;
 
     // Records and prints the first reason; \a abort ends the connection (an
@@ -159,6 +159,8 @@ int runSend(const QStringList &arguments)
                      [&] { QCoreApplication::exit(failure.isEmpty() ? ExitOk : ExitFailure); });
     QTimer deadline;
     deadline.setSingleShot(true);
+    // A coarse timer may fire up to 5 % early; --timeout promises "longer than".
+    deadline.setTimerType(Qt::PreciseTimer);
     QObject::connect(&deadline, &QTimer::timeout, &socket, [&] {
         QString what;
         if (socket.state() == BlightSocket::State::Connecting)

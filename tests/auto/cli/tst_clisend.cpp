@@ -2,13 +2,16 @@
 // blight-transport send as a client: payload options laid out as DESIGN.md §3
 // says (checked on the wire by hand), a conversation with the fake compositor
 // on a private bus (--wait-acks and decoded replies), --timeout against a
-// reader that stopped, and the error text in the JSON summary.
+// reader that stopped, the error text in the JSON summary, and the released
+// count of the summary with and without --pool, on unix: and tcp: endpoints.
 #include "clitest.h"
 
+#include <QtCore/QCryptographicHash>
 #include <QtCore/QDeadlineTimer>
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QJsonArray>
 #include <QtCore/QRegularExpression>
+#include <QtCore/QTemporaryDir>
 #include <QtCore/QTemporaryFile>
 #include <QtTest/QtTest>
 
@@ -44,6 +47,15 @@ QByteArray readAll(int fd)
     }
 }
 
+// The pattern of --size, built byte by byte: byte i of message k is (k + i) % 251.
+QByteArray expectedPattern(quint64 k, qsizetype size)
+{
+    QByteArray bytes(size, Qt::Uninitialized);
+    for (qsizetype i = 0; i < size; ++i)
+        bytes[i] = char((k + quint64(i)) % 251);
+    return bytes;
+}
+
 } // namespace
 
 class tst_CliSend : public QObject
@@ -55,6 +67,10 @@ private Q_SLOTS:
     void cleanupTestCase();
     void payloadOnTheWire_data();
     void payloadOnTheWire();
+    void releasedThroughListener_data();
+    void releasedThroughListener();
+    void poolRefusedWithoutPayload_data();
+    void poolRefusedWithoutPayload();
     void conversationWithCompositor_data();
     void conversationWithCompositor();
     void readmeExampleEndsCleanly();
@@ -107,6 +123,10 @@ void tst_CliSend::payloadOnTheWire_data()
     QTest::addRow("hex") << QStringList{QStringLiteral("--type"), QStringLiteral("ack"),
                                         QStringLiteral("--payload-hex"), QStringLiteral("de ad be ef 00 01")}
                          << 1 << QByteArray::fromHex("deadbeef0001");
+    QTest::addRow("hex-pool-1") << QStringList{QStringLiteral("--type"),        QStringLiteral("ack"),
+                                               QStringLiteral("--payload-hex"), QStringLiteral("de ad be ef 00 01"),
+                                               QStringLiteral("--pool"),        QStringLiteral("1")}
+                                << 1 << QByteArray::fromHex("deadbeef0001");
     QTest::addRow("list-no-payload") << QStringList{QStringLiteral("--type"), QStringLiteral("list")} << 7
                                      << QByteArray();
     // A file's bytes as they are, zero bytes and all.
@@ -119,6 +139,10 @@ void tst_CliSend::payloadOnTheWire_data()
     QTest::addRow("file") << QStringList{QStringLiteral("--type"), QStringLiteral("ack"),
                                          QStringLiteral("--payload-file"), m_payloadFile.fileName()}
                           << 1 << fileBytes;
+    QTest::addRow("file-pool-2") << QStringList{QStringLiteral("--type"),         QStringLiteral("ack"),
+                                                QStringLiteral("--payload-file"), m_payloadFile.fileName(),
+                                                QStringLiteral("--pool"),         QStringLiteral("2")}
+                                 << 1 << fileBytes;
 
     QByteArray repaint(36, '\0');
     put32(repaint, 0, quint32(-10)); // x
@@ -153,6 +177,9 @@ void tst_CliSend::payloadOnTheWire_data()
     put16(defaultRepaint, 32, 1); // surface 1 when none is given
     QTest::addRow("typed-repaint-defaults")
         << QStringList{QStringLiteral("--type"), QStringLiteral("repaint")} << 3 << defaultRepaint;
+    QTest::addRow("typed-repaint-pool-3") << QStringList{QStringLiteral("--type"), QStringLiteral("repaint"),
+                                                         QStringLiteral("--pool"), QStringLiteral("3")}
+                                          << 3 << defaultRepaint;
     QByteArray wait(4, '\0');
     put32(wait, 0, 0x01020304);
     QTest::addRow("typed-wait") << QStringList{QStringLiteral("--type"), QStringLiteral("wait"),
@@ -194,6 +221,129 @@ void tst_CliSend::payloadOnTheWire()
         QCOMPARE(qsizetype(size), payload.size());
         QCOMPARE(wire.mid(k * stride + 12, payload.size()).toHex(), payload.toHex());
     }
+    // Every message was released, none dropped, from the pool when asked.
+    const QList<QJsonObject> lines = jsonLines(process.readAllStandardOutput());
+    QCOMPARE(lines.size(), 1);
+    const QJsonObject summary = lines.constFirst();
+    QCOMPARE(summary.value(u"messages").toInteger(), Count);
+    QCOMPARE(summary.value(u"released").toInteger(), Count);
+    QCOMPARE(summary.value(u"releasedUndelivered").toInteger(), 0);
+    const qsizetype poolAt = arguments.indexOf(QStringLiteral("--pool"));
+    QCOMPARE(summary.value(u"poolBuffers").toInteger(), poolAt < 0 ? 0 : arguments.at(poolAt + 1).toLongLong());
+}
+
+void tst_CliSend::releasedThroughListener_data()
+{
+    QTest::addColumn<QString>("listenOn");
+    QTest::addColumn<int>("size");
+    QTest::addColumn<int>("count");
+    QTest::addColumn<int>("pool"); // 0: no --pool
+
+    for (const char *scheme : {"unix", "tcp"}) {
+        const QString listenOn = QString::fromLatin1(scheme) == u"unix" ? QStringLiteral("unix:%1/send.sock")
+                                                                        : QStringLiteral("tcp://127.0.0.1:0");
+        QTest::addRow("%s-small", scheme) << listenOn << 36 << 100 << 0;
+        QTest::addRow("%s-small-pool-4", scheme) << listenOn << 36 << 100 << 4;
+        QTest::addRow("%s-8MiB", scheme) << listenOn << 8 * 1024 * 1024 << 4 << 0;
+        // One buffer for several 8 MiB messages: every message after the
+        // first waits for the previous one's release.
+        QTest::addRow("%s-8MiB-pool-1", scheme) << listenOn << 8 * 1024 * 1024 << 4 << 1;
+    }
+}
+
+void tst_CliSend::releasedThroughListener()
+{
+    QFETCH(QString, listenOn);
+    QFETCH(int, size);
+    QFETCH(int, count);
+    QFETCH(int, pool);
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    if (listenOn.contains(u"%1"))
+        listenOn = listenOn.arg(dir.path());
+    QProcess listener;
+    dieWithTest(listener);
+    listener.start(tool(), {QStringLiteral("listen"), listenOn, QStringLiteral("--count"), QString::number(count)});
+    QVERIFY(listener.waitForStarted());
+    // listen names the endpoint it got (the port for tcp:) on stderr.
+    QString listenerErr;
+    QVERIFY2(waitForStderr(listener, QStringLiteral("listening on "), &listenerErr), qPrintable(listenerErr));
+    const QRegularExpressionMatch listening
+        = QRegularExpression(QStringLiteral("listening on (\\S+)")).match(listenerErr);
+    QVERIFY(listening.hasMatch());
+
+    QStringList arguments{QStringLiteral("send"),    listening.captured(1),    QStringLiteral("--type"),
+                          QStringLiteral("ack"),     QStringLiteral("--size"), QString::number(size),
+                          QStringLiteral("--count"), QString::number(count),   QStringLiteral("--timeout"),
+                          QStringLiteral("20000")};
+    if (pool > 0)
+        arguments << QStringLiteral("--pool") << QString::number(pool);
+    QProcess sender;
+    dieWithTest(sender);
+    sender.start(tool(), arguments);
+    QVERIFY(sender.waitForFinished(30000));
+    const QByteArray senderErr = sender.readAllStandardError();
+    QCOMPARE(sender.exitCode(), 0);
+    QVERIFY2(senderErr.isEmpty(), senderErr.constData());
+    const QList<QJsonObject> summaries = jsonLines(sender.readAllStandardOutput());
+    QCOMPARE(summaries.size(), 1);
+    const QJsonObject summary = summaries.constFirst();
+    QCOMPARE(summary.value(u"messages").toInteger(), count);
+    QCOMPARE(summary.value(u"released").toInteger(), count);
+    QCOMPARE(summary.value(u"releasedUndelivered").toInteger(), 0);
+    QCOMPARE(summary.value(u"poolBuffers").toInteger(), pool);
+    if (pool == 0)
+        QCOMPARE(summary.value(u"poolWaits").toInteger(), 0);
+    if (pool == 1) // 8 MiB cannot leave inside one call: the second acquire finds the buffer out
+        QVERIFY2(summary.value(u"poolWaits").toInteger() >= 1,
+                 qPrintable(QString::number(summary.value(u"poolWaits").toInteger())));
+
+    // The peer got every message whole, each with its own pattern (a buffer
+    // rewritten while a send still held it would show here).
+    QVERIFY(listener.waitForFinished(30000));
+    QCOMPARE(listener.exitCode(), 0);
+    const QList<QJsonObject> lines = jsonLines(listener.readAllStandardOutput());
+    QCOMPARE(lines.size(), count);
+    for (int k = 0; k < count; ++k) {
+        QCOMPARE(lines.at(k).value(u"ackid").toInteger(), qint64(k + 1));
+        QCOMPARE(lines.at(k).value(u"size").toInteger(), qint64(size));
+        QCOMPARE(lines.at(k).value(u"sha256").toString(),
+                 QString::fromLatin1(
+                     QCryptographicHash::hash(expectedPattern(quint64(k), size), QCryptographicHash::Sha256).toHex()));
+    }
+}
+
+void tst_CliSend::poolRefusedWithoutPayload_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QString>("message");
+
+    QTest::addRow("list-has-no-payload") << QStringList{QStringLiteral("--type"), QStringLiteral("list"),
+                                                        QStringLiteral("--pool"), QStringLiteral("2")}
+                                         << QStringLiteral("--pool needs a payload of at least 1 byte");
+    QTest::addRow("size-0") << QStringList{QStringLiteral("--type"), QStringLiteral("ack"),    QStringLiteral("--size"),
+                                           QStringLiteral("0"),      QStringLiteral("--pool"), QStringLiteral("1")}
+                            << QStringLiteral("--pool needs a payload of at least 1 byte");
+    QTest::addRow("pool-0") << QStringList{QStringLiteral("--type"), QStringLiteral("ack"),    QStringLiteral("--size"),
+                                           QStringLiteral("10"),     QStringLiteral("--pool"), QStringLiteral("0")}
+                            << QStringLiteral("--pool needs a whole number from 1 to 1024, not '0'");
+}
+
+void tst_CliSend::poolRefusedWithoutPayload()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(QString, message);
+    // Refused while parsing: nothing listens at this path, and nothing connects.
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const Result result = run(
+        QStringList{QStringLiteral("send"), QStringLiteral("unix:") + dir.filePath(QStringLiteral("nobody"))}
+        + arguments);
+    QVERIFY(result.finished);
+    QCOMPARE(result.exitCode, 2);
+    const QString err = QString::fromLocal8Bit(result.err);
+    QVERIFY2(err.contains(message), qPrintable(err));
+    QVERIFY2(result.out.isEmpty(), result.out.constData());
 }
 
 void tst_CliSend::conversationWithCompositor_data()
