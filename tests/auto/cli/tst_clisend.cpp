@@ -74,6 +74,7 @@ private Q_SLOTS:
     void conversationWithCompositor_data();
     void conversationWithCompositor();
     void readmeExampleEndsCleanly();
+    void timeoutAgainstStoppedReader_data();
     void timeoutAgainstStoppedReader();
     void summaryCarriesTheErrorOnce();
     void compositorStopsCleanly(); // last: ends the compositor
@@ -397,6 +398,7 @@ void tst_CliSend::conversationWithCompositor()
     QCOMPARE(summary.value(u"acks").toInteger(), count);
     QCOMPARE(summary.value(u"acksOutstanding").toInteger(), 0);
     QCOMPARE(summary.value(u"error").toString(), QString());
+    QCOMPARE(summary.value(u"released").toInteger(), count);
     for (int i = 0; i < acks.size(); ++i) {
         QCOMPARE(acks.at(i).value(u"ack").toInteger(), i + 1);
         QCOMPARE(acks.at(i).value(u"request").toString(), summary.value(u"type").toString());
@@ -491,10 +493,27 @@ void tst_CliSend::readmeExampleEndsCleanly()
     QVERIFY2(!log.contains(u"broken pipe", Qt::CaseInsensitive), qPrintable(log));
 }
 
+void tst_CliSend::timeoutAgainstStoppedReader_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QString>("why"); // what the timeout message says was going on
+
+    // The kernel buffer and then the send queue fill.
+    QTest::addRow("queue-full") << QStringList{QStringLiteral("--size"), QStringLiteral("65536"),
+                                               QStringLiteral("--count"), QStringLiteral("4000")}
+                                << QStringLiteral("the peer is not reading");
+    // The one pool buffer stays with the first send, which cannot leave.
+    QTest::addRow("pool-dry") << QStringList{QStringLiteral("--size"),  QString::number(8 * 1024 * 1024),
+                                             QStringLiteral("--count"), QStringLiteral("4"),
+                                             QStringLiteral("--pool"),  QStringLiteral("1")}
+                              << QStringLiteral("1 of 4 messages accepted, waiting for one of the 1 pool buffers");
+}
+
 void tst_CliSend::timeoutAgainstStoppedReader()
 {
-    // The test's end is never read: the kernel buffer and then the send
-    // queue fill, and only --timeout ends the command.
+    QFETCH(QStringList, arguments);
+    QFETCH(QString, why);
+    // The test's end is never read: only --timeout ends the command.
     auto [mine, theirs] = inheritablePair();
     QVERIFY(mine >= 0);
     constexpr int TimeoutMs = 300;
@@ -503,9 +522,9 @@ void tst_CliSend::timeoutAgainstStoppedReader()
     QElapsedTimer clock;
     clock.start();
     process.start(tool(),
-                  {QStringLiteral("send"), QStringLiteral("fd:%1").arg(theirs), QStringLiteral("--type"),
-                   QStringLiteral("ack"), QStringLiteral("--size"), QStringLiteral("65536"), QStringLiteral("--count"),
-                   QStringLiteral("4000"), QStringLiteral("--timeout"), QString::number(TimeoutMs)});
+                  QStringList{QStringLiteral("send"), QStringLiteral("fd:%1").arg(theirs), QStringLiteral("--type"),
+                              QStringLiteral("ack"), QStringLiteral("--timeout"), QString::number(TimeoutMs)}
+                      + arguments);
     QVERIFY(process.waitForStarted());
     ::close(theirs);
     QVERIFY2(process.waitForFinished(10000), "send --timeout did not end against a reader that stopped");
@@ -515,11 +534,18 @@ void tst_CliSend::timeoutAgainstStoppedReader()
     QVERIFY2(elapsed >= TimeoutMs, qPrintable(QString::number(elapsed)));
     const QString err = QString::fromLocal8Bit(process.readAllStandardError());
     QVERIFY2(err.contains(QStringLiteral("timed out after %1 ms").arg(TimeoutMs)), qPrintable(err));
-    QVERIFY2(err.contains(u"the peer is not reading"), qPrintable(err));
+    QVERIFY2(err.contains(why), qPrintable(err));
     const QList<QJsonObject> lines = jsonLines(process.readAllStandardOutput());
     QCOMPARE(lines.size(), 1);
-    QVERIFY(lines.at(0).value(u"error").toString().contains(QStringLiteral("timed out after %1 ms").arg(TimeoutMs)));
-    QVERIFY(lines.at(0).value(u"messages").toInteger() < 4000);
+    const QJsonObject summary = lines.constFirst();
+    QVERIFY(summary.value(u"error").toString().contains(QStringLiteral("timed out after %1 ms").arg(TimeoutMs)));
+    const qint64 messages = summary.value(u"messages").toInteger();
+    QVERIFY(messages < summary.value(u"requested").toInteger());
+    // abort() drops what the kernel did not take, and says so: every
+    // accepted send is still reported, the queued ones as undelivered.
+    QCOMPARE(summary.value(u"released").toInteger(), messages);
+    const qint64 undelivered = summary.value(u"releasedUndelivered").toInteger();
+    QVERIFY2(undelivered >= 1 && undelivered <= messages, qPrintable(QString::number(undelivered)));
 }
 
 void tst_CliSend::summaryCarriesTheErrorOnce()
