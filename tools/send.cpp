@@ -29,7 +29,8 @@ int runSend(const QStringList &arguments)
         return exitCode;
     const SendOptions &options = *parsed;
 
-    // Declared before the socket, so that it outlives the sends that hold its buffers.
+    // Declared before the socket: the socket, destroyed first, gives the
+    // buffers its sends still hold back to a pool that still exists.
     std::unique_ptr<BlightBufferPool> pool;
     if (options.poolBuffers > 0) {
         pool = std::make_unique<BlightBufferPool>(options.poolBuffers, options.payloadSize());

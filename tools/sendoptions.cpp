@@ -92,23 +92,23 @@ void SendOptions::writePayload(qint64 k, char *out) const
 std::optional<SendOptions> parseSendOptions(const QStringList &arguments, int *exitCode)
 {
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
-        "Connects to <endpoint> (or adopts fd:N) and sends --count messages of --type; message k\n"
-        "(from 0) has ackid k + 1. The payload is one of:\n"
-        "  --size N          N bytes where byte i of message k is (k + i) % 251;\n"
-        "  --payload-hex H   these bytes (hex digits, spaces allowed) in every message;\n"
-        "  --payload-file F  the bytes of file F in every message;\n"
-        "  typed fields      --surface, --x, --y, --width, --height, --marker, laid out as\n"
-        "                    Oxide does for repaint, move, info, delete, raise, lower and wait.\n"
-        "Without any of them, typed messages get their typed payload (surface 1, other fields 0)\n"
-        "and the other types none. With --wait-acks, every request's Ack is awaited and printed\n"
-        "as a JSON line with its decoded reply (Info's geometry, List's surfaces). With --pool N,\n"
-        "each payload is written into a buffer of a pool of N buffers and sent from there\n"
-        "without a user-space copy; when all N are still held by sends, send waits until one comes back\n"
-        "(counted in poolWaits). Prints a JSON summary at the end, with the error text when it\n"
-        "failed; its \"released\" counts the messages whose bytes the socket let go of\n"
-        "(\"releasedUndelivered\" those dropped before the kernel took them): after a clean\n"
-        "exit, released equals messages."));
+    parser.setApplicationDescription(
+        QStringLiteral("Connects to <endpoint> (or adopts fd:N) and sends --count messages of --type; message k\n"
+                       "(from 0) has ackid k + 1. The payload is one of:\n"
+                       "  --size N          N bytes where byte i of message k is (k + i) % 251;\n"
+                       "  --payload-hex H   these bytes (hex digits, spaces allowed) in every message;\n"
+                       "  --payload-file F  the bytes of file F in every message;\n"
+                       "  typed fields      --surface, --x, --y, --width, --height, --marker, laid out as\n"
+                       "                    Oxide does for repaint, move, info, delete, raise, lower and wait.\n"
+                       "Without any of them, typed messages get their typed payload (surface 1, other fields 0)\n"
+                       "and the other types none. With --wait-acks, every request's Ack is awaited and printed\n"
+                       "as a JSON line with its decoded reply (Info's geometry, List's surfaces). With --pool N,\n"
+                       "each payload is written into a free buffer of a pool of N and sent from there (the\n"
+                       "socket copies nothing); when every buffer is still held by a send, send waits until one\n"
+                       "comes back (counted in poolWaits). Prints a JSON summary at the end, with the error text\n"
+                       "when it failed; its \"released\" counts the messages whose bytes the socket let go of\n"
+                       "(\"releasedUndelivered\": those it dropped before the kernel took them). After a clean\n"
+                       "exit, released equals messages."));
     parser.addPositionalArgument(QStringLiteral("endpoint"),
                                  QStringLiteral(
                                      "unix:/path, tcp://host:port, udp://host:port, fd:N, blight: or blight:session"));
