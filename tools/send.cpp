@@ -213,6 +213,7 @@ int runSend(const QStringList &arguments)
         {QStringLiteral("releasedUndelivered"), releasedUndelivered},
         {QStringLiteral("poolBuffers"), options.poolBuffers},
         {QStringLiteral("poolWaits"), pool ? qint64(pool->waitingAcquires()) : qint64(0)},
+        {QStringLiteral("userSpaceCopies"), qint64(stats.userSpaceCopies)},
         {QStringLiteral("bytes"), qint64(stats.bytesSent)},
         {QStringLiteral("seconds"), seconds},
         {QStringLiteral("messagesPerSecond"), seconds > 0 ? double(next) / seconds : 0.0},

@@ -231,6 +231,8 @@ void tst_CliSend::payloadOnTheWire()
     QCOMPARE(summary.value(u"releasedUndelivered").toInteger(), 0);
     const qsizetype poolAt = arguments.indexOf(QStringLiteral("--pool"));
     QCOMPARE(summary.value(u"poolBuffers").toInteger(), poolAt < 0 ? 0 : arguments.at(poolAt + 1).toLongLong());
+    if (poolAt >= 0)
+        QCOMPARE(summary.value(u"userSpaceCopies").toInteger(), 0);
 }
 
 void tst_CliSend::releasedThroughListener_data()
@@ -295,6 +297,8 @@ void tst_CliSend::releasedThroughListener()
     QCOMPARE(summary.value(u"poolBuffers").toInteger(), pool);
     if (pool == 0)
         QCOMPARE(summary.value(u"poolWaits").toInteger(), 0);
+    else // the payload left from the pool buffer it was written into
+        QCOMPARE(summary.value(u"userSpaceCopies").toInteger(), 0);
     if (pool == 1) // 8 MiB cannot leave inside one call: the second acquire finds the buffer out
         QVERIFY2(summary.value(u"poolWaits").toInteger() >= 1,
                  qPrintable(QString::number(summary.value(u"poolWaits").toInteger())));
