@@ -104,12 +104,11 @@ std::optional<SendOptions> parseSendOptions(const QStringList &arguments, int *e
                        "and the other types none. With --wait-acks, every request's Ack is awaited and printed\n"
                        "as a JSON line with its decoded reply (Info's geometry, List's surfaces). With --pool N,\n"
                        "each payload is written into a free buffer of a pool of N and sent from there, with no\n"
-                       "copy in the socket (userSpaceCopies counts those); when every buffer is still held by a send, "
-                       "send waits until one\n"
-                       "comes back (counted in poolWaits). Prints a JSON summary at the end, with the error text\n"
-                       "when it failed; its \"released\" counts the messages whose bytes the socket let go of\n"
-                       "(\"releasedUndelivered\": those it dropped before the kernel took them). After a clean\n"
-                       "exit, released equals messages."));
+                       "copy in the socket (userSpaceCopies counts those); when every buffer is still held by a\n"
+                       "send, send waits until one comes back (counted in poolWaits). Prints a JSON summary at\n"
+                       "the end, with the error text when it failed; its \"released\" counts the messages whose\n"
+                       "bytes the socket let go of (\"releasedUndelivered\": those it dropped before the kernel\n"
+                       "took them). After a clean exit, released equals messages."));
     parser.addPositionalArgument(QStringLiteral("endpoint"),
                                  QStringLiteral(
                                      "unix:/path, tcp://host:port, udp://host:port, fd:N, blight: or blight:session"));
