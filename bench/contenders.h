@@ -37,7 +37,9 @@ Sample runQTcpSocketFrames(const ColdPool &pool, const RunRequest &request);
 
 // This library.
 enum class ZeroCopy { Off, Auto, On };
-Sample runTransportSmall(int burst, const RunRequest &request);
+/*! Whether a slot is connected to sendsReleased (and checks every id came back once). */
+enum class Releases { Ignored, Counted };
+Sample runTransportSmall(int burst, Releases releases, const RunRequest &request);
 Sample runTransportRtt(const RunRequest &request);
 Sample runTransportFrames(const ColdPool &pool, ZeroCopy zeroCopy, const RunRequest &request);
 Sample runTransportUdp(VethNamespaces &veth, const ColdPool &pool, const RunRequest &request);

@@ -671,7 +671,11 @@ QJsonObject Runner::toJson(const std::vector<Scenario> &scenarios, const std::ve
             QJsonObject rj = stat ? statJson(*stat) : QJsonObject{};
             rj[u"metric"_s] = ratio.metric;
             rj[u"label"_s] = metric(ratio.metric).label;
-            ratios[ratioName(ratio)] = rj;
+            // Two ratios of the same contenders on different metrics keep both.
+            QString key = ratioName(ratio);
+            if (ratios.contains(key))
+                key += u'_' + ratio.metric;
+            ratios[key] = rj;
         }
         sj[u"ratios"_s] = ratios;
         sj[u"ok"_s] = result.allOk();

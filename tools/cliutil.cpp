@@ -36,10 +36,8 @@ const char *patternTable()
 
 } // namespace
 
-QByteArray patternPayload(quint64 k, qsizetype size)
+void writePattern(quint64 k, char *out, qsizetype size)
 {
-    QByteArray bytes(size, Qt::Uninitialized);
-    char *out = bytes.data();
     const char *table = patternTable();
     qsizetype value = qsizetype(k % PatternPeriod);
     for (qsizetype at = 0; at < size;) {
@@ -48,6 +46,12 @@ QByteArray patternPayload(quint64 k, qsizetype size)
         at += take;
         value = (value + take) % PatternPeriod;
     }
+}
+
+QByteArray patternPayload(quint64 k, qsizetype size)
+{
+    QByteArray bytes(size, Qt::Uninitialized);
+    writePattern(k, bytes.data(), size);
     return bytes;
 }
 

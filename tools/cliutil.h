@@ -28,6 +28,8 @@ QString versionText();
 
 /*! Payload byte i of message k is (k + i) % 251, so any peer can check it. */
 QByteArray patternPayload(quint64 k, qsizetype size);
+/*! Writes the \a size bytes of patternPayload(k, size) to \a out, without a QByteArray. */
+void writePattern(quint64 k, char *out, qsizetype size);
 /*! Index of the first byte of \a bytes that differs from the pattern, or -1. */
 qsizetype firstPatternMismatch(QByteArrayView bytes, quint64 k, qsizetype offset = 0);
 

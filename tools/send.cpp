@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: MIT
 // blight-transport send: connect, send --count messages, optionally wait for
-// every request's Ack and print its decoded reply, then print a JSON summary.
+// every request's Ack and print its decoded reply, then print a JSON summary
+// (with how many sends the socket released; --pool sends from a buffer pool).
 #include "commands.h"
 #include "cliutil.h"
 #include "replyjson.h"
 #include "sendoptions.h"
+
+#include <BlightTransport/blightbufferpool.h>
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QElapsedTimer>
@@ -12,6 +15,9 @@
 #include <QtCore/QJsonObject>
 #include <QtCore/QMetaEnum>
 #include <QtCore/QTimer>
+
+#include <memory>
+#include <utility>
 
 namespace Blight::Cli {
 
@@ -23,6 +29,18 @@ int runSend(const QStringList &arguments)
         return exitCode;
     const SendOptions &options = *parsed;
 
+    // Declared before the socket: the socket, destroyed first, gives the
+    // buffers its sends still hold back to a pool that still exists.
+    std::unique_ptr<BlightBufferPool> pool;
+    if (options.poolBuffers > 0) {
+        pool = std::make_unique<BlightBufferPool>(options.poolBuffers, options.payloadSize());
+        if (!pool->isValid()) {
+            printError(QStringLiteral("--pool: cannot allocate %1 buffers of %2 bytes")
+                           .arg(options.poolBuffers)
+                           .arg(options.payloadSize()));
+            return ExitFailure;
+        }
+    }
     BlightSocket socket;
     socket.setZeroCopyMode(options.zeroCopyMode);
     if (options.zeroCopyThreshold)
@@ -32,7 +50,10 @@ int runSend(const QStringList &arguments)
     qint64 acks = 0;
     qint64 unknownSurfaces = 0;
     qint64 pingsAnswered = 0;
-    QString failure; // the first reason, printed once and put in the summary
+    qint64 released = 0;            // sends whose bytes the socket let go of
+    qint64 releasedUndelivered = 0; // of those, the ones dropped before the kernel took them
+    bool waitingForBuffer = false;  // every pool buffer is out: bufferAvailable() resumes
+    QString failure;                // the first reason, printed once and put in the summary
     QElapsedTimer clock;
 
     // Records and prints the first reason; \a abort ends the connection (an
@@ -52,9 +73,21 @@ int runSend(const QStringList &arguments)
     };
     auto pump = [&] {
         while (next < options.count && socket.state() == BlightSocket::State::Connected) {
-            const QByteArray payload = options.payload(next);
             const auto ackid = quint32(next + 1);
-            if (!socket.sendMessage(options.type, ackid, payload)) {
+            quint64 id = 0;
+            if (pool) {
+                BlightBuffer buffer = pool->acquire();
+                if (buffer.isNull()) {
+                    waitingForBuffer = true;
+                    return;
+                }
+                options.writePayload(next, buffer.data());
+                id = socket.sendBuffer(options.type, ackid, buffer);
+                // The handle goes here: the buffer returns to the pool once the send is released.
+            } else {
+                id = socket.sendMessage(options.type, ackid, options.payload(next));
+            }
+            if (!id) {
                 if (socket.lastSendError() == BlightSocket::Error::QueueFull)
                     return; // canSendChanged(true) resumes
                 fail(QStringLiteral("message %1 refused (%2)")
@@ -65,7 +98,7 @@ int runSend(const QStringList &arguments)
                 return;
             }
             if (options.waitAcks)
-                awaited.insert(ackid, payload);
+                awaited.insert(ackid, options.payload(next));
             ++next;
         }
         finishIfDone();
@@ -77,6 +110,19 @@ int runSend(const QStringList &arguments)
     QObject::connect(&socket, &BlightSocket::canSendChanged, &socket, [&](bool can) {
         if (can)
             pump();
+    });
+    if (pool) {
+        QObject::connect(pool.get(), &BlightBufferPool::bufferAvailable, &socket, [&] {
+            if (std::exchange(waitingForBuffer, false))
+                pump();
+        });
+    }
+    QObject::connect(&socket, &BlightSocket::sendsReleased, &socket, [&](const QList<SendIdRange> &ranges) {
+        for (const SendIdRange &range : ranges) {
+            released += qint64(range.count());
+            if (!range.delivered)
+                releasedUndelivered += qint64(range.count());
+        }
     });
     QObject::connect(&socket, &BlightSocket::ackReceived, &socket, [&](quint32 ackid, const QByteArray &reply) {
         if (!options.waitAcks)
@@ -114,10 +160,17 @@ int runSend(const QStringList &arguments)
                      [&] { QCoreApplication::exit(failure.isEmpty() ? ExitOk : ExitFailure); });
     QTimer deadline;
     deadline.setSingleShot(true);
+    // A coarse timer may fire up to 5 % early; --timeout promises "longer than".
+    deadline.setTimerType(Qt::PreciseTimer);
     QObject::connect(&deadline, &QTimer::timeout, &socket, [&] {
         QString what;
         if (socket.state() == BlightSocket::State::Connecting)
             what = QStringLiteral("still connecting");
+        else if (waitingForBuffer)
+            what = QStringLiteral("%1 of %2 messages accepted, waiting for one of the %3 pool buffers to come back")
+                       .arg(next)
+                       .arg(options.count)
+                       .arg(options.poolBuffers);
         else if (next < options.count || socket.queuedBytes() > 0)
             what = QStringLiteral("%1 of %2 messages accepted, %3 bytes still queued: the peer is not reading")
                        .arg(next)
@@ -140,6 +193,12 @@ int runSend(const QStringList &arguments)
         failure = QStringLiteral("only %1 of %2 messages sent").arg(next).arg(options.count);
         printError(failure);
     }
+    // The socket reports the settled sends before disconnected(): after a
+    // clean close every accepted send has been reported, or it is a bug.
+    if (failure.isEmpty() && released != next) {
+        failure = QStringLiteral("the socket reported %1 of %2 sends released").arg(released).arg(next);
+        printError(failure);
+    }
     printJsonLine(QJsonObject{
         {QStringLiteral("endpoint"), socket.endpoint()},
         {QStringLiteral("kind"), kindName(socket.kind())},
@@ -150,6 +209,11 @@ int runSend(const QStringList &arguments)
         {QStringLiteral("acksOutstanding"), qint64(awaited.size())},
         {QStringLiteral("unknownSurfaces"), unknownSurfaces},
         {QStringLiteral("pingsAnswered"), pingsAnswered},
+        {QStringLiteral("released"), released},
+        {QStringLiteral("releasedUndelivered"), releasedUndelivered},
+        {QStringLiteral("poolBuffers"), options.poolBuffers},
+        {QStringLiteral("poolWaits"), pool ? qint64(pool->waitingAcquires()) : qint64(0)},
+        {QStringLiteral("userSpaceCopies"), qint64(stats.userSpaceCopies)},
         {QStringLiteral("bytes"), qint64(stats.bytesSent)},
         {QStringLiteral("seconds"), seconds},
         {QStringLiteral("messagesPerSecond"), seconds > 0 ? double(next) / seconds : 0.0},

@@ -8,6 +8,7 @@
 #include <QtCore/QFile>
 #include <QtCore/QRegularExpression>
 
+#include <cstring>
 #include <limits>
 
 namespace Blight::Cli {
@@ -75,6 +76,19 @@ QByteArray SendOptions::payload(qint64 k) const
     return fixedPayload ? *fixedPayload : patternPayload(quint64(k), patternSize);
 }
 
+qsizetype SendOptions::payloadSize() const
+{
+    return fixedPayload ? fixedPayload->size() : qsizetype(patternSize);
+}
+
+void SendOptions::writePayload(qint64 k, char *out) const
+{
+    if (fixedPayload)
+        std::memcpy(out, fixedPayload->constData(), size_t(fixedPayload->size()));
+    else
+        writePattern(quint64(k), out, qsizetype(patternSize));
+}
+
 std::optional<SendOptions> parseSendOptions(const QStringList &arguments, int *exitCode)
 {
     QCommandLineParser parser;
@@ -88,8 +102,13 @@ std::optional<SendOptions> parseSendOptions(const QStringList &arguments, int *e
                        "                    Oxide does for repaint, move, info, delete, raise, lower and wait.\n"
                        "Without any of them, typed messages get their typed payload (surface 1, other fields 0)\n"
                        "and the other types none. With --wait-acks, every request's Ack is awaited and printed\n"
-                       "as a JSON line with its decoded reply (Info's geometry, List's surfaces). Prints a\n"
-                       "JSON summary at the end, with the error text when it failed."));
+                       "as a JSON line with its decoded reply (Info's geometry, List's surfaces). With --pool N,\n"
+                       "each payload is written into a free buffer of a pool of N and sent from there, with no\n"
+                       "copy in the socket (userSpaceCopies counts those); when every buffer is still held by a\n"
+                       "send, send waits until one comes back (counted in poolWaits). Prints a JSON summary at\n"
+                       "the end, with the error text when it failed; its \"released\" counts the messages whose\n"
+                       "bytes the socket let go of (\"releasedUndelivered\": those it dropped before the kernel\n"
+                       "took them). After a clean exit, released equals messages."));
     parser.addPositionalArgument(QStringLiteral("endpoint"),
                                  QStringLiteral(
                                      "unix:/path, tcp://host:port, udp://host:port, fd:N, blight: or blight:session"));
@@ -133,9 +152,13 @@ std::optional<SendOptions> parseSendOptions(const QStringList &arguments, int *e
                                            QStringLiteral(
                                                "Give up (exit 1) when the whole command takes longer than <ms>."),
                                            QStringLiteral("ms"));
+    const QCommandLineOption poolOption(QStringLiteral("pool"),
+                                        QStringLiteral("Send from a pool of <n> (1..1024) buffers of the payload's "
+                                                       "size; waits for a buffer when all are out."),
+                                        QStringLiteral("n"));
     parser.addOptions({countOption, typeOption, sizeOption, hexOption, fileOption, surfaceOption, xOption, yOption,
                        widthOption, heightOption, markerOption, zeroCopyOption, thresholdOption, waitAcksOption,
-                       timeoutOption});
+                       timeoutOption, poolOption});
     if (!parseOrExit(parser, arguments, exitCode))
         return std::nullopt;
     *exitCode = ExitUsage;
@@ -179,6 +202,13 @@ std::optional<SendOptions> parseSendOptions(const QStringList &arguments, int *e
         if (!timeout)
             return std::nullopt;
         options.timeoutMs = int(*timeout);
+    }
+    if (parser.isSet(poolOption)) {
+        // A pool of thousands of frames is a mistake, not a plan: cap it.
+        const auto buffers = integerOption(parser, poolOption, 1, 1024);
+        if (!buffers)
+            return std::nullopt;
+        options.poolBuffers = int(*buffers);
     }
     options.waitAcks = parser.isSet(waitAcksOption);
     if (options.waitAcks && *type == MessageType::Ack) {
@@ -264,6 +294,12 @@ std::optional<SendOptions> parseSendOptions(const QStringList &arguments, int *e
         printError(
             QStringLiteral("%1 messages need a payload: give --size, --payload-hex, --payload-file or typed fields")
                 .arg(name));
+        return std::nullopt;
+    }
+    if (options.poolBuffers > 0 && payloadSize == 0) {
+        printError(QStringLiteral("--pool needs a payload of at least 1 byte (a pool buffer holds one payload); "
+                                  "%1 messages here have none")
+                       .arg(name));
         return std::nullopt;
     }
     *exitCode = ExitOk;

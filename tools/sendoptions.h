@@ -26,9 +26,15 @@ struct SendOptions
         unless fixedPayload is set. */
     qint64 patternSize = 0;
     std::optional<QByteArray> fixedPayload;
+    /*! --pool: send from a BlightBufferPool of this many buffers (0: no pool). */
+    int poolBuffers = 0;
 
     /*! The payload of message \a k. */
     QByteArray payload(qint64 k) const;
+    /*! The size of every message's payload. */
+    qsizetype payloadSize() const;
+    /*! Writes the payload of message \a k to \a out (payloadSize() bytes). */
+    void writePayload(qint64 k, char *out) const;
 };
 
 /*!

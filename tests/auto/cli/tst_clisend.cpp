@@ -2,13 +2,16 @@
 // blight-transport send as a client: payload options laid out as DESIGN.md §3
 // says (checked on the wire by hand), a conversation with the fake compositor
 // on a private bus (--wait-acks and decoded replies), --timeout against a
-// reader that stopped, and the error text in the JSON summary.
+// reader that stopped, the error text in the JSON summary, and the released
+// count of the summary with and without --pool, on unix: and tcp: endpoints.
 #include "clitest.h"
 
+#include <QtCore/QCryptographicHash>
 #include <QtCore/QDeadlineTimer>
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QJsonArray>
 #include <QtCore/QRegularExpression>
+#include <QtCore/QTemporaryDir>
 #include <QtCore/QTemporaryFile>
 #include <QtTest/QtTest>
 
@@ -44,6 +47,15 @@ QByteArray readAll(int fd)
     }
 }
 
+// The pattern of --size, built byte by byte: byte i of message k is (k + i) % 251.
+QByteArray expectedPattern(quint64 k, qsizetype size)
+{
+    QByteArray bytes(size, Qt::Uninitialized);
+    for (qsizetype i = 0; i < size; ++i)
+        bytes[i] = char((k + quint64(i)) % 251);
+    return bytes;
+}
+
 } // namespace
 
 class tst_CliSend : public QObject
@@ -55,9 +67,14 @@ private Q_SLOTS:
     void cleanupTestCase();
     void payloadOnTheWire_data();
     void payloadOnTheWire();
+    void releasedThroughListener_data();
+    void releasedThroughListener();
+    void poolRefusedWithoutPayload_data();
+    void poolRefusedWithoutPayload();
     void conversationWithCompositor_data();
     void conversationWithCompositor();
     void readmeExampleEndsCleanly();
+    void timeoutAgainstStoppedReader_data();
     void timeoutAgainstStoppedReader();
     void summaryCarriesTheErrorOnce();
     void compositorStopsCleanly(); // last: ends the compositor
@@ -107,6 +124,10 @@ void tst_CliSend::payloadOnTheWire_data()
     QTest::addRow("hex") << QStringList{QStringLiteral("--type"), QStringLiteral("ack"),
                                         QStringLiteral("--payload-hex"), QStringLiteral("de ad be ef 00 01")}
                          << 1 << QByteArray::fromHex("deadbeef0001");
+    QTest::addRow("hex-pool-1") << QStringList{QStringLiteral("--type"),        QStringLiteral("ack"),
+                                               QStringLiteral("--payload-hex"), QStringLiteral("de ad be ef 00 01"),
+                                               QStringLiteral("--pool"),        QStringLiteral("1")}
+                                << 1 << QByteArray::fromHex("deadbeef0001");
     QTest::addRow("list-no-payload") << QStringList{QStringLiteral("--type"), QStringLiteral("list")} << 7
                                      << QByteArray();
     // A file's bytes as they are, zero bytes and all.
@@ -119,6 +140,10 @@ void tst_CliSend::payloadOnTheWire_data()
     QTest::addRow("file") << QStringList{QStringLiteral("--type"), QStringLiteral("ack"),
                                          QStringLiteral("--payload-file"), m_payloadFile.fileName()}
                           << 1 << fileBytes;
+    QTest::addRow("file-pool-2") << QStringList{QStringLiteral("--type"),         QStringLiteral("ack"),
+                                                QStringLiteral("--payload-file"), m_payloadFile.fileName(),
+                                                QStringLiteral("--pool"),         QStringLiteral("2")}
+                                 << 1 << fileBytes;
 
     QByteArray repaint(36, '\0');
     put32(repaint, 0, quint32(-10)); // x
@@ -153,6 +178,9 @@ void tst_CliSend::payloadOnTheWire_data()
     put16(defaultRepaint, 32, 1); // surface 1 when none is given
     QTest::addRow("typed-repaint-defaults")
         << QStringList{QStringLiteral("--type"), QStringLiteral("repaint")} << 3 << defaultRepaint;
+    QTest::addRow("typed-repaint-pool-3") << QStringList{QStringLiteral("--type"), QStringLiteral("repaint"),
+                                                         QStringLiteral("--pool"), QStringLiteral("3")}
+                                          << 3 << defaultRepaint;
     QByteArray wait(4, '\0');
     put32(wait, 0, 0x01020304);
     QTest::addRow("typed-wait") << QStringList{QStringLiteral("--type"), QStringLiteral("wait"),
@@ -194,6 +222,133 @@ void tst_CliSend::payloadOnTheWire()
         QCOMPARE(qsizetype(size), payload.size());
         QCOMPARE(wire.mid(k * stride + 12, payload.size()).toHex(), payload.toHex());
     }
+    // Every message was released, none dropped, from the pool when asked.
+    const QList<QJsonObject> lines = jsonLines(process.readAllStandardOutput());
+    QCOMPARE(lines.size(), 1);
+    const QJsonObject summary = lines.constFirst();
+    QCOMPARE(summary.value(u"messages").toInteger(), Count);
+    QCOMPARE(summary.value(u"released").toInteger(), Count);
+    QCOMPARE(summary.value(u"releasedUndelivered").toInteger(), 0);
+    const qsizetype poolAt = arguments.indexOf(QStringLiteral("--pool"));
+    QCOMPARE(summary.value(u"poolBuffers").toInteger(), poolAt < 0 ? 0 : arguments.at(poolAt + 1).toLongLong());
+    if (poolAt >= 0)
+        QCOMPARE(summary.value(u"userSpaceCopies").toInteger(), 0);
+}
+
+void tst_CliSend::releasedThroughListener_data()
+{
+    QTest::addColumn<QString>("listenOn");
+    QTest::addColumn<int>("size");
+    QTest::addColumn<int>("count");
+    QTest::addColumn<int>("pool"); // 0: no --pool
+
+    for (const char *scheme : {"unix", "tcp"}) {
+        const QString listenOn = QString::fromLatin1(scheme) == u"unix" ? QStringLiteral("unix:%1/send.sock")
+                                                                        : QStringLiteral("tcp://127.0.0.1:0");
+        QTest::addRow("%s-small", scheme) << listenOn << 36 << 100 << 0;
+        QTest::addRow("%s-small-pool-4", scheme) << listenOn << 36 << 100 << 4;
+        QTest::addRow("%s-8MiB", scheme) << listenOn << 8 * 1024 * 1024 << 4 << 0;
+        // One buffer for several 8 MiB messages: every message after the
+        // first waits for the previous one's release.
+        QTest::addRow("%s-8MiB-pool-1", scheme) << listenOn << 8 * 1024 * 1024 << 4 << 1;
+    }
+}
+
+void tst_CliSend::releasedThroughListener()
+{
+    QFETCH(QString, listenOn);
+    QFETCH(int, size);
+    QFETCH(int, count);
+    QFETCH(int, pool);
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    if (listenOn.contains(u"%1"))
+        listenOn = listenOn.arg(dir.path());
+    QProcess listener;
+    dieWithTest(listener);
+    listener.start(tool(), {QStringLiteral("listen"), listenOn, QStringLiteral("--count"), QString::number(count)});
+    QVERIFY(listener.waitForStarted());
+    // listen names the endpoint it got (the port for tcp:) on stderr.
+    QString listenerErr;
+    QVERIFY2(waitForStderr(listener, QStringLiteral("listening on "), &listenerErr), qPrintable(listenerErr));
+    const QRegularExpressionMatch listening
+        = QRegularExpression(QStringLiteral("listening on (\\S+)")).match(listenerErr);
+    QVERIFY(listening.hasMatch());
+
+    QStringList arguments{QStringLiteral("send"),    listening.captured(1),    QStringLiteral("--type"),
+                          QStringLiteral("ack"),     QStringLiteral("--size"), QString::number(size),
+                          QStringLiteral("--count"), QString::number(count),   QStringLiteral("--timeout"),
+                          QStringLiteral("20000")};
+    if (pool > 0)
+        arguments << QStringLiteral("--pool") << QString::number(pool);
+    QProcess sender;
+    dieWithTest(sender);
+    sender.start(tool(), arguments);
+    QVERIFY(sender.waitForFinished(30000));
+    const QByteArray senderErr = sender.readAllStandardError();
+    QCOMPARE(sender.exitCode(), 0);
+    QVERIFY2(senderErr.isEmpty(), senderErr.constData());
+    const QList<QJsonObject> summaries = jsonLines(sender.readAllStandardOutput());
+    QCOMPARE(summaries.size(), 1);
+    const QJsonObject summary = summaries.constFirst();
+    QCOMPARE(summary.value(u"messages").toInteger(), count);
+    QCOMPARE(summary.value(u"released").toInteger(), count);
+    QCOMPARE(summary.value(u"releasedUndelivered").toInteger(), 0);
+    QCOMPARE(summary.value(u"poolBuffers").toInteger(), pool);
+    if (pool == 0)
+        QCOMPARE(summary.value(u"poolWaits").toInteger(), 0);
+    else // the payload left from the pool buffer it was written into
+        QCOMPARE(summary.value(u"userSpaceCopies").toInteger(), 0);
+    if (pool == 1) // 8 MiB cannot leave inside one call: the second acquire finds the buffer out
+        QVERIFY2(summary.value(u"poolWaits").toInteger() >= 1,
+                 qPrintable(QString::number(summary.value(u"poolWaits").toInteger())));
+
+    // The peer got every message whole, each with its own pattern (a buffer
+    // rewritten while a send still held it would show here).
+    QVERIFY(listener.waitForFinished(30000));
+    QCOMPARE(listener.exitCode(), 0);
+    const QList<QJsonObject> lines = jsonLines(listener.readAllStandardOutput());
+    QCOMPARE(lines.size(), count);
+    for (int k = 0; k < count; ++k) {
+        QCOMPARE(lines.at(k).value(u"ackid").toInteger(), qint64(k + 1));
+        QCOMPARE(lines.at(k).value(u"size").toInteger(), qint64(size));
+        QCOMPARE(lines.at(k).value(u"sha256").toString(),
+                 QString::fromLatin1(
+                     QCryptographicHash::hash(expectedPattern(quint64(k), size), QCryptographicHash::Sha256).toHex()));
+    }
+}
+
+void tst_CliSend::poolRefusedWithoutPayload_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QString>("message");
+
+    QTest::addRow("list-has-no-payload") << QStringList{QStringLiteral("--type"), QStringLiteral("list"),
+                                                        QStringLiteral("--pool"), QStringLiteral("2")}
+                                         << QStringLiteral("--pool needs a payload of at least 1 byte");
+    QTest::addRow("size-0") << QStringList{QStringLiteral("--type"), QStringLiteral("ack"),    QStringLiteral("--size"),
+                                           QStringLiteral("0"),      QStringLiteral("--pool"), QStringLiteral("1")}
+                            << QStringLiteral("--pool needs a payload of at least 1 byte");
+    QTest::addRow("pool-0") << QStringList{QStringLiteral("--type"), QStringLiteral("ack"),    QStringLiteral("--size"),
+                                           QStringLiteral("10"),     QStringLiteral("--pool"), QStringLiteral("0")}
+                            << QStringLiteral("--pool needs a whole number from 1 to 1024, not '0'");
+}
+
+void tst_CliSend::poolRefusedWithoutPayload()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(QString, message);
+    // Refused while parsing: nothing listens at this path, and nothing connects.
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const Result result = run(
+        QStringList{QStringLiteral("send"), QStringLiteral("unix:") + dir.filePath(QStringLiteral("nobody"))}
+        + arguments);
+    QVERIFY(result.finished);
+    QCOMPARE(result.exitCode, 2);
+    const QString err = QString::fromLocal8Bit(result.err);
+    QVERIFY2(err.contains(message), qPrintable(err));
+    QVERIFY2(result.out.isEmpty(), result.out.constData());
 }
 
 void tst_CliSend::conversationWithCompositor_data()
@@ -247,6 +402,7 @@ void tst_CliSend::conversationWithCompositor()
     QCOMPARE(summary.value(u"acks").toInteger(), count);
     QCOMPARE(summary.value(u"acksOutstanding").toInteger(), 0);
     QCOMPARE(summary.value(u"error").toString(), QString());
+    QCOMPARE(summary.value(u"released").toInteger(), count);
     for (int i = 0; i < acks.size(); ++i) {
         QCOMPARE(acks.at(i).value(u"ack").toInteger(), i + 1);
         QCOMPARE(acks.at(i).value(u"request").toString(), summary.value(u"type").toString());
@@ -341,10 +497,27 @@ void tst_CliSend::readmeExampleEndsCleanly()
     QVERIFY2(!log.contains(u"broken pipe", Qt::CaseInsensitive), qPrintable(log));
 }
 
+void tst_CliSend::timeoutAgainstStoppedReader_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QString>("why"); // what the timeout message says was going on
+
+    // The kernel buffer and then the send queue fill.
+    QTest::addRow("queue-full") << QStringList{QStringLiteral("--size"), QStringLiteral("65536"),
+                                               QStringLiteral("--count"), QStringLiteral("4000")}
+                                << QStringLiteral("the peer is not reading");
+    // The one pool buffer stays with the first send, which cannot leave.
+    QTest::addRow("pool-dry") << QStringList{QStringLiteral("--size"),  QString::number(8 * 1024 * 1024),
+                                             QStringLiteral("--count"), QStringLiteral("4"),
+                                             QStringLiteral("--pool"),  QStringLiteral("1")}
+                              << QStringLiteral("1 of 4 messages accepted, waiting for one of the 1 pool buffers");
+}
+
 void tst_CliSend::timeoutAgainstStoppedReader()
 {
-    // The test's end is never read: the kernel buffer and then the send
-    // queue fill, and only --timeout ends the command.
+    QFETCH(QStringList, arguments);
+    QFETCH(QString, why);
+    // The test's end is never read: only --timeout ends the command.
     auto [mine, theirs] = inheritablePair();
     QVERIFY(mine >= 0);
     constexpr int TimeoutMs = 300;
@@ -353,9 +526,9 @@ void tst_CliSend::timeoutAgainstStoppedReader()
     QElapsedTimer clock;
     clock.start();
     process.start(tool(),
-                  {QStringLiteral("send"), QStringLiteral("fd:%1").arg(theirs), QStringLiteral("--type"),
-                   QStringLiteral("ack"), QStringLiteral("--size"), QStringLiteral("65536"), QStringLiteral("--count"),
-                   QStringLiteral("4000"), QStringLiteral("--timeout"), QString::number(TimeoutMs)});
+                  QStringList{QStringLiteral("send"), QStringLiteral("fd:%1").arg(theirs), QStringLiteral("--type"),
+                              QStringLiteral("ack"), QStringLiteral("--timeout"), QString::number(TimeoutMs)}
+                      + arguments);
     QVERIFY(process.waitForStarted());
     ::close(theirs);
     QVERIFY2(process.waitForFinished(10000), "send --timeout did not end against a reader that stopped");
@@ -365,11 +538,18 @@ void tst_CliSend::timeoutAgainstStoppedReader()
     QVERIFY2(elapsed >= TimeoutMs, qPrintable(QString::number(elapsed)));
     const QString err = QString::fromLocal8Bit(process.readAllStandardError());
     QVERIFY2(err.contains(QStringLiteral("timed out after %1 ms").arg(TimeoutMs)), qPrintable(err));
-    QVERIFY2(err.contains(u"the peer is not reading"), qPrintable(err));
+    QVERIFY2(err.contains(why), qPrintable(err));
     const QList<QJsonObject> lines = jsonLines(process.readAllStandardOutput());
     QCOMPARE(lines.size(), 1);
-    QVERIFY(lines.at(0).value(u"error").toString().contains(QStringLiteral("timed out after %1 ms").arg(TimeoutMs)));
-    QVERIFY(lines.at(0).value(u"messages").toInteger() < 4000);
+    const QJsonObject summary = lines.constFirst();
+    QVERIFY(summary.value(u"error").toString().contains(QStringLiteral("timed out after %1 ms").arg(TimeoutMs)));
+    const qint64 messages = summary.value(u"messages").toInteger();
+    QVERIFY(messages < summary.value(u"requested").toInteger());
+    // abort() drops what the kernel did not take, and says so: every
+    // accepted send is still reported, the queued ones as undelivered.
+    QCOMPARE(summary.value(u"released").toInteger(), messages);
+    const qint64 undelivered = summary.value(u"releasedUndelivered").toInteger();
+    QVERIFY2(undelivered >= 1 && undelivered <= messages, qPrintable(QString::number(undelivered)));
 }
 
 void tst_CliSend::summaryCarriesTheErrorOnce()
