@@ -42,7 +42,8 @@ quint64 SendLedger::collect(const CompletionTracker &tracker, QList<SendIdRange>
         return 0;
     // The released ids above the watermark: the gaps between pending
     // zero-copy spans, up to what left the queue.
-    std::deque<Range> released;
+    std::vector<Range> &released = m_released;
+    released.clear();
     quint64 cursor = m_reported + 1;
     tracker.forEachPending([&](quint64 first, quint64 last) {
         if (cursor > m_handed)
@@ -79,11 +80,12 @@ quint64 SendLedger::collect(const CompletionTracker &tracker, QList<SendIdRange>
 
     // Everything released is now reported: move the watermark over the
     // released run that starts right above it, keep the rest.
-    if (!released.empty() && released.front().first == m_reported + 1) {
-        m_reported = released.front().last;
-        released.pop_front();
+    auto above = released.begin();
+    if (above != released.end() && above->first == m_reported + 1) {
+        m_reported = above->last;
+        ++above;
     }
-    m_reportedAbove = std::move(released);
+    m_reportedAbove.assign(above, released.end());
     while (!m_dropped.empty() && m_dropped.front().last <= m_reported)
         m_dropped.pop_front();
     return count;

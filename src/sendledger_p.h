@@ -10,6 +10,7 @@
 #include <QtCore/QList>
 
 #include <deque>
+#include <vector>
 
 namespace Blight {
 
@@ -74,7 +75,8 @@ private:
     quint64 m_reported = 0;
     // Released and reported above m_reported (out-of-order completions),
     // and dropped ids not yet reported; both sorted, disjoint.
-    std::deque<Range> m_reportedAbove;
+    std::vector<Range> m_reportedAbove;
+    std::vector<Range> m_released; // collect()'s scratch, kept for its capacity
     std::deque<Range> m_dropped;
 };
 

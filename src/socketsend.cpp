@@ -365,12 +365,13 @@ bool BlightSocketPrivate::reportQueueEmpty()
 void BlightSocketPrivate::endOfTurn()
 {
     Busy busy(this);
-    if (std::exchange(flushScheduled, false) && !queue.isEmpty() && state == BlightSocket::State::Connected
-        && !flushQueue())
+    const bool flush = std::exchange(flushScheduled, false);
+    if (flush && !queue.isEmpty() && state == BlightSocket::State::Connected && !flushQueue())
         return;
     if (std::exchange(releaseScheduled, false) && !emitReleases())
         return;
-    if (reportQueueEmpty())
+    // A turn end only for releases changed nothing else.
+    if (flush && reportQueueEmpty())
         emitStatistics();
 }
 

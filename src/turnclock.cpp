@@ -19,6 +19,8 @@ struct Clock
     std::vector<TurnListener *> pending;
     // Batches being flushed; more than one when a listener runs a nested loop.
     std::vector<std::vector<TurnListener *> *> flushing;
+    // Emptied batches kept with their capacity: a turn costs no allocation.
+    std::vector<std::vector<TurnListener *>> spares;
 };
 thread_local Clock clock;
 
@@ -28,6 +30,10 @@ void onTurnEdge()
     if (clock.pending.empty())
         return;
     std::vector<TurnListener *> batch;
+    if (!clock.spares.empty()) {
+        batch = std::move(clock.spares.back());
+        clock.spares.pop_back();
+    }
     batch.swap(clock.pending);
     clock.flushing.push_back(&batch);
     // A listener destroyed by another one in this loop clears its own slot.
@@ -36,6 +42,8 @@ void onTurnEdge()
             listener->endOfTurn();
     }
     clock.flushing.pop_back();
+    batch.clear();
+    clock.spares.push_back(std::move(batch));
 }
 
 bool hook()
