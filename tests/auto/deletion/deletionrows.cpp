@@ -225,6 +225,8 @@ const QList<Row> &rows()
          signal(&BlightSocket::sendsReleased), When::FromLoop},
         {"sendsReleased: zero-copy completion", S::ZeroCopySend, SendsReleased, signal(&BlightSocket::sendsReleased),
          When::FromLoop},
+        {"sendsReleased: abort() drops the queue, before disconnected", S::AbortWithQueue, SendsReleased,
+         signal(&BlightSocket::sendsReleased), When::InCall, in(State::Closing)},
         {"sendsReleased: dropped by a close past lingerTime", S::CloseTimesOut, SendsReleased,
          signal(&BlightSocket::sendsReleased), When::FromLoop, in(State::Closing)},
         // statistics

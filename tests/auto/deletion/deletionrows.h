@@ -17,6 +17,7 @@ enum class Scenario {
     ConnectToUnix,          // connectToEndpoint(unix:path) to a listening server
     ConnectToLocalhost,     // connectToEndpoint(tcp://localhost:port): a host lookup first
     AbortConnected,         // abort() on a connected socket
+    AbortWithQueue,         // abort() with messages queued behind a slow reader
     CloseAfterZeroCopy,     // close() waits for the zero-copy completions
     CloseWithLinger,        // close() with messages queued behind a slow reader
     CloseIdle,              // close() with nothing queued

@@ -65,6 +65,12 @@ void tst_Deletion::run(Scenario scenario)
         QTRY_VERIFY(m_fired); // before the directory goes
         return;
     }
+    case Scenario::AbortWithQueue:
+        QVERIFY(adoptUnixPair());
+        QVERIFY(fillQueueBehindSlowReader(8));
+        arm();
+        call([this] { m_socket->abort(); });
+        return;
     case Scenario::AbortConnected:
         QVERIFY(adoptUnixPair());
         arm();
