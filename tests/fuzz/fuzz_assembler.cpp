@@ -18,11 +18,11 @@
 //   byte 3      seed of the piece sizes
 //   bytes 4..   the byte stream from the peer
 //
-// Speed: a header may claim up to the cap, and the assembler allocates the
-// claimed size as soon as the header passes, so a run at the 16 MiB cap costs
-// an mmap and megabytes of shadow memory under ASan whatever the input holds
-// (it was most of the page faults of a long run, as was a 1 MiB cap: any
-// allocation over ASan's 128 KiB size-class limit is an mmap). That run is
+// Speed: a header may claim up to the cap; the assembler used to allocate the
+// claimed size as soon as the header passed, so a run at the 16 MiB cap cost
+// an mmap and megabytes of shadow memory under ASan whatever the input held.
+// It now allocates a payload over 64 KiB as its bytes arrive, but the
+// 16 MiB run still feeds larger streams through more pieces. That run is
 // kept (bits 2 to 5, a sixteenth of flag values) but most inputs take the same
 // code under LargeCap. The 16 MiB boundary itself is cheap in fuzz_datagram,
 // which checks it without allocating. Byte
