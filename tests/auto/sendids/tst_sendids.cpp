@@ -75,6 +75,8 @@ private Q_SLOTS:
     void zeroCopyReleasedAfterTheCompletion();
     void droppedByAbortAreNotDelivered();
     void poolBufferReturnsOnTheCopyPath();
+    void poolBufferOnEveryKind_data();
+    void poolBufferOnEveryKind();
     void poolBufferOutlivesItsSocket();
     void callerMemoryReleasedOnce_data();
     void callerMemoryReleasedOnce();
@@ -334,6 +336,71 @@ void tst_SendIds::poolBufferReturnsOnTheCopyPath()
     QTRY_COMPARE(received.size(), 2);
     QCOMPARE(received.at(0), QByteArray(Size, 'A'));
     QCOMPARE(received.at(1), QByteArray(Size, 'B'));
+    QCOMPARE(socket.statistics().userSpaceCopies, quint64(0));
+}
+
+void tst_SendIds::poolBufferOnEveryKind_data()
+{
+    QTest::addColumn<QString>("kind");
+    QTest::addColumn<int>("zeroCopy"); // BlightSocket::ZeroCopyMode
+    QTest::newRow("unix") << QStringLiteral("unix") << int(BlightSocket::ZeroCopyMode::Auto);
+    QTest::newRow("seqpacket") << QStringLiteral("seqpacket") << int(BlightSocket::ZeroCopyMode::Auto);
+    QTest::newRow("tcp4, copy") << QStringLiteral("tcp4") << int(BlightSocket::ZeroCopyMode::Off);
+    QTest::newRow("tcp4, zero-copy") << QStringLiteral("tcp4") << int(BlightSocket::ZeroCopyMode::On);
+    QTest::newRow("udp4, copy") << QStringLiteral("udp4") << int(BlightSocket::ZeroCopyMode::Off);
+    QTest::newRow("udp4, zero-copy") << QStringLiteral("udp4") << int(BlightSocket::ZeroCopyMode::On);
+}
+
+void tst_SendIds::poolBufferOnEveryKind()
+{
+    // Header in the buffer's room, header and payload one region: the peer
+    // gets exactly the message, on streams, records and datagrams.
+    QFETCH(QString, kind);
+    QFETCH(int, zeroCopy);
+    TestUtil::Pair pair;
+    if (kind == u"seqpacket") {
+        int fds[2];
+        QVERIFY(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0);
+        pair.a = std::make_unique<BlightSocket>();
+        pair.b = std::make_unique<BlightSocket>();
+        QVERIFY(pair.a->setSocketDescriptor(fds[0]) && pair.b->setSocketDescriptor(fds[1]));
+        pair.ok = true;
+    } else {
+        pair = TestUtil::makePair(kind);
+    }
+    QVERIFY(pair.ok);
+    BlightSocket &socket = *pair.a;
+    socket.setZeroCopyMode(BlightSocket::ZeroCopyMode(zeroCopy));
+    socket.setZeroCopyThreshold(1024);
+    const quint64 base = socket.lastSendId();
+    ReleaseLog log;
+    log.attach(&socket);
+    QList<Message> received;
+    QObject::connect(pair.b.get(), &BlightSocket::messageReceived, pair.b.get(),
+                     [&](const Message &message) { received.append(message); });
+    constexpr int Frames = 8;
+    constexpr qsizetype Size = 16 * 1024; // fits a UDP datagram
+    BlightBufferPool pool(2, Size);
+    int sent = 0;
+    const auto produce = [&] {
+        for (BlightBuffer buffer = pool.acquire(); !buffer.isNull() && sent < Frames; buffer = pool.acquire()) {
+            const QByteArray bytes = TestUtil::pattern(Size, sent);
+            std::memcpy(buffer.data(), bytes.constData(), size_t(Size));
+            QCOMPARE(socket.sendBuffer(MessageType::Raise, quint32(sent), buffer), base + quint64(sent) + 1);
+            ++sent;
+        }
+    };
+    QObject::connect(&pool, &BlightBufferPool::bufferAvailable, &socket, produce);
+    produce();
+    QTRY_COMPARE(received.size(), Frames);
+    for (int i = 0; i < Frames; ++i) {
+        QCOMPARE(received.at(i).type(), MessageType::Raise);
+        QCOMPARE(received.at(i).ackid(), quint32(i));
+        QVERIFY2(received.at(i).payload == TestUtil::pattern(Size, i), "the peer got other bytes");
+    }
+    QTRY_VERIFY(log.complete(base + Frames));
+    QVERIFY(log.twice.isEmpty());
+    QTRY_COMPARE(pool.available(), 2);
     QCOMPARE(socket.statistics().userSpaceCopies, quint64(0));
 }
 
