@@ -104,9 +104,10 @@ bool MessageAssembler::midMessage() const
 namespace {
 
 // A payload up to this size is allocated whole when its header arrives; a
-// larger one grows (doubling) as its bytes arrive, so that a header alone
-// never costs more than this. glibc's realloc moves large blocks with
-// mremap(), so growing a frame copies nothing in practice.
+// larger one gets this much first and its full size once that much of it
+// arrived: a header alone never costs more than this, and growing copies at
+// most these bytes once (doubling would copy the frame itself again and
+// again, where realloc cannot move it with mremap()).
 constexpr qsizetype WholePayloadLimit = 64 * 1024;
 
 } // namespace
@@ -116,7 +117,7 @@ void MessageAssembler::reservePayload(qsizetype needed)
     const qsizetype claimed = qsizetype(m_header.size);
     if (m_payload.size() >= needed || m_payload.size() == claimed)
         return;
-    const qsizetype grown = qMax(needed, qMax(m_payload.size() * 2, WholePayloadLimit));
+    const qsizetype grown = m_payload.isEmpty() ? qMax(needed, WholePayloadLimit) : claimed;
     m_payload.resize(qMin(grown, claimed));
 }
 

@@ -145,9 +145,9 @@ struct Message
     those spans (one readv), and reports how many arrived with commit(). A
     payload's bytes go straight into the QByteArray that is handed out, so a
     large payload is not copied in user space. The payload array is allocated
-    only after the header passed validation, and a payload over 64 KiB grows
-    as its bytes arrive: a header alone never makes the assembler allocate
-    what it merely claims.
+    only after the header passed validation, and a payload over 64 KiB gets
+    64 KiB first and its full size only once that much of it arrived: a
+    header alone never makes the assembler allocate what it merely claims.
     The socket object and the fuzzer use exactly this code.
 */
 class BLIGHTTRANSPORT_EXPORT MessageAssembler

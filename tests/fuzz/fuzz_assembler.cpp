@@ -21,7 +21,7 @@
 // Speed: a header may claim up to the cap; the assembler used to allocate the
 // claimed size as soon as the header passed, so a run at the 16 MiB cap cost
 // an mmap and megabytes of shadow memory under ASan whatever the input held.
-// It now allocates a payload over 64 KiB as its bytes arrive, but the
+// It now allocates 64 KiB of a larger payload until those bytes arrived; the
 // 16 MiB run still feeds larger streams through more pieces. That run is
 // kept (bits 2 to 5, a sixteenth of flag values) but most inputs take the same
 // code under LargeCap. The 16 MiB boundary itself is cheap in fuzz_datagram,
