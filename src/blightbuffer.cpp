@@ -11,19 +11,22 @@ namespace Blight {
 
 using Detail::BufferBlock;
 
-namespace {
-
-qsizetype pageSize()
+qsizetype Detail::pageSize()
 {
     static const qsizetype size = qsizetype(::sysconf(_SC_PAGESIZE));
     return size;
 }
 
-qsizetype roundUpToPage(qsizetype bytes)
+qsizetype Detail::roundUpToPage(qsizetype bytes)
 {
     const qsizetype page = pageSize();
     return (bytes + page - 1) / page * page;
 }
+
+namespace {
+
+using Detail::pageSize;
+using Detail::roundUpToPage;
 
 // Header room and payload in one allocation: the payload starts one page in,
 // so that it is page-aligned with the room right in front of it.

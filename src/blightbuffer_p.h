@@ -29,6 +29,11 @@ struct BufferBlock
     bool pooled = false;
 };
 
+/*! The page size, and \a bytes rounded up to it: buffers start their
+    payload on a page boundary, with the header room in the page before. */
+qsizetype pageSize();
+qsizetype roundUpToPage(qsizetype bytes);
+
 struct BufferAccess
 {
     static BufferBlock *block(const BlightBuffer &buffer) { return buffer.d; }

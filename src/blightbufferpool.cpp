@@ -14,19 +14,12 @@
 #include <vector>
 
 #include <sys/mman.h>
-#include <unistd.h>
 
 namespace Blight {
 
 namespace {
 
 const QEvent::Type ReturnedEvent = QEvent::Type(QEvent::registerEventType());
-
-qsizetype pageSize()
-{
-    static const qsizetype size = qsizetype(::sysconf(_SC_PAGESIZE));
-    return size;
-}
 
 class AnonymousAllocator final : public BlightBufferAllocator
 {
@@ -70,7 +63,7 @@ public:
         // Each slot: one page of which the last HeaderRoom bytes are the
         // header room, then the payload from a page boundary.
         const qsizetype page = pageSize();
-        stride = page + (this->bufferSize + page - 1) / page * page;
+        stride = page + roundUpToPage(this->bufferSize);
         regionSize = stride * this->count;
         if (this->count == 0 || !this->allocator)
             return;

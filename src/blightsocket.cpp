@@ -407,11 +407,8 @@ quint64 BlightSocket::send(const QByteArray &data)
 {
     Q_D(BlightSocket);
     Busy busy(d);
-    d->lastSendError = Error::NoError;
-    if (d->mode != Mode::RawStream) {
-        d->lastSendError = Error::WrongMode;
+    if (!d->acceptsRaw())
         return 0;
-    }
     return d->enqueueRaw(data);
 }
 
@@ -419,11 +416,8 @@ quint64 BlightSocket::sendRawBuffer(const BlightBuffer &buffer)
 {
     Q_D(BlightSocket);
     Busy busy(d);
-    d->lastSendError = Error::NoError;
-    if (d->mode != Mode::RawStream) {
-        d->lastSendError = Error::WrongMode;
+    if (!d->acceptsRaw())
         return 0;
-    }
     return d->enqueueBuffer(nullptr, buffer);
 }
 

@@ -94,6 +94,7 @@ public:
 
     // Sending (socketsend.cpp).
     bool acceptsMessage(MessageType type, qsizetype payloadSize);
+    bool acceptsRaw();
     bool acceptable(qsizetype bytes);
     bool fitsDatagram(qsizetype total);
     // The enqueue functions return the send id, 0 when refused.

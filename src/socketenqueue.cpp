@@ -30,6 +30,13 @@ bool BlightSocketPrivate::acceptsMessage(MessageType type, qsizetype payloadSize
     return lastSendError == BlightSocket::Error::NoError;
 }
 
+bool BlightSocketPrivate::acceptsRaw()
+{
+    lastSendError = mode == BlightSocket::Mode::RawStream ? BlightSocket::Error::NoError
+                                                          : BlightSocket::Error::WrongMode;
+    return lastSendError == BlightSocket::Error::NoError;
+}
+
 bool BlightSocketPrivate::acceptable(qsizetype bytes)
 {
     if (state == BlightSocket::State::Unconnected || closing) {

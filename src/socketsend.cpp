@@ -249,9 +249,11 @@ BlightSocketPrivate::BatchResult BlightSocketPrivate::sendBatch()
     zeroCopy.resetNoBuffersDelay();
     datagramRetried = false;
     if (batch.zeroCopy) {
-        tracker.setLastBytes(sent);
-        if (sent > 0)
-            tracker.setLastSendId(queue.idAt(sent - 1));
+        if (sent < batch.bytes) { // a partial send ends in an earlier message than registered
+            tracker.setLastBytes(sent);
+            if (sent > 0)
+                tracker.setLastSendId(queue.idAt(sent - 1));
+        }
         ++stats.zeroCopySends;
         stats.zeroCopyBytes += quint64(sent);
     } else {
