@@ -55,29 +55,29 @@ struct PoolSlot final : BufferBlock
 class PoolState
 {
 public:
-    PoolState(int count, qsizetype bufferSize, std::unique_ptr<BlightBufferAllocator> allocator)
-        : allocator(std::move(allocator))
-        , count(qMax(count, 0))
-        , bufferSize(qMax<qsizetype>(bufferSize, 0))
+    PoolState(int buffers, qsizetype size, std::unique_ptr<BlightBufferAllocator> memory)
+        : allocator(std::move(memory))
+        , count(qMax(buffers, 0))
+        , bufferSize(qMax<qsizetype>(size, 0))
     {
         // Each slot: one page of which the last HeaderRoom bytes are the
         // header room, then the payload from a page boundary.
         const qsizetype page = pageSize();
-        stride = page + roundUpToPage(this->bufferSize);
-        regionSize = stride * this->count;
-        if (this->count == 0 || !this->allocator)
+        stride = page + roundUpToPage(bufferSize);
+        regionSize = stride * count;
+        if (count == 0 || !allocator)
             return;
-        region = static_cast<char *>(this->allocator->allocate(regionSize));
+        region = static_cast<char *>(allocator->allocate(regionSize));
         if (!region)
             return;
-        slots = std::vector<PoolSlot>(size_t(this->count));
-        freeList.reserve(size_t(this->count));
-        for (int i = this->count - 1; i >= 0; --i) {
+        slots = std::vector<PoolSlot>(size_t(count));
+        freeList.reserve(size_t(count));
+        for (int i = count - 1; i >= 0; --i) {
             PoolSlot &slot = slots[size_t(i)];
             slot.state = this;
             slot.index = i;
             slot.payload = region + stride * i + page;
-            slot.capacity = this->bufferSize;
+            slot.capacity = bufferSize;
             slot.headerRoom = BlightBuffer::HeaderRoom;
             slot.pooled = true;
             freeList.push_back(i);

@@ -50,7 +50,7 @@ quint64 SendQueue::idAt(qsizetype offset) const
 {
     const quint64 position = m_sent + quint64(offset);
     const auto end = std::upper_bound(m_ends.begin(), m_ends.end(), position,
-                                      [](quint64 at, const End &end) { return at < end.position; });
+                                      [](quint64 byte, const End &messageEnd) { return byte < messageEnd.position; });
     return end == m_ends.end() ? NoId : end->id;
 }
 
@@ -137,7 +137,7 @@ bool SendQueue::putPriority(const char *message, qsizetype size)
     // Messages ending after the insertion point now end later; the answer
     // ends right after it (rare: once per ping, so a linear pass is fine).
     auto end = std::lower_bound(m_ends.begin(), m_ends.end(), position + 1,
-                                [](const End &end, quint64 at) { return end.position < at; });
+                                [](const End &messageEnd, quint64 byte) { return messageEnd.position < byte; });
     for (auto later = end; later != m_ends.end(); ++later)
         later->position += quint64(size);
     m_ends.insert(end, End{position + quint64(size), NoId});
