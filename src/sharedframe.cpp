@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Frames received in shared memory (see sharedframe_p.h).
 #include "sharedframe_p.h"
-#include "sharedmemoryallocator_p.h"
+#include "mappedregion_p.h"
 
 #include <QtCore/QCoreApplication>
 

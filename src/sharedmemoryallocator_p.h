@@ -1,12 +1,9 @@
 // SPDX-License-Identifier: MIT
-// The memory of a shared pool, and a peer's region mapped on this side: the
-// system calls of shared memory (memfd, seals, read-only reopen, mmap).
+// The memory of a shared pool: a sealed memfd per region, mapped shared, with
+// a read-only descriptor for peers.
 #pragma once
 
 #include <BlightTransport/blightbufferpool.h>
-
-#include <QtCore/QAtomicInt>
-#include <QtCore/QString>
 
 #include <memory>
 
@@ -15,44 +12,5 @@ namespace Blight {
 /*! A pool allocator that makes each region a memfd sealed against shrinking
     and growing, mapped shared, with a read-only descriptor for peers. */
 std::unique_ptr<BlightBufferAllocator> makeSharedMemoryAllocator();
-
-/*!
-    A region a peer sent, mapped read-only. Refcounted: the connection holds
-    one reference while it lasts, every frame handle one more, so closing a
-    socket unmaps nothing a handle still reads.
-*/
-class MappedRegion
-{
-public:
-    /*!
-        Checks \a descriptor (a memfd sealed against shrinking and growing,
-        seals first, then exactly \a size bytes by fstat()) and maps it
-        read-only. Closes \a descriptor in every case. Returns null and sets
-        \a why when the peer's descriptor is refused.
-    */
-    static MappedRegion *map(int descriptor, quint64 size, QString *why);
-
-    const char *data() const { return m_data; }
-    qsizetype size() const { return m_size; }
-    void ref() { m_ref.ref(); }
-    void deref()
-    {
-        if (!m_ref.deref())
-            delete this;
-    }
-
-private:
-    MappedRegion(const char *data, qsizetype size)
-        : m_data(data)
-        , m_size(size)
-    {
-    }
-    ~MappedRegion();
-    Q_DISABLE_COPY_MOVE(MappedRegion)
-
-    const char *const m_data;
-    const qsizetype m_size;
-    QAtomicInt m_ref{1};
-};
 
 } // namespace Blight

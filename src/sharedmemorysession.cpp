@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // One connection's shared-memory bookkeeping (see sharedmemorysession_p.h).
 #include "sharedmemorysession_p.h"
-#include "sharedmemoryallocator_p.h"
+#include "mappedregion_p.h"
 
 #include <algorithm>
 

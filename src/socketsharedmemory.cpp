@@ -7,7 +7,7 @@
 #include "blightsocket_p.h"
 #include "logging_p.h"
 #include "sharedframe_p.h"
-#include "sharedmemoryallocator_p.h"
+#include "mappedregion_p.h"
 #include "socketutil_p.h"
 
 #include <QtCore/QMetaMethod>
