@@ -10,6 +10,7 @@
 #include <testutil.h>
 
 #include <QtCore/QDir>
+#include <QtCore/QThread>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
@@ -126,6 +127,8 @@ private Q_SLOTS:
     void plainPoolAndArraysTakeCopyPath();
     void rawStreamHasNoSharedMemory();
     void peerMapLimitSendsCopies();
+    void framesDroppedInAnotherThread();
+    void enabledAfterThePeersOffer();
 
 private:
     int m_descriptors = 0;
@@ -498,6 +501,72 @@ void tst_SharedMemory::peerMapLimitSendsCopies()
     QCOMPARE(link.receiver->mappedBytes(), 0);
     QVERIFY2(link.sender->zeroCopyReason().contains(QStringLiteral("more than the peer maps")),
              qPrintable(link.sender->zeroCopyReason()));
+}
+
+void tst_SharedMemory::framesDroppedInAnotherThread()
+{
+    // A worker thread reads the frames and drops the last handles there: the
+    // releases come back to the socket's thread (TSan runs this test).
+    Link link = makeLink(true, true);
+    QVERIFY(link.ok);
+    QTRY_VERIFY(link.sender->isSharedMemoryActive());
+    ReleaseLog released;
+    released.attach(link.sender.get());
+    QThread worker;
+    worker.start();
+    auto *reader = new QObject;
+    reader->moveToThread(&worker);
+    QAtomicInt verified = 0;
+    connect(
+        link.receiver.get(), &BlightSocket::bufferReceived, reader,
+        [&verified](MessageType, quint32 ackid, const BlightBuffer &frame) {
+            if (matches(frame.constData(), frame.size(), int(ackid)))
+                verified.ref();
+        },
+        Qt::QueuedConnection);
+    BlightBufferPool pool(4, 65536, BlightBufferPool::Backing::SharedMemory);
+    QList<quint64> ids;
+    for (int round = 0; round < 3; ++round) {
+        for (int i = 0; i < 4; ++i) {
+            BlightBuffer frame = pool.acquire();
+            QVERIFY(!frame.isNull());
+            fill(frame, round * 4 + i);
+            ids.append(link.sender->sendBuffer(MessageType::Ack, quint32(round * 4 + i), frame));
+        }
+        QTRY_COMPARE(pool.available(), 4); // all four came back through the worker
+    }
+    QCOMPARE(verified.loadRelaxed(), 12);
+    QTRY_COMPARE(released.ids.size(), 12);
+    for (quint64 id : std::as_const(ids))
+        QVERIFY(released.ids.value(id));
+    reader->deleteLater();
+    worker.quit();
+    QVERIFY(worker.wait());
+}
+
+void tst_SharedMemory::enabledAfterThePeersOffer()
+{
+    // The receiver turns shared memory on after the sender's offer arrived
+    // (a server that configures its accepted sockets, say): the agreement
+    // stands, and the next frames travel in shared memory.
+    Link link = makeLink(true, false);
+    QVERIFY(link.ok);
+    QSignalSpy state(link.receiver.get(), &BlightSocket::zeroCopyStateChanged);
+    QVERIFY(state.wait()); // the offer arrived, and was noted
+    QVERIFY(!link.receiver->isSharedMemoryActive());
+    link.receiver->setSharedMemoryEnabled(true);
+    QVERIFY(link.receiver->isSharedMemoryActive());
+    QTRY_VERIFY(link.sender->isSharedMemoryActive());
+    FrameSink sink;
+    sink.attach(link.receiver.get());
+    BlightBufferPool pool(1, 4096, BlightBufferPool::Backing::SharedMemory);
+    BlightBuffer frame = pool.acquire();
+    fill(frame, 3);
+    link.sender->sendBuffer(MessageType::Ack, 3, frame);
+    QTRY_COMPARE(sink.frames.size(), 1);
+    QVERIFY(sink.frames.first().isShared());
+    QVERIFY(matches(sink.frames.first().constData(), 4096, 3));
+    QCOMPARE(link.receiver->state(), BlightSocket::State::Connected);
 }
 
 QTEST_GUILESS_MAIN(tst_SharedMemory)
