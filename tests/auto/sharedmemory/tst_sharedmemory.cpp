@@ -129,6 +129,8 @@ private Q_SLOTS:
     void peerMapLimitSendsCopies();
     void framesDroppedInAnotherThread();
     void enabledAfterThePeersOffer();
+    void wireTowardsPlainPeer_data();
+    void wireTowardsPlainPeer();
 
 private:
     int m_descriptors = 0;
@@ -364,15 +366,19 @@ void tst_SharedMemory::mappingOutlivesReceiver()
     QTRY_VERIFY(link.sender->isSharedMemoryActive());
     FrameSink sink;
     sink.attach(link.receiver.get());
+    ReleaseLog released;
+    released.attach(link.sender.get());
     BlightBufferPool pool(1, FrameSize, BlightBufferPool::Backing::SharedMemory);
     BlightBuffer frame = pool.acquire();
     fill(frame, 9);
-    link.sender->sendBuffer(MessageType::Ack, 1, frame);
+    const quint64 id = link.sender->sendBuffer(MessageType::Ack, 1, frame);
     frame = BlightBuffer();
     QTRY_COMPARE(sink.frames.size(), 1);
-    link.receiver.reset(); // destroyed with the frame out
+    link.receiver.reset(); // destroyed with the frame out: the sender sees its peer go
     QSignalSpy disconnected(link.sender.get(), &BlightSocket::disconnected);
     QVERIFY(disconnected.wait());
+    QCOMPARE(released.ids.value(id, true), false);
+    QCOMPARE(pool.retiredRegions(), 1);
     QVERIFY(matches(sink.frames.first().constData(), FrameSize, 9));
     sink.frames.clear(); // the last handle unmaps; its release goes nowhere
     QCoreApplication::processEvents();
@@ -567,6 +573,58 @@ void tst_SharedMemory::enabledAfterThePeersOffer()
     QVERIFY(sink.frames.first().isShared());
     QVERIFY(matches(sink.frames.first().constData(), 4096, 3));
     QCOMPARE(link.receiver->state(), BlightSocket::State::Connected);
+}
+
+void tst_SharedMemory::wireTowardsPlainPeer_data()
+{
+    QTest::addColumn<bool>("enabled");
+    QTest::newRow("shared memory off") << false;
+    QTest::newRow("shared memory on, the peer never offers") << true;
+}
+
+void tst_SharedMemory::wireTowardsPlainPeer()
+{
+    // A plain blight peer (Oxide's code) sees blight's bytes only: with
+    // shared memory off exactly the messages sent; with it on, one Offer
+    // first (an Ack, ackid 0, 24 bytes: docs/shared-memory.md) and then the
+    // same bytes, the shared pool's frame as an ordinary payload.
+    QFETCH(bool, enabled);
+    int fds[2];
+    QVERIFY(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+    {
+        BlightSocket socket;
+        socket.setSharedMemoryEnabled(enabled);
+        socket.setSharedMemoryLimit(0x1122334455);
+        QVERIFY(socket.setSocketDescriptor(fds[0]));
+        BlightBufferPool pool(1, 3000, BlightBufferPool::Backing::SharedMemory);
+        BlightBuffer frame = pool.acquire();
+        fill(frame, 1);
+        QVERIFY(socket.sendBuffer(MessageType::Ack, 44, frame) > 0);
+        QVERIFY(socket.sendMessage(MessageType::Focus, 45, {}) > 0);
+        socket.flush();
+        QTRY_COMPARE(socket.queuedBytes(), qint64(0));
+        QCOMPARE(socket.isSharedMemoryActive(), false);
+
+        QByteArray expected;
+        if (enabled) {
+            const quint64 limit = 0x1122334455;
+            expected = TestUtil::headerBytes(1, 0, 24) + QByteArrayLiteral("BlightSM")
+                + QByteArray("\x01\0\0\0\x01\0\0\0", 8) + QByteArray(reinterpret_cast<const char *>(&limit), 8);
+        }
+        expected += TestUtil::headerBytes(1, 44, 3000) + QByteArray(frame.constData(), 3000);
+        expected += TestUtil::headerBytes(11, 45, 0);
+        QByteArray received(expected.size() + 1, '\0');
+        qsizetype got = 0;
+        while (got < expected.size()) {
+            const ssize_t n = ::recv(fds[1], received.data() + got, size_t(received.size() - got), 0);
+            QVERIFY(n > 0);
+            got += n;
+        }
+        QCOMPARE(::recv(fds[1], received.data(), 1, MSG_DONTWAIT), ssize_t(-1)); // nothing more
+        received.truncate(got);
+        QCOMPARE(received, expected);
+    }
+    ::close(fds[1]);
 }
 
 QTEST_GUILESS_MAIN(tst_SharedMemory)
