@@ -28,7 +28,7 @@ set(BLIGHT_FUZZ_HARNESS_fuzz_sharedmemory "${_fuzz}/fuzz_sharedmemory.cpp")
 set(BLIGHT_FUZZ_TESTED_fuzz_sharedmemory "${_src}/sharedmemorywire.cpp" "${_src}/sharedmemorysession.cpp"
     "${_src}/mappedregion.cpp")
 # The session's buffer holds and the frame types' rules.
-set(BLIGHT_FUZZ_SUPPORT_fuzz_sharedmemory "${_src}/blightbuffer.cpp" "${_src}/protocol.cpp" "${_src}/logging.cpp")
+set(BLIGHT_FUZZ_SUPPORT_fuzz_sharedmemory "${_src}/socketutil.cpp" "${_src}/blightbuffer.cpp" "${_src}/protocol.cpp" "${_src}/logging.cpp")
 set(BLIGHT_FUZZ_LIBRARIES_fuzz_sharedmemory Qt6::Core)
 
 # Everything the replay test needs: every harness, each library source once.

@@ -99,6 +99,21 @@ struct ReleaseLog
     }
 };
 
+// Waits for both ends of \a link to agree, then attaches \a sink to the
+// receiver and \a released to the sender (either may be null).
+bool agree(Link &link, FrameSink *sink, ReleaseLog *released)
+{
+    if (!link.ok || !QTest::qWaitFor([&] {
+            return link.sender->isSharedMemoryActive() && link.receiver->isSharedMemoryActive();
+        }))
+        return false;
+    if (sink)
+        sink->attach(link.receiver.get());
+    if (released)
+        released->attach(link.sender.get());
+    return true;
+}
+
 } // namespace
 
 class tst_SharedMemory : public QObject
@@ -192,12 +207,9 @@ void tst_SharedMemory::agreement()
 void tst_SharedMemory::framesCrossInPlace()
 {
     Link link = makeLink(true, true);
-    QVERIFY(link.ok);
-    QTRY_VERIFY(link.sender->isSharedMemoryActive() && link.receiver->isSharedMemoryActive());
     FrameSink sink;
-    sink.attach(link.receiver.get());
     ReleaseLog released;
-    released.attach(link.sender.get());
+    QVERIFY(agree(link, &sink, &released));
     QSignalSpy kernelReleases(link.sender.get(), &BlightSocket::buffersReleased);
 
     BlightBufferPool pool(3, FrameSize, BlightBufferPool::Backing::SharedMemory);
@@ -248,13 +260,11 @@ void tst_SharedMemory::copyForMessageReceived()
 {
     // Nobody takes frames: messageReceived gets a copy, the release goes at once.
     Link link = makeLink(true, true);
-    QVERIFY(link.ok);
-    QTRY_VERIFY(link.sender->isSharedMemoryActive());
+    ReleaseLog released;
+    QVERIFY(agree(link, nullptr, &released));
     QList<Message> messages;
     connect(link.receiver.get(), &BlightSocket::messageReceived, this,
             [&](const Message &message) { messages.append(message); });
-    ReleaseLog released;
-    released.attach(link.sender.get());
     BlightBufferPool pool(1, FrameSize, BlightBufferPool::Backing::SharedMemory);
     BlightBuffer frame = pool.acquire();
     fill(frame, 3);
@@ -272,12 +282,9 @@ void tst_SharedMemory::copyForMessageReceived()
 void tst_SharedMemory::explicitRelease()
 {
     Link link = makeLink(true, true);
-    QVERIFY(link.ok);
-    QTRY_VERIFY(link.sender->isSharedMemoryActive());
     FrameSink sink;
-    sink.attach(link.receiver.get());
     ReleaseLog released;
-    released.attach(link.sender.get());
+    QVERIFY(agree(link, &sink, &released));
     BlightBufferPool pool(1, 4096, BlightBufferPool::Backing::SharedMemory);
     BlightBuffer frame = pool.acquire();
     fill(frame, 1);
@@ -303,10 +310,8 @@ void tst_SharedMemory::poolRunsDry()
 {
     // A receiver that keeps its frames is back-pressure: the pool does not grow.
     Link link = makeLink(true, true);
-    QVERIFY(link.ok);
-    QTRY_VERIFY(link.sender->isSharedMemoryActive());
     FrameSink sink;
-    sink.attach(link.receiver.get());
+    QVERIFY(agree(link, &sink, nullptr));
     BlightBufferPool pool(2, 8192, BlightBufferPool::Backing::SharedMemory);
     QSignalSpy available(&pool, &BlightBufferPool::bufferAvailable);
     for (int i = 0; i < 2; ++i) {
@@ -325,12 +330,9 @@ void tst_SharedMemory::poolRunsDry()
 void tst_SharedMemory::connectionEndRetiresRegion()
 {
     Link link = makeLink(true, true);
-    QVERIFY(link.ok);
-    QTRY_VERIFY(link.sender->isSharedMemoryActive());
     FrameSink sink;
-    sink.attach(link.receiver.get());
     ReleaseLog released;
-    released.attach(link.sender.get());
+    QVERIFY(agree(link, &sink, &released));
     QSignalSpy disconnected(link.sender.get(), &BlightSocket::disconnected);
     BlightBufferPool pool(2, 8192, BlightBufferPool::Backing::SharedMemory);
     BlightBuffer kept = pool.acquire();
@@ -362,12 +364,9 @@ void tst_SharedMemory::connectionEndRetiresRegion()
 void tst_SharedMemory::mappingOutlivesReceiver()
 {
     Link link = makeLink(true, true);
-    QVERIFY(link.ok);
-    QTRY_VERIFY(link.sender->isSharedMemoryActive());
     FrameSink sink;
-    sink.attach(link.receiver.get());
     ReleaseLog released;
-    released.attach(link.sender.get());
+    QVERIFY(agree(link, &sink, &released));
     BlightBufferPool pool(1, FrameSize, BlightBufferPool::Backing::SharedMemory);
     BlightBuffer frame = pool.acquire();
     fill(frame, 9);
@@ -389,10 +388,8 @@ void tst_SharedMemory::framesWhilePaused()
     // Reading paused in the slot of the first frame: the frames read with it
     // wait, in order, and come after setReadingPaused(false).
     Link link = makeLink(true, true);
-    QVERIFY(link.ok);
-    QTRY_VERIFY(link.sender->isSharedMemoryActive());
     FrameSink sink;
-    sink.attach(link.receiver.get());
+    QVERIFY(agree(link, &sink, nullptr));
     bool paused = false;
     connect(link.receiver.get(), &BlightSocket::bufferReceived, this, [&] {
         if (!std::exchange(paused, true))
@@ -424,8 +421,7 @@ void tst_SharedMemory::requestAnsweredWithFrame()
 {
     // An Ack frame that answers a request finishes the reply, with a copy.
     Link link = makeLink(true, true);
-    QVERIFY(link.ok);
-    QTRY_VERIFY(link.sender->isSharedMemoryActive());
+    QVERIFY(agree(link, nullptr, nullptr));
     BlightBufferPool pool(1, 5000, BlightBufferPool::Backing::SharedMemory);
     connect(link.receiver.get(), &BlightSocket::messageReceived, this, [&](const Message &message) {
         if (message.type() != MessageType::Info)
@@ -451,8 +447,7 @@ void tst_SharedMemory::requestAnsweredWithFrame()
 void tst_SharedMemory::plainPoolAndArraysTakeCopyPath()
 {
     Link link = makeLink(true, true);
-    QVERIFY(link.ok);
-    QTRY_VERIFY(link.sender->isSharedMemoryActive());
+    QVERIFY(agree(link, nullptr, nullptr));
     QList<QByteArray> payloads;
     connect(link.receiver.get(), &BlightSocket::messageReceived, this,
             [&](const Message &message) { payloads.append(message.payload); });
@@ -514,10 +509,8 @@ void tst_SharedMemory::framesDroppedInAnotherThread()
     // A worker thread reads the frames and drops the last handles there: the
     // releases come back to the socket's thread (TSan runs this test).
     Link link = makeLink(true, true);
-    QVERIFY(link.ok);
-    QTRY_VERIFY(link.sender->isSharedMemoryActive());
     ReleaseLog released;
-    released.attach(link.sender.get());
+    QVERIFY(agree(link, nullptr, &released));
     QThread worker;
     worker.start();
     auto *reader = new QObject;
