@@ -321,8 +321,8 @@ public Q_SLOTS:
         Closes gracefully, like QAbstractSocket::disconnectFromHost(): accepts
         no more sends, hands every message already accepted to the kernel
         (also those waiting on the pinned budget, ENOBUFS or a slow reader),
-        waits for their zero-copy completions, then closes; disconnected()
-        follows. All of it within lingerTime(): what could not be delivered
+        waits for their zero-copy completions and for the peer's release of
+        frames sent in shared memory, then closes; disconnected() follows. All of it within lingerTime(): what could not be delivered
         by then is dropped and reported with errorOccurred(Undelivered), whose
         text gives the messages and bytes, before disconnected().
     */
