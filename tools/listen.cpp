@@ -32,7 +32,8 @@ int runListen(const QStringList &arguments)
                        "released when its line is printed. --check-mappings (implied by --shared-memory) adds\n"
                        "to each line whether the payload lay in a /memfd: mapping of this process (memfd) and\n"
                        "came as a shared-memory handle (shared), and prints a summary line per connection\n"
-                       "(\"summary\": true) with those counts and the bytes read through recvmsg()."));
+                       "(\"summary\": true) with those counts, the bytes read through recvmsg() and the\n"
+                       "shared-memory state as it stood at the last frame."));
     parser.addPositionalArgument(QStringLiteral("endpoint"),
                                  QStringLiteral("unix:/path, tcp://host:port, udp://host:port or fd:N"));
     const QCommandLineOption countOption(QStringLiteral("count"), QStringLiteral("Exit after <n> messages."),
@@ -117,7 +118,7 @@ int runListen(const QStringList &arguments)
                 {QStringLiteral("sha256"), sha256Hex(payload)},
             };
             if (checkMappings) {
-                const QJsonObject where = tally->record(payload, shared, socket->mappedBytes());
+                const QJsonObject where = tally->record(payload, shared, *socket);
                 for (auto it = where.begin(); it != where.end(); ++it)
                     line.insert(it.key(), it.value());
             }

@@ -8,11 +8,14 @@
 
 namespace Blight::Cli {
 
-QJsonObject ListenTally::record(QByteArrayView payload, bool sharedHandle, qint64 mappedBytes)
+QJsonObject ListenTally::record(QByteArrayView payload, bool sharedHandle, const BlightSocket &socket)
 {
-    m_peakMappedBytes = qMax(m_peakMappedBytes, mappedBytes);
+    m_peakMappedBytes = qMax(m_peakMappedBytes, qint64(socket.mappedBytes()));
     if (payload.isEmpty())
         return {};
+    m_activeAtLastFrame = socket.isSharedMemoryActive();
+    m_stateAtLastFrame = socket.zeroCopyState();
+    m_reasonAtLastFrame = socket.zeroCopyReason();
     // The first and the last byte: a frame lies in one mapping, all of it.
     const bool inMemfd = isInMemfdMapping(payload.data()) && isInMemfdMapping(payload.data() + payload.size() - 1);
     ++m_frames;
@@ -45,9 +48,9 @@ QJsonObject ListenTally::summary(const BlightSocket &socket) const
         {QStringLiteral("mappedBytesPeak"), m_peakMappedBytes},
         {QStringLiteral("mappedPools"), qint64(stats.mappedPools)},
         {QStringLiteral("sharedMemoryEnabled"), socket.isSharedMemoryEnabled()},
-        {QStringLiteral("sharedMemoryActive"), socket.isSharedMemoryActive()},
-        {QStringLiteral("zeroCopyState"), zeroCopyStateName(socket.zeroCopyState())},
-        {QStringLiteral("zeroCopyReason"), socket.zeroCopyReason()},
+        {QStringLiteral("sharedMemoryActive"), m_activeAtLastFrame},
+        {QStringLiteral("zeroCopyState"), zeroCopyStateName(m_stateAtLastFrame)},
+        {QStringLiteral("zeroCopyReason"), m_reasonAtLastFrame},
     };
 }
 

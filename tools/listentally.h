@@ -20,9 +20,10 @@ namespace Blight::Cli {
 class ListenTally
 {
 public:
-    /*! Records one payload; returns the fields to add to its JSON line. Empty
-        payloads have no address and are not frames: they are not counted. */
-    QJsonObject record(QByteArrayView payload, bool sharedHandle, qint64 mappedBytes);
+    /*! Records one payload, received on \a socket; returns the fields to add
+        to its JSON line. Empty payloads have no address and are not frames:
+        they are not counted. */
+    QJsonObject record(QByteArrayView payload, bool sharedHandle, const BlightSocket &socket);
     /*! One JSON object for the connection, read from \a socket now. */
     QJsonObject summary(const BlightSocket &socket) const;
     bool isSummarized() const { return m_summarized; }
@@ -33,6 +34,10 @@ private:
     qint64 m_inMemfd = 0;
     qint64 m_sharedHandles = 0;
     qint64 m_peakMappedBytes = 0;
+    // As the socket stood at the last frame: after the connection ends its state says less.
+    bool m_activeAtLastFrame = false;
+    BlightSocket::ZeroCopyState m_stateAtLastFrame = BlightSocket::ZeroCopyState::Unsupported;
+    QString m_reasonAtLastFrame;
     bool m_summarized = false;
 };
 
