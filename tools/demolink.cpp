@@ -325,9 +325,8 @@ void DemoLink::checkInbox()
     m_checkQueued = false;
     const QList<Message> messages = std::exchange(m_inbox, {});
     const QList<QByteArray> chunks = std::exchange(m_rawInbox, {});
-    // Shared-memory frames of this batch: their handles go (and the releases
-    // with them) when this function returns, after the checks.
-    const QList<BlightBuffer> heldUntilChecked = std::exchange(m_heldFrames, {});
+    // Shared-memory frames of this batch: held while they are checked.
+    QList<BlightBuffer> heldUntilChecked = std::exchange(m_heldFrames, {});
     const qint64 started = threadCpuNs();
     for (const Message &message : messages) {
         if (m_failed)
@@ -340,6 +339,9 @@ void DemoLink::checkInbox()
         checkRawChunk(chunk);
     }
     m_checkingNs += threadCpuNs() - started;
+    // Checked: dropping the handles sends their releases, before the last
+    // batch lets checkFinished() close the sender.
+    heldUntilChecked.clear();
     // The receiver answers requests as blight does: transport work, untimed.
     const QList<Message> replies = std::exchange(m_replies, {});
     for (const Message &reply : replies) {
@@ -427,7 +429,10 @@ void DemoLink::checkFinished()
 {
     if (m_failed || m_done)
         return;
-    if (!m_closing && m_received == m_total && m_sent == m_total && m_awaitedAcks.isEmpty()) {
+    // The shared-memory link closes once every frame's release reached the
+    // sender: a frame still out when the connection ends retires its region.
+    const bool framesOut = isSharedMemory() && m_pool && m_pool->inUse() > 0;
+    if (!m_closing && m_received == m_total && m_sent == m_total && m_awaitedAcks.isEmpty() && !framesOut) {
         m_elapsedNs = m_clock.nsecsElapsed();
         m_senderStats = m_sender->statistics();
         m_receiverStats = m_receiver->statistics();

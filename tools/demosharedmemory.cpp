@@ -39,6 +39,7 @@ void DemoLink::setUpSharedMemory()
         if (std::exchange(m_waitingForBuffer, false))
             pump();
     });
+    connect(m_pool, &BlightBufferPool::availableChanged, this, &DemoLink::checkFinished);
 }
 
 void DemoLink::watchAgreement()

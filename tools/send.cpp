@@ -79,8 +79,12 @@ int runSend(const QStringList &arguments)
             socket.abort();
         QCoreApplication::exit(ExitFailure);
     };
+    // With --shared-memory, every buffer must be back first: a frame still out
+    // at the peer when the connection ends retires its pool region.
+    auto framesOut = [&] { return options.sharedMemory && pool && pool->inUse() > 0; };
     auto finishIfDone = [&] {
-        if (next == options.count && awaited.isEmpty() && socket.state() == BlightSocket::State::Connected)
+        if (next == options.count && awaited.isEmpty() && !framesOut()
+            && socket.state() == BlightSocket::State::Connected)
             socket.close(); // flushes, waits for zero-copy releases, then disconnects
     };
     auto pump = [&] {
@@ -156,6 +160,8 @@ int runSend(const QStringList &arguments)
             if (std::exchange(waitingForBuffer, false))
                 pump();
         });
+        if (options.sharedMemory)
+            QObject::connect(pool.get(), &BlightBufferPool::availableChanged, &socket, [&] { finishIfDone(); });
     }
     QObject::connect(&socket, &BlightSocket::sendsReleased, &socket, [&](const QList<SendIdRange> &ranges) {
         for (const SendIdRange &range : ranges) {
@@ -226,6 +232,10 @@ int runSend(const QStringList &arguments)
                        .arg(socket.queuedBytes());
         else if (!awaited.isEmpty())
             what = QStringLiteral("%1 of %2 acks outstanding").arg(awaited.size()).arg(next);
+        else if (framesOut())
+            what = QStringLiteral("%1 of the %2 pool buffers still held by the peer")
+                       .arg(pool->inUse())
+                       .arg(options.poolBuffers);
         else
             what = QStringLiteral("still closing");
         fail(QStringLiteral("timed out after %1 ms: %2").arg(options.timeoutMs).arg(what), true);
