@@ -12,6 +12,7 @@
 #include <QtQml/QQmlComponent>
 #include <QtQml/QQmlEngine>
 #include <QtQuick/QQuickItem>
+#include <QtQuick/QQuickWindow>
 #include <QtTest/QTest>
 
 #include <cstring>
@@ -149,6 +150,8 @@ void tst_PanelSharedMemory::stateAndMappedBytes()
     QCOMPARE(int(m_held.size()), agreed ? 1 : 0);
 
     QQmlEngine engine;
+    QQuickWindow window; // the view's charts want a window to live in
+    window.resize(1404, 1872);
     if (agreed) {
         // The receiver maps the sender's pool and keeps it mapped while it holds the frame.
         QVERIFY(m_receiver->mappedBytes() >= FrameSize);
@@ -174,6 +177,7 @@ void tst_PanelSharedMemory::stateAndMappedBytes()
     for (TransportMonitor *monitor : {&receiverMonitor, &senderMonitor}) {
         std::unique_ptr<QQuickItem> view = createView(&engine, monitor);
         QVERIFY(view);
+        view->setParentItem(window.contentItem());
         QQuickItem *badge = findItem(view.get(), QStringLiteral("zeroCopyBadge"));
         QVERIFY(badge);
         QCOMPARE(badge->property("text").toString(), monitor->badgeText());
