@@ -112,7 +112,7 @@ QJsonObject DemoLink::sharedMemorySummary() const
         {QStringLiteral("framesAsSharedHandles"), m_sharedFrames},
         {QStringLiteral("framesInMemfd"), m_framesInMemfd},
         {QStringLiteral("mappedBytesPeak"), m_peakMappedBytes},
-        {QStringLiteral("senderUserSpaceCopies"), qint64(m_senderStats.userSpaceCopies)},
+        {QStringLiteral("frameBytesSent"), qint64(m_senderStats.sharedMemoryBytesSent)},
         // Everything the receiver read through recvmsg(): headers and the small frame messages.
         {QStringLiteral("receiverBytesReceived"), qint64(m_receiverStats.bytesReceived)},
     };

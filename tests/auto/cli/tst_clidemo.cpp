@@ -172,6 +172,7 @@ void tst_CliDemo::sharedMemoryLinkSaysPath()
     QCOMPARE(shm.value(u"framesReceived").toInt(), frames);
     QCOMPARE(shm.value(u"framesInMemfd").toInt(), frames);
     QCOMPARE(shm.value(u"framesAsSharedHandles").toInt(), frames);
+    QCOMPARE(shm.value(u"frameBytesSent").toInteger(), qint64(frames) * frameSize);
     QVERIFY(shm.value(u"poolShared").toBool());
     QVERIFY(shm.value(u"mappedBytesPeak").toInteger() >= frameSize);
     QCOMPARE(shm.value(u"retiredRegions").toInt(), 0);
