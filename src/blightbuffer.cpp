@@ -131,6 +131,11 @@ bool BlightBuffer::isDetached() const noexcept
     return d && d->ref.loadAcquire() == 1;
 }
 
+bool BlightBuffer::isShared() const noexcept
+{
+    return d && d->shared;
+}
+
 bool BlightBuffer::isPooled() const noexcept
 {
     return d && d->pooled;

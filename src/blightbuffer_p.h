@@ -16,6 +16,10 @@ struct BufferBlock
     virtual ~BufferBlock() = default;
     /*! The last handle is gone. */
     virtual void recycle() = 0;
+    /*! A peer may still read these bytes after the connection that sent
+        them ended: never hand them (and the rest of their region) out again.
+        Only a shared pool's buffers act on it. */
+    virtual void retireRegion() { }
 
     QAtomicInt ref{1};
     // Holds of sends that wrote their header into the header room; while
@@ -27,6 +31,14 @@ struct BufferBlock
     qsizetype headerRoom = 0;
     bool writable = true;
     bool pooled = false;
+    // Shared memory: the region the bytes lie in (a sealed memfd), where
+    // a peer can map it from. regionDescriptor is a read-only descriptor of
+    // it owned by the region, -1 when the bytes cannot be shared.
+    bool shared = false; // a shared pool's buffer, or a frame received in shared memory
+    int regionDescriptor = -1;
+    quint64 regionSerial = 0; // unique in the process
+    const char *regionBase = nullptr;
+    qsizetype regionSize = 0;
 };
 
 /*! The page size, and \a bytes rounded up to it: buffers start their

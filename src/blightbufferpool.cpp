@@ -5,12 +5,14 @@
 #include <BlightTransport/blightbufferpool.h>
 
 #include "blightbuffer_p.h"
+#include "sharedmemoryallocator_p.h"
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QEvent>
 #include <QtCore/QMutex>
 #include <QtCore/QPointer>
 
+#include <algorithm>
 #include <vector>
 
 #include <sys/mman.h>
@@ -36,21 +38,41 @@ public:
 
 BlightBufferAllocator::~BlightBufferAllocator() = default;
 
+int BlightBufferAllocator::descriptor(const void *) const
+{
+    return -1;
+}
+
 namespace Detail {
 
 class PoolState;
+struct PoolRegion;
 
 struct PoolSlot final : BufferBlock
 {
     PoolState *state = nullptr;
+    PoolRegion *region = nullptr;
     int index = 0;
     void recycle() override;
+    void retireRegion() override;
+};
+
+/*! One allocation of count buffers. Retired: its buffers are not handed out
+    again; it is freed once the last of them came back. */
+struct PoolRegion
+{
+    char *base = nullptr;
+    qsizetype size = 0;
+    std::vector<PoolSlot> slots;
+    std::vector<int> freeList;
+    int out = 0;
+    bool retired = false;
 };
 
 /*!
     Shared by the pool object and every buffer that is out: freed by whichever
-    of them goes last. The mutex guards the free list and the statistics;
-    the pool pointer is cleared by the pool's destructor under it.
+    of them goes last. The mutex guards the regions, free lists and
+    statistics; the pool pointer is cleared by the pool's destructor under it.
 */
 class PoolState
 {
@@ -62,31 +84,60 @@ public:
     {
         // Each slot: one page of which the last HeaderRoom bytes are the
         // header room, then the payload from a page boundary.
-        const qsizetype page = pageSize();
-        stride = page + roundUpToPage(bufferSize);
+        stride = pageSize() + roundUpToPage(bufferSize);
         regionSize = stride * count;
-        if (count == 0 || !allocator)
-            return;
-        region = static_cast<char *>(allocator->allocate(regionSize));
-        if (!region)
-            return;
-        slots = std::vector<PoolSlot>(size_t(count));
-        freeList.reserve(size_t(count));
-        for (int i = count - 1; i >= 0; --i) {
-            PoolSlot &slot = slots[size_t(i)];
-            slot.state = this;
-            slot.index = i;
-            slot.payload = region + stride * i + page;
-            slot.capacity = bufferSize;
-            slot.headerRoom = BlightBuffer::HeaderRoom;
-            slot.pooled = true;
-            freeList.push_back(i);
-        }
+        current = newRegion();
     }
     ~PoolState()
     {
-        if (region)
-            allocator->deallocate(region, regionSize);
+        for (PoolRegion *region : regions)
+            freeRegion(region);
+    }
+
+    PoolRegion *newRegion()
+    {
+        if (count == 0 || !allocator)
+            return nullptr;
+        auto *base = static_cast<char *>(allocator->allocate(regionSize));
+        if (!base)
+            return nullptr;
+        auto *region = new PoolRegion;
+        region->base = base;
+        region->size = regionSize;
+        region->slots = std::vector<PoolSlot>(size_t(count));
+        region->freeList.reserve(size_t(count));
+        const int descriptor = allocator->descriptor(base);
+        const quint64 serial = nextSerial();
+        for (int i = count - 1; i >= 0; --i) {
+            PoolSlot &slot = region->slots[size_t(i)];
+            slot.state = this;
+            slot.region = region;
+            slot.index = i;
+            slot.payload = base + stride * i + pageSize();
+            slot.capacity = bufferSize;
+            slot.headerRoom = BlightBuffer::HeaderRoom;
+            slot.pooled = true;
+            slot.shared = descriptor >= 0;
+            slot.regionDescriptor = descriptor;
+            slot.regionSerial = serial;
+            slot.regionBase = base;
+            slot.regionSize = regionSize;
+            region->freeList.push_back(i);
+        }
+        regions.push_back(region);
+        return region;
+    }
+
+    void freeRegion(PoolRegion *region)
+    {
+        allocator->deallocate(region->base, region->size);
+        delete region;
+    }
+
+    static quint64 nextSerial()
+    {
+        static QAtomicInteger<quint64> serials{0};
+        return serials.fetchAndAddRelaxed(1) + 1;
     }
 
     void deref()
@@ -95,19 +146,58 @@ public:
             delete this;
     }
 
-    void giveBack(int index)
+    // Under the mutex: a return or a fresh region for a waiting acquire.
+    void postReturn()
     {
+        // Told from the pool's own thread: the return may happen deep
+        // inside a socket's send path.
+        if (pool && !returnPosted) {
+            returnPosted = true;
+            QCoreApplication::postEvent(pool, new QEvent(ReturnedEvent));
+        }
+    }
+
+    void giveBack(PoolSlot *slot)
+    {
+        PoolRegion *emptied = nullptr;
         {
             QMutexLocker locker(&mutex);
-            freeList.push_back(index);
-            // Told from the pool's own thread: the return may happen deep
-            // inside a socket's send path.
-            if (pool && !returnPosted) {
-                returnPosted = true;
-                QCoreApplication::postEvent(pool, new QEvent(ReturnedEvent));
+            PoolRegion *region = slot->region;
+            --region->out;
+            if (!region->retired) {
+                region->freeList.push_back(slot->index);
+                postReturn();
+            } else if (region->out == 0) {
+                emptied = region;
+                regions.erase(std::find(regions.begin(), regions.end(), region));
             }
         }
+        if (emptied)
+            freeRegion(emptied);
         deref();
+    }
+
+    void retire(PoolRegion *region)
+    {
+        PoolRegion *emptied = nullptr;
+        {
+            QMutexLocker locker(&mutex);
+            if (region->retired)
+                return;
+            region->retired = true;
+            ++retiredRegions;
+            if (region == current) {
+                current = newRegion();
+                if (current)
+                    postReturn();
+            }
+            if (region->out == 0) {
+                emptied = region;
+                regions.erase(std::find(regions.begin(), regions.end(), region));
+            }
+        }
+        if (emptied)
+            freeRegion(emptied);
     }
 
     QMutex mutex;
@@ -117,26 +207,38 @@ public:
     const qsizetype bufferSize;
     qsizetype stride = 0;
     qsizetype regionSize = 0;
-    char *region = nullptr;
-    std::vector<PoolSlot> slots;
-    std::vector<int> freeList;
+    std::vector<PoolRegion *> regions; // the current one and retired ones with buffers out
+    PoolRegion *current = nullptr;
     BlightBufferPool *pool = nullptr;
     bool returnPosted = false;
     int peakInUse = 0;
+    int retiredRegions = 0;
     quint64 waitingAcquires = 0;
 };
 
 void PoolSlot::recycle()
 {
-    state->giveBack(index);
+    state->giveBack(this); // the state outlives every slot that is out: each holds a ref
+}
+
+void PoolSlot::retireRegion()
+{
+    state->retire(region);
 }
 
 } // namespace Detail
-
 using Detail::PoolState;
 
 BlightBufferPool::BlightBufferPool(int count, qsizetype bufferSize, QObject *parent)
     : BlightBufferPool(count, bufferSize, std::make_unique<AnonymousAllocator>(), parent)
+{
+}
+
+BlightBufferPool::BlightBufferPool(int count, qsizetype bufferSize, Backing backing, QObject *parent)
+    : BlightBufferPool(count, bufferSize,
+                       backing == Backing::SharedMemory ? makeSharedMemoryAllocator()
+                                                        : std::make_unique<AnonymousAllocator>(),
+                       parent)
 {
 }
 
@@ -159,13 +261,33 @@ BlightBufferPool::~BlightBufferPool()
 
 bool BlightBufferPool::isValid() const
 {
-    return m_state->region != nullptr;
+    QMutexLocker locker(&m_state->mutex);
+    return m_state->current != nullptr;
+}
+
+bool BlightBufferPool::isShared() const
+{
+    QMutexLocker locker(&m_state->mutex);
+    return m_state->current && m_state->current->slots.front().shared;
+}
+
+int BlightBufferPool::retiredRegions() const
+{
+    QMutexLocker locker(&m_state->mutex);
+    return m_state->retiredRegions;
 }
 
 int BlightBufferPool::count() const
 {
     return isValid() ? m_state->count : 0;
 }
+
+namespace {
+int freeCount(const Detail::PoolState *state)
+{
+    return state->current ? int(state->current->freeList.size()) : 0;
+}
+} // namespace
 
 qint64 BlightBufferPool::bufferSize() const
 {
@@ -175,16 +297,18 @@ qint64 BlightBufferPool::bufferSize() const
 BlightBuffer BlightBufferPool::acquire()
 {
     QMutexLocker locker(&m_state->mutex);
-    if (m_state->freeList.empty()) {
-        if (isValid())
+    Detail::PoolRegion *region = m_state->current;
+    if (!region || region->freeList.empty()) {
+        if (region)
             ++m_state->waitingAcquires;
         return {};
     }
-    const int index = m_state->freeList.back();
-    m_state->freeList.pop_back();
-    m_state->peakInUse = qMax(m_state->peakInUse, m_state->count - int(m_state->freeList.size()));
+    const int index = region->freeList.back();
+    region->freeList.pop_back();
+    ++region->out;
+    m_state->peakInUse = qMax(m_state->peakInUse, m_state->count - int(region->freeList.size()));
     m_state->ref.ref();
-    Detail::PoolSlot &slot = m_state->slots[size_t(index)];
+    Detail::PoolSlot &slot = region->slots[size_t(index)];
     slot.ref.storeRelaxed(1);
     slot.size = m_state->bufferSize;
     return Detail::BufferAccess::adopt(&slot);
@@ -193,19 +317,21 @@ BlightBuffer BlightBufferPool::acquire()
 bool BlightBufferPool::contains(const void *address) const
 {
     const char *at = static_cast<const char *>(address);
-    return m_state->region && at >= m_state->region && at < m_state->region + m_state->regionSize;
+    QMutexLocker locker(&m_state->mutex);
+    const Detail::PoolRegion *region = m_state->current;
+    return region && at >= region->base && at < region->base + region->size;
 }
 
 int BlightBufferPool::available() const
 {
     QMutexLocker locker(&m_state->mutex);
-    return int(m_state->freeList.size());
+    return freeCount(m_state);
 }
 
 int BlightBufferPool::inUse() const
 {
     QMutexLocker locker(&m_state->mutex);
-    return count() - int(m_state->freeList.size());
+    return m_state->current ? m_state->count - freeCount(m_state) : 0;
 }
 
 int BlightBufferPool::peakInUse() const

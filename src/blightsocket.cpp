@@ -4,6 +4,7 @@
 // busy, so that a slot may delete the socket from any signal.
 #include "blightsocket_p.h"
 #include "logging_p.h"
+#include "sharedframe_p.h"
 
 #include <QtCore/QMetaMethod>
 
@@ -116,11 +117,15 @@ bool BlightSocket::isZeroCopyActive() const
 }
 BlightSocket::ZeroCopyState BlightSocket::zeroCopyState() const
 {
-    return d_func()->zeroCopy.state();
+    return isSharedMemoryActive() ? ZeroCopyState::SharedMemory : d_func()->zeroCopy.state();
 }
 QString BlightSocket::zeroCopyReason() const
 {
-    return d_func()->zeroCopy.reason();
+    Q_D(const BlightSocket);
+    if (isSharedMemoryActive())
+        return d->sharedMemoryReason();
+    const QString sharedMemory = d->sharedMemoryReason();
+    return sharedMemory.isEmpty() ? d->zeroCopy.reason() : d->zeroCopy.reason() + QStringLiteral("; ") + sharedMemory;
 }
 qint64 BlightSocket::zeroCopyThreshold() const
 {
@@ -208,6 +213,47 @@ void BlightSocket::setLingerTime(int msecs)
     Busy busy(d);
     const int before = std::exchange(d->lingerTime, qMax(msecs, 0));
     d->notifyChange(before, d->lingerTime, &BlightSocket::lingerTimeChanged);
+}
+
+bool BlightSocket::isSharedMemoryEnabled() const
+{
+    return d_func()->sharedMemoryEnabled;
+}
+
+void BlightSocket::setSharedMemoryEnabled(bool enabled)
+{
+    Q_D(BlightSocket);
+    Busy busy(d);
+    d->enableSharedMemory(enabled);
+}
+
+bool BlightSocket::isSharedMemoryActive() const
+{
+    Q_D(const BlightSocket);
+    return d->sharedMemoryEnabled && d->shm.agreed() && d->state == State::Connected;
+}
+
+qint64 BlightSocket::sharedMemoryLimit() const
+{
+    return d_func()->sharedMemoryLimit;
+}
+
+void BlightSocket::setSharedMemoryLimit(qint64 bytes)
+{
+    Q_D(BlightSocket);
+    Busy busy(d);
+    const qint64 before = std::exchange(d->sharedMemoryLimit, qMax<qint64>(bytes, 0));
+    d->notifyChange(before, d->sharedMemoryLimit, &BlightSocket::sharedMemoryLimitChanged);
+}
+
+qint64 BlightSocket::mappedBytes() const
+{
+    return d_func()->shm.mappedBytes();
+}
+
+void BlightSocket::releaseBuffer(const BlightBuffer &buffer)
+{
+    releaseReceivedFrame(buffer);
 }
 
 qint64 BlightSocket::sendQueueLimit() const

@@ -4,13 +4,15 @@
 // zero-copy policy, completion tracker, send ledger, message assembler). Its
 // methods are spread over one file per concern: socketsetup.cpp,
 // socketconnect.cpp, socketenqueue.cpp, socketsend.cpp, socketreceive.cpp,
-// socketcompletions.cpp, socketclose.cpp and socketlifetime.cpp.
+// socketcompletions.cpp, socketsharedmemory.cpp, socketclose.cpp and
+// socketlifetime.cpp.
 #pragma once
 
 #include "coalescingpolicy_p.h"
 #include "completiontracker_p.h"
 #include "sendledger_p.h"
 #include "sendqueue_p.h"
+#include "sharedmemorysession_p.h"
 #include "turnclock_p.h"
 #include "zerocopypolicy_p.h"
 
@@ -29,6 +31,8 @@
 #include <sys/socket.h>
 
 namespace Blight {
+
+class ReleaseChannel;
 
 /*!
     The engine behind a BlightSocket. It is a QObject child of the public
@@ -153,6 +157,37 @@ public:
     void onProbeTimer();
     void retryAfterNoBuffers();
 
+    // Shared memory on AF_UNIX (socketsharedmemory.cpp).
+    bool sharedMemoryPossible() const;
+    void enableSharedMemory(bool enabled);
+    /*! Sends this side's offer once per connection, when enabled. */
+    void offerSharedMemory(bool adopting = false);
+    QString sharedMemoryReason() const;
+    /*! Sends \a buffer as a frame in shared memory when the agreement
+        stands and the buffer is a shared pool's: the send id, or 0 when
+        refused; *\a taken false when the buffer takes the copy path. */
+    quint64 enqueueSharedFrame(const Header &header, const BlightBuffer &buffer, bool *taken);
+    /*! Keeps the descriptors a recvmsg() brought (or fails on MSG_CTRUNC). */
+    bool takeDescriptors(const msghdr &message);
+    /*! Descriptors no Pool message took by the end of a read came with
+        messages that carry none. */
+    bool checkStrayDescriptors();
+    void closeDescriptors();
+    /*! A complete message from the stream: shared-memory messages are
+        handled here, the rest dispatched. */
+    bool deliver(Message &message);
+    bool handleSharedMemoryMessage(const Message &message);
+    bool acceptPool(const SharedMemoryWire::PoolAnnounce &pool);
+    bool acceptFrame(const SharedMemoryWire::FrameRef &frame);
+    bool acceptRelease(const SharedMemoryWire::Decoded &release);
+    bool dispatchFrame(const Header &header, BlightBuffer frame);
+    /*! Sends the releases the application's frames queued. */
+    void sendReleases();
+    /*! The connection ended: frames out are retired and reported not
+        delivered; received regions are let go of (handles keep theirs). */
+    void endSharedMemory();
+    bool protocolError(const QString &reason);
+
     // Errors, close and teardown (socketclose.cpp).
     bool warn(const QString &message);
     bool reportError(BlightSocket::Error newError, const QString &reason);
@@ -227,12 +262,27 @@ public:
     QBasicTimer noBuffersTimer;
 
     // Receiving.
-    std::deque<Message> heldMessages; // assembled while reading was paused
+    struct HeldMessage
+    {
+        Message message;
+        BlightBuffer frame; // a frame in shared memory (message has its header only)
+    };
+    std::deque<HeldMessage> heldMessages; // assembled while reading was paused
     QByteArray rawBuffer;
     bool resumePosted = false;
 
     // Zero-copy.
     QBasicTimer probeTimer;
+
+    // Shared memory.
+    bool sharedMemoryEnabled = false;
+    qint64 sharedMemoryLimit = 64 * 1024 * 1024;
+    bool peerOfferedSharedMemory = false; // while it is off here
+    QString sharedMemoryFallback;         // why the last shared buffer took the copy path
+    SharedMemorySession shm;
+    ReleaseChannel *releaseChannel = nullptr;
+    std::vector<int> pendingDescriptors;
+    std::vector<quint32> releaseTokens; // reused for every batch of releases
 
     // Close.
     bool failed = false;

@@ -2,6 +2,9 @@
 // The send ledger (see sendledger_p.h).
 #include "sendledger_p.h"
 
+#include <algorithm>
+#include <iterator>
+
 namespace Blight {
 
 void SendLedger::droppedUpTo(quint64 id)
@@ -13,6 +16,40 @@ void SendLedger::droppedUpTo(quint64 id)
     else
         m_dropped.push_back({m_handed + 1, id});
     m_handed = id;
+}
+
+bool SendLedger::releasedByPeer(quint64 id)
+{
+    const auto at = std::lower_bound(m_peerHeld.begin(), m_peerHeld.end(), id);
+    if (at == m_peerHeld.end() || *at != id)
+        return false;
+    m_peerHeld.erase(at);
+    m_peerNews = true;
+    return true;
+}
+
+void SendLedger::undeliveredAtPeer(quint64 id)
+{
+    if (!releasedByPeer(id))
+        return;
+    // Keep the dropped ranges sorted and disjoint: merge with a neighbour.
+    auto at = std::lower_bound(m_dropped.begin(), m_dropped.end(), id,
+                               [](const Range &range, quint64 value) { return range.last < value; });
+    if (at != m_dropped.end() && at->first <= id)
+        return;
+    if (at != m_dropped.begin() && std::prev(at)->last + 1 == id) {
+        std::prev(at)->last = id;
+        if (at != m_dropped.end() && at->first == id + 1) {
+            std::prev(at)->last = at->last;
+            m_dropped.erase(at);
+        }
+        return;
+    }
+    if (at != m_dropped.end() && at->first == id + 1) {
+        at->first = id;
+        return;
+    }
+    m_dropped.insert(at, {id, id});
 }
 
 void SendLedger::emitRange(quint64 first, quint64 last, QList<SendIdRange> *out)
@@ -38,14 +75,15 @@ void SendLedger::emitRange(quint64 first, quint64 last, QList<SendIdRange> *out)
 
 quint64 SendLedger::collect(const CompletionTracker &tracker, QList<SendIdRange> *out)
 {
+    m_peerNews = false;
     if (m_handed <= m_reported && m_reportedAbove.empty())
         return 0;
-    // The released ids above the watermark: the gaps between pending
-    // zero-copy spans, up to what left the queue.
+    // The released ids above the watermark: the gaps between pending spans
+    // (zero-copy sends, frames the peer holds), up to what left the queue.
     std::vector<Range> &released = m_released;
     released.clear();
     quint64 cursor = m_reported + 1;
-    tracker.forEachPending([&](quint64 first, quint64 last) {
+    const auto visit = [&](quint64 first, quint64 last) {
         if (cursor > m_handed)
             return false;
         if (last < cursor)
@@ -54,7 +92,29 @@ quint64 SendLedger::collect(const CompletionTracker &tracker, QList<SendIdRange>
             released.push_back({cursor, qMin(first - 1, m_handed)});
         cursor = qMax(cursor, last + 1);
         return true;
-    });
+    };
+    if (m_peerHeld.empty()) {
+        tracker.forEachPending(visit);
+    } else {
+        // Both lists are in id order: merge them.
+        m_pending.clear();
+        tracker.forEachPending([this](quint64 first, quint64 last) {
+            m_pending.push_back({first, last});
+            return true;
+        });
+        auto span = m_pending.cbegin();
+        auto held = m_peerHeld.cbegin();
+        while (span != m_pending.cend() || held != m_peerHeld.cend()) {
+            const bool takeHeld = span == m_pending.cend() || (held != m_peerHeld.cend() && *held < span->first);
+            const bool more = takeHeld ? visit(*held, *held) : visit(span->first, span->last);
+            if (!more)
+                break;
+            if (takeHeld)
+                ++held;
+            else
+                ++span;
+        }
+    }
     if (cursor <= m_handed)
         released.push_back({cursor, m_handed});
 

@@ -22,7 +22,8 @@ namespace Blight {
 
     The send queue keeps sends in id order, so "left the queue" is one
     watermark. Zero-copy sends are the completion tracker's pending entries,
-    each spanning the ids whose bytes it carries; a completion out of order
+    each spanning the ids whose bytes it carries, and frames in shared memory
+    are pending while the peer holds them; a completion out of order
     can release ids above a send still pending, so released ids are found as
     the gaps between pending spans, and reported once each: collect() gives
     only what was not reported before, as ranges.
@@ -48,8 +49,18 @@ public:
         kernel did not take all of their bytes. */
     void droppedUpTo(quint64 id);
 
+    /*! Send \a id is held by the peer (a frame in shared memory) until
+        releasedByPeer() or undeliveredAtPeer(); ids come in ascending order. */
+    void heldByPeer(quint64 id) { m_peerHeld.push_back(id); }
+    /*! The peer released \a id; false if it did not hold it. */
+    bool releasedByPeer(quint64 id);
+    /*! The connection ended while the peer held \a id: reported as not
+        delivered. */
+    void undeliveredAtPeer(quint64 id);
+    qsizetype peerHeld() const { return qsizetype(m_peerHeld.size()); }
+
     /*! Whether collect() may find something new. */
-    bool hasNews() const { return m_handed > m_reported; }
+    bool hasNews() const { return m_handed > m_reported || m_peerNews; }
 
     /*!
         Appends to \a out the ids released and not reported before, given the
@@ -78,6 +89,11 @@ private:
     std::vector<Range> m_reportedAbove;
     std::vector<Range> m_released; // collect()'s scratch, kept for its capacity
     std::deque<Range> m_dropped;
+    // Ids the peer holds, ascending; and whether one was let go since the
+    // last collect().
+    std::vector<quint64> m_peerHeld;
+    std::vector<Range> m_pending; // collect()'s scratch: every pending span
+    bool m_peerNews = false;
 };
 
 } // namespace Blight

@@ -5,8 +5,15 @@
 #include <algorithm>
 #include <cstring>
 #include <sys/uio.h>
+#include <unistd.h>
 
 namespace Blight {
+
+void OwnedFd::reset()
+{
+    if (m_fd >= 0)
+        ::close(std::exchange(m_fd, -1));
+}
 
 void SendQueue::endMessage(quint64 id)
 {
@@ -44,6 +51,19 @@ void SendQueue::appendBuffer(const BufferHold &hold, const char *begin, qsizetyp
     piece.length = length;
     piece.eligible = eligible;
     push(std::move(piece), endsId);
+}
+
+void SendQueue::appendWithDescriptor(const char *bytes, qsizetype size, OwnedFd descriptor, quint64 endsId)
+{
+    Piece piece;
+    piece.bytes = QByteArray(bytes, size);
+    piece.descriptor = std::move(descriptor);
+    push(std::move(piece), endsId);
+    // A ping answer may come after it, never a message that ends in it.
+    m_pieces.back().boundaryAtEnd = true;
+    if (endsId == NoId)
+        endMessage(NoId);
+    m_pieces.back().messagesEnding = 1;
 }
 
 quint64 SendQueue::idAt(qsizetype offset) const
@@ -151,9 +171,12 @@ SendQueue::Batch SendQueue::fill(iovec *iov, int maxIov, bool zeroCopy, qsizetyp
     if (m_pieces.empty())
         return batch;
     batch.zeroCopy = m_pieces.front().eligible && zeroCopy;
+    batch.descriptor = m_pieces.front().descriptor.get();
     for (const Piece &piece : m_pieces) {
         if ((piece.eligible && zeroCopy) != batch.zeroCopy || batch.count == maxIov)
             break;
+        if (batch.count > 0 && piece.descriptor.get() >= 0)
+            break; // its descriptor must arrive with its own first byte
         if (batch.bytes >= budget) {
             batch.cutByBudget = true;
             break;

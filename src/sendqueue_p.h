@@ -11,10 +11,39 @@
 #include <QtCore/QByteArrayView>
 
 #include <deque>
+#include <utility>
 
 struct iovec;
 
 namespace Blight {
+
+/*! A descriptor that closes itself (one a queued message carries to the peer). */
+class OwnedFd
+{
+public:
+    OwnedFd() = default;
+    explicit OwnedFd(int fd)
+        : m_fd(fd)
+    {
+    }
+    OwnedFd(OwnedFd &&other) noexcept
+        : m_fd(std::exchange(other.m_fd, -1))
+    {
+    }
+    OwnedFd &operator=(OwnedFd &&other) noexcept
+    {
+        OwnedFd moved(std::move(other));
+        std::swap(m_fd, moved.m_fd);
+        return *this;
+    }
+    Q_DISABLE_COPY(OwnedFd)
+    ~OwnedFd() { reset(); }
+    int get() const { return m_fd; }
+    void reset();
+
+private:
+    int m_fd = -1;
+};
 
 class SendQueue
 {
@@ -38,6 +67,7 @@ public:
         bool staging = false;      //!< an appendable staging buffer of small messages
         bool boundaryAtEnd = true; //!< the piece ends where a message ends
         bool priority = false;     //!< the answer to a ping, not yet rewritten
+        OwnedFd descriptor;        //!< goes with SCM_RIGHTS on the sendmsg() this piece starts
         const char *data() const { return hold.isNull() ? bytes.constData() : begin; }
         qsizetype size() const { return hold.isNull() ? bytes.size() : length; }
         qsizetype remaining() const { return size() - offset; }
@@ -50,6 +80,7 @@ public:
         qsizetype bytes = 0;      //!< bytes offered
         bool zeroCopy = false;    //!< the batch is eligible and zero-copy is on
         bool cutByBudget = false; //!< the byte budget, not the queue, ended it
+        int descriptor = -1;      //!< to send with the batch (its first piece's)
     };
 
     /*! What clear() dropped. */
@@ -91,6 +122,15 @@ public:
     void appendMarker(quint64 id) { endMessage(id); }
     /*! Copies \a size bytes into the staging buffer at the back. */
     void appendCopy(const char *data, qsizetype size, quint64 endsId);
+    /*!
+        Queues a small message of \a size bytes that carries \a descriptor
+        (the queue owns it): the peer receives a descriptor with the first
+        byte of the sendmsg() that carried it, so this message always starts
+        a call of its own (fill() ends a batch in front of it).
+    */
+    void appendWithDescriptor(const char *bytes, qsizetype size, OwnedFd descriptor, quint64 endsId);
+    /*! The kernel took the front piece's descriptor (with its first byte). */
+    void descriptorSent() { m_pieces.front().descriptor.reset(); }
     /*! Copies a whole small message (header and payload) into staging, or,
         in datagram mode, into a piece of its own. */
     void appendMessageCopy(const char *header, qsizetype headerSize, QByteArrayView payload, quint64 id);

@@ -192,6 +192,7 @@ void BlightSocketPrivate::finalize()
     SocketRegistry::release(std::exchange(claimedInode, 0));
     fd = -1;
     dropQueue();
+    endSharedMemory(); // after the queue: frames still queued were dropped with it
     closing = false;
     if (heir) {
         deleteLater();
@@ -222,6 +223,8 @@ bool BlightSocketPrivate::emitStatistics()
     stats.pendingBuffers = tracker.pendingCount();
     stats.pendingBytes = tracker.pendingBytes();
     stats.peakPendingBytes = tracker.peakPendingBytes();
+    stats.mappedBytes = shm.mappedBytes();
+    stats.mappedPools = shm.mappedPools();
     if (q_ptr)
         Q_EMIT q_ptr->statisticsChanged();
     return !gone();

@@ -121,6 +121,12 @@ quint64 BlightSocketPrivate::enqueueBuffer(const Header *header, const BlightBuf
     const qsizetype total = (header ? HeaderSize : 0) + size;
     if (total == 0)
         return enqueueRaw(QByteArray());
+    if (header && (sharedMemoryEnabled || shm.offerSent)) {
+        bool taken = false;
+        const quint64 id = enqueueSharedFrame(*header, buffer, &taken);
+        if (taken)
+            return id;
+    }
     if (!fitsDatagram(total) || !acceptable(total))
         return 0;
     // The header goes into the buffer's header room when no other send

@@ -4,6 +4,7 @@
 // thread moves, and the engine's own events and timers.
 #include "blightsocket_p.h"
 #include "logging_p.h"
+#include "sharedframe_p.h"
 #include "socketutil_p.h"
 
 #include <QtCore/QCoreApplication>
@@ -32,6 +33,11 @@ BlightSocketPrivate::~BlightSocketPrivate()
     TurnClock::cancel(this);
     if (connectingFd >= 0)
         ::close(connectingFd);
+    if (releaseChannel) {
+        releaseChannel->close();
+        releaseChannel->deref();
+    }
+    closeDescriptors();
 }
 
 BlightSocketPrivate::Busy::Busy(BlightSocketPrivate *d)
@@ -111,6 +117,11 @@ void BlightSocketPrivate::finishDetach()
 
 bool BlightSocketPrivate::event(QEvent *e)
 {
+    if (e->type() == ReleaseChannel::eventType()) {
+        Busy busy(this);
+        sendReleases();
+        return true;
+    }
     if (e->type() == EndOfTurnEvent) {
         Busy busy(this);
         endOfTurn();

@@ -83,12 +83,23 @@ bool BlightSocketPrivate::readStream()
         msghdr message{};
         message.msg_iov = iov;
         message.msg_iovlen = size_t(count);
+        // Shared memory: room for the descriptors of Pool messages. Without
+        // it the kernel closes any descriptor the peer sends.
+        alignas(cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))];
+        const bool descriptors = (sharedMemoryEnabled || shm.offerSent) && sharedMemoryPossible();
+        if (descriptors) {
+            message.msg_control = control;
+            message.msg_controllen = sizeof(control);
+        }
         qsizetype received = 0;
-        const Received result = receive(&message, 0, &received, true);
+        const Received result = receive(&message, descriptors ? MSG_CMSG_CLOEXEC : 0, &received, true);
         if (result == Received::Again)
             continue;
         if (result != Received::Bytes)
             return result == Received::Drained;
+        if (descriptors && (message.msg_controllen > 0 || (message.msg_flags & MSG_CTRUNC))
+            && !takeDescriptors(message))
+            return false;
         stats.bytesReceived += quint64(received);
         assembler.commit(received);
         for (;;) {
@@ -100,9 +111,11 @@ bool BlightSocketPrivate::readStream()
                 fail(BlightSocket::Error::ProtocolError, assembler.errorString());
                 return false;
             }
-            if (!dispatch(incoming))
+            if (!deliver(incoming))
                 return false;
         }
+        if (!checkStrayDescriptors())
+            return false;
         if (readingPaused || received < offered)
             return !gone();
     }
@@ -240,7 +253,7 @@ bool BlightSocketPrivate::dispatch(Message &message)
 {
     ++stats.messagesReceived;
     if (readingPaused) {
-        heldMessages.push_back(std::move(message));
+        heldMessages.push_back(HeldMessage{std::move(message), BlightBuffer()});
         return true;
     }
     switch (message.type()) {
@@ -276,10 +289,10 @@ void BlightSocketPrivate::resumeReading()
 {
     resumePosted = false;
     while (!heldMessages.empty() && !readingPaused && state == BlightSocket::State::Connected) {
-        Message message = std::move(heldMessages.front());
+        HeldMessage held = std::move(heldMessages.front());
         heldMessages.pop_front();
-        --stats.messagesReceived; // dispatch() counts it again
-        if (!dispatch(message))
+        --stats.messagesReceived; // dispatched again, and counted again
+        if (!(held.frame.isNull() ? dispatch(held.message) : dispatchFrame(held.message.header, std::move(held.frame))))
             return;
     }
     if (readingPaused || state != BlightSocket::State::Connected)
@@ -298,7 +311,7 @@ void BlightSocketPrivate::resumeReading()
                 fail(BlightSocket::Error::ProtocolError, assembler.errorString());
                 return;
             }
-            if (!dispatch(incoming) || readingPaused)
+            if (!deliver(incoming) || readingPaused)
                 return;
         }
     }

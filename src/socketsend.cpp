@@ -217,6 +217,17 @@ BlightSocketPrivate::BatchResult BlightSocketPrivate::sendBatch()
     msghdr message{};
     message.msg_iov = iov;
     message.msg_iovlen = size_t(batch.count);
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    if (batch.descriptor >= 0) {
+        // A shared-memory region for the peer: with this call's first byte.
+        message.msg_control = control;
+        message.msg_controllen = sizeof(control);
+        cmsghdr *rights = CMSG_FIRSTHDR(&message);
+        rights->cmsg_level = SOL_SOCKET;
+        rights->cmsg_type = SCM_RIGHTS;
+        rights->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(rights), &batch.descriptor, sizeof(int));
+    }
     ++stats.sendCalls;
     const ssize_t sent = Sys::sendmsg(fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT | (batch.zeroCopy ? MSG_ZEROCOPY : 0));
     if (sent < 0) {
@@ -260,6 +271,8 @@ BlightSocketPrivate::BatchResult BlightSocketPrivate::sendBatch()
         ++stats.copySends;
     }
     stats.bytesSent += quint64(sent);
+    if (batch.descriptor >= 0 && sent > 0)
+        queue.descriptorSent();
     stats.messagesSent += queue.advance(sent);
     if (queue.lastEndedId() > ledger.handed()) {
         ledger.handedUpTo(queue.lastEndedId());

@@ -102,6 +102,9 @@ void BlightSocketPrivate::startConnection()
     stats = SocketStatistics();
     assembler = MessageAssembler(maxPayloadSize);
     heldMessages.clear();
+    endSharedMemory();
+    peerOfferedSharedMemory = false;
+    sharedMemoryFallback.clear();
     probeTimer.stop();
     noBuffersTimer.stop();
     lingerTimer.stop();
@@ -180,6 +183,8 @@ bool BlightSocketPrivate::adopt(int newFd, BlightSocket::Ownership ownership, co
     detectZeroCopy();
     setupNotifiers();
     qCDebug(lcSocket) << "adopted" << endpointText << kind;
+    if (!connectOnFirstDatagram)
+        offerSharedMemory(true); // ahead of anything the application sends
     if (!setState(connectOnFirstDatagram ? BlightSocket::State::Connecting : BlightSocket::State::Connected))
         return true;
     if (applyZeroCopyChange())

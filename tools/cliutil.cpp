@@ -116,6 +116,8 @@ QString zeroCopyStateName(BlightSocket::ZeroCopyState state)
         return QStringLiteral("backed-off");
     case BlightSocket::ZeroCopyState::Budget:
         return QStringLiteral("budget");
+    case BlightSocket::ZeroCopyState::SharedMemory:
+        return QStringLiteral("shared-memory");
     }
     return {};
 }

@@ -93,6 +93,10 @@ public:
     bool isDetached() const noexcept;
     /*! Whether the bytes are in a BlightBufferPool (a detaching copy is not). */
     bool isPooled() const noexcept;
+    /*! Whether the bytes are in shared memory: a buffer of a
+        BlightBufferPool::Backing::SharedMemory pool, or a frame received in
+        shared memory (BlightSocket::bufferReceived()). */
+    bool isShared() const noexcept;
 
     const char *constData() const noexcept;
     const char *data() const noexcept { return constData(); }

@@ -33,6 +33,11 @@ public:
     /*! Gives back what allocate() returned, once the pool and every buffer
         of it are gone; may run in any thread that dropped the last buffer. */
     virtual void deallocate(void *memory, qsizetype bytes) = 0;
+    /*! A read-only descriptor a peer process can map \a memory (an address
+        allocate() returned) from, owned by the allocator and valid until
+        deallocate(); -1 (the default) when the memory cannot be shared. The
+        memory must then be a memfd sealed against shrinking and growing. */
+    virtual int descriptor(const void *memory) const;
 };
 
 /*!
@@ -51,6 +56,10 @@ public:
     works as well when the socket was destroyed meanwhile and its background
     closer held the buffer.
 
+    The memory is one region of count() buffers. A region whose buffers a
+    peer may still read after its connection ended is retired (see
+    retiredRegions()) and replaced by a fresh one.
+
     acquire() and the statistics may be called from any thread; the signals
     are emitted in the pool's thread. A pool destroyed while buffers are out
     keeps its memory until the last of them is dropped.
@@ -61,14 +70,24 @@ class BLIGHTTRANSPORT_EXPORT BlightBufferPool : public QObject
     Q_PROPERTY(int count READ count CONSTANT)
     Q_PROPERTY(qint64 bufferSize READ bufferSize CONSTANT)
     Q_PROPERTY(bool valid READ isValid CONSTANT)
+    Q_PROPERTY(bool shared READ isShared CONSTANT)
+    Q_PROPERTY(int retiredRegions READ retiredRegions NOTIFY availableChanged)
     Q_PROPERTY(int available READ available NOTIFY availableChanged)
     Q_PROPERTY(int inUse READ inUse NOTIFY availableChanged)
     Q_PROPERTY(int peakInUse READ peakInUse NOTIFY availableChanged)
     Q_PROPERTY(quint64 waitingAcquires READ waitingAcquires NOTIFY availableChanged)
 
 public:
+    /*! Where the memory comes from. SharedMemory: a sealed memfd, whose
+        buffers a BlightSocket with sharedMemoryEnabled() sends to a peer
+        that agreed as shared memory, without copying (docs/shared-memory.md). */
+    enum class Backing { Anonymous, SharedMemory };
+    Q_ENUM(Backing)
+
     /*! \a count buffers of \a bufferSize bytes each, from anonymous memory. */
     BlightBufferPool(int count, qsizetype bufferSize, QObject *parent = nullptr);
+    /*! The same, from \a backing. */
+    BlightBufferPool(int count, qsizetype bufferSize, Backing backing, QObject *parent = nullptr);
     /*! The same, from \a allocator. */
     BlightBufferPool(int count, qsizetype bufferSize, std::unique_ptr<BlightBufferAllocator> allocator,
                      QObject *parent = nullptr);
@@ -82,8 +101,17 @@ public:
         bufferSize(); null when every buffer is out (counted in
         waitingAcquires(); bufferAvailable() follows a return). */
     BlightBuffer acquire();
-    /*! Whether \a address lies inside this pool's memory. */
+    /*! Whether \a address lies inside this pool's memory (its current region). */
     bool contains(const void *address) const;
+    /*! Whether the buffers can travel in shared memory (a memfd region). */
+    bool isShared() const;
+    /*!
+        Regions retired so far: when a connection ends while a peer still
+        holds frames of the pool, a live receiver may go on reading them, so
+        the region they lie in is never handed out again; the pool serves
+        later acquires from a fresh region of the same size.
+    */
+    int retiredRegions() const;
 
     int available() const;
     int inUse() const;

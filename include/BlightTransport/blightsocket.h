@@ -73,6 +73,19 @@ class BlightSocketPrivate;
     To reuse frame buffers without copying, send them from a
     BlightBufferPool with sendBuffer(): a buffer returns to its pool by
     itself once its send is released and the caller dropped its handle.
+
+    \section shm Shared memory on AF_UNIX
+
+    With sharedMemoryEnabled() on both sockets of an AF_UNIX stream
+    connection in messages mode, buffers of a
+    BlightBufferPool::Backing::SharedMemory pool travel as a small message
+    naming a part of a sealed memfd the peer maps read-only once: no copy
+    at all. The receiver gets each frame from bufferReceived() as a
+    read-only BlightBuffer, or a copy in messageReceived() when nothing is
+    connected to bufferReceived(); the sender's send id is released when
+    the receiver let go of the frame. Off by default; towards a peer that
+    did not offer it (Oxide's own code), nothing changes on the wire.
+    docs/shared-memory.md has the protocol and the receiver's checks.
 */
 class BLIGHTTRANSPORT_EXPORT BlightSocket : public QObject
 {
@@ -98,6 +111,12 @@ class BLIGHTTRANSPORT_EXPORT BlightSocket : public QObject
         int copiedBackOffCount READ copiedBackOffCount WRITE setCopiedBackOffCount NOTIFY copiedBackOffCountChanged)
     Q_PROPERTY(int backOffInterval READ backOffInterval WRITE setBackOffInterval NOTIFY backOffIntervalChanged)
     Q_PROPERTY(int lingerTime READ lingerTime WRITE setLingerTime NOTIFY lingerTimeChanged)
+    Q_PROPERTY(bool sharedMemoryEnabled READ isSharedMemoryEnabled WRITE setSharedMemoryEnabled NOTIFY
+                   sharedMemoryEnabledChanged)
+    Q_PROPERTY(bool sharedMemoryActive READ isSharedMemoryActive NOTIFY zeroCopyStateChanged)
+    Q_PROPERTY(
+        qint64 sharedMemoryLimit READ sharedMemoryLimit WRITE setSharedMemoryLimit NOTIFY sharedMemoryLimitChanged)
+    Q_PROPERTY(qint64 mappedBytes READ mappedBytes NOTIFY statisticsChanged)
 
     Q_PROPERTY(qint64 sendQueueLimit READ sendQueueLimit WRITE setSendQueueLimit NOTIFY sendQueueLimitChanged)
     Q_PROPERTY(qint64 flushThreshold READ flushThreshold WRITE setFlushThreshold NOTIFY flushThresholdChanged)
@@ -131,9 +150,11 @@ public:
         Active: eligible payloads go with MSG_ZEROCOPY. Unsupported: the socket
         cannot (AF_UNIX). Disabled: zeroCopyMode() is Off. BackedOff: the
         kernel reported copies and zero-copy is suspended until a later probe.
-        Budget: the pinned-bytes budget is exhausted for now.
+        Budget: the pinned-bytes budget is exhausted for now. SharedMemory:
+        an AF_UNIX socket whose peer agreed to shared memory: buffers of a
+        shared BlightBufferPool travel without a copy (see \ref shm).
     */
-    enum class ZeroCopyState { Unsupported, Disabled, Active, BackedOff, Budget };
+    enum class ZeroCopyState { Unsupported, Disabled, Active, BackedOff, Budget, SharedMemory };
     Q_ENUM(ZeroCopyState)
     enum class Error {
         NoError,
@@ -210,6 +231,18 @@ public:
         the connection down so that the kernel drops their data. */
     int lingerTime() const;
     void setLingerTime(int msecs);
+    /*! Offers shared memory to the peer and uses it once the peer offered
+        too (see \ref shm). Takes effect at once when connected. */
+    bool isSharedMemoryEnabled() const;
+    void setSharedMemoryEnabled(bool enabled);
+    /*! Both sides offered shared memory on this connection. */
+    bool isSharedMemoryActive() const;
+    /*! The bytes of the peer's pools this side maps per connection at most
+        (64 MiB by default); told to the peer in the offer. */
+    qint64 sharedMemoryLimit() const;
+    void setSharedMemoryLimit(qint64 bytes);
+    /*! Bytes of the peer's pools mapped for this connection. */
+    qint64 mappedBytes() const;
 
     qint64 sendQueueLimit() const;
     void setSendQueueLimit(qint64 bytes);
@@ -278,6 +311,10 @@ public Q_SLOTS:
     quint64 send(const QByteArray &data);
     /*! Raw-stream mode: sends \a buffer's bytes as they are (see sendBuffer()). */
     quint64 sendRawBuffer(const Blight::BlightBuffer &buffer);
+    /*! Sends the release of a frame received in shared memory now, before its
+        last handle is dropped; handles still held then read memory the
+        sender may rewrite. Does nothing for other buffers or a second time. */
+    void releaseBuffer(const Blight::BlightBuffer &buffer);
     /*! Hands everything queued to the kernel now, as far as it takes it. */
     void flush();
     /*!
@@ -313,6 +350,11 @@ Q_SIGNALS:
     void pingReceived(quint32 ackid);
     /*! Raw-stream mode: bytes as they arrived. */
     void dataReceived(const QByteArray &data);
+    /*! A message whose payload arrived in shared memory, as a read-only
+        handle on the peer's memory (no copy). The release goes back when the
+        last handle is dropped (or on releaseBuffer()). Without a receiver
+        here, such messages come through messageReceived() with a copy. */
+    void bufferReceived(Blight::MessageType type, quint32 ackid, const Blight::BlightBuffer &buffer);
 
     /*! The socket no longer holds the bytes of these sends (see \ref ids);
         at most once per event-loop turn. */
@@ -336,6 +378,8 @@ Q_SIGNALS:
     void copiedBackOffCountChanged();
     void backOffIntervalChanged();
     void lingerTimeChanged();
+    void sharedMemoryEnabledChanged();
+    void sharedMemoryLimitChanged();
     void sendQueueLimitChanged();
     void flushThresholdChanged();
     void maxPayloadSizeChanged();

@@ -27,6 +27,9 @@ constexpr auto StateSite = "socketsetup.cpp:setState:stateChanged";
 constexpr auto Connected = "socketsetup.cpp:becomeConnected:connected";
 constexpr auto Property = "blightsocket_p.h:notifyChange:notify";
 constexpr auto SendsReleased = "socketlifetime.cpp:emitReleases:sendsReleased";
+constexpr auto SharedMemoryEnabled = "socketsharedmemory.cpp:enableSharedMemory:zeroCopyStateChanged";
+constexpr auto SharedMemoryOffer = "socketsharedmemory.cpp:handleSharedMemoryMessage:zeroCopyStateChanged";
+constexpr auto Frame = "socketsharedmemory.cpp:dispatchFrame:bufferReceived";
 
 template<typename Signal> QMetaMethod signal(Signal s)
 {
@@ -269,6 +272,19 @@ const QList<Row> &rows()
          When::InCall},
         {"readingPausedChanged", S::SetReadingPaused, Property, signal(&BlightSocket::readingPausedChanged),
          When::InCall},
+        {"sharedMemoryEnabledChanged", S::SetSharedMemoryEnabled, Property,
+         signal(&BlightSocket::sharedMemoryEnabledChanged), When::InCall},
+        {"sharedMemoryLimitChanged", S::SetSharedMemoryLimit, Property, signal(&BlightSocket::sharedMemoryLimitChanged),
+         When::InCall},
+        // shared memory
+        {"zeroCopyStateChanged: setSharedMemoryEnabled()", S::SetSharedMemoryEnabled, SharedMemoryEnabled,
+         signal(&BlightSocket::zeroCopyStateChanged), When::InCall},
+        {"zeroCopyStateChanged: the peer's offer completes the agreement", S::SharedMemoryAgreement, SharedMemoryOffer,
+         signal(&BlightSocket::zeroCopyStateChanged), When::FromLoop},
+        {"zeroCopyStateChanged: the peer offers, shared memory is off here", S::PeerOffersWhileOff, SharedMemoryOffer,
+         signal(&BlightSocket::zeroCopyStateChanged), When::FromLoop},
+        {"bufferReceived: a frame in shared memory", S::SharedMemoryFrame, Frame, signal(&BlightSocket::bufferReceived),
+         When::FromLoop},
     };
     return table;
 }

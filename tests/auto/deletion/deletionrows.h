@@ -77,6 +77,12 @@ enum class Scenario {
     SetMaxPayloadSize,
     SetAutoAnswerPings,
     SetReadingPaused,
+    SetSharedMemoryEnabled,
+    SetSharedMemoryLimit,
+    // Shared memory (an AF_UNIX pair of two BlightSockets).
+    SharedMemoryAgreement, // both enabled: the peer's offer completes it
+    PeerOffersWhileOff,    // only the peer enabled: its offer is noted
+    SharedMemoryFrame,     // a frame from the peer's shared pool
 };
 
 /*! Where the signal must come from for the slot to delete: inside the call

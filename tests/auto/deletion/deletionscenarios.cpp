@@ -4,6 +4,8 @@
 
 #include <testutil.h>
 
+#include <BlightTransport/blightbufferpool.h>
+
 #include <QtCore/QEventLoop>
 #include <QtCore/QTemporaryDir>
 #include <QtCore/QTimer>
@@ -341,6 +343,28 @@ void tst_Deletion::run(Scenario scenario)
         arm();
         call([this] { m_socket->setZeroCopyMode(BlightSocket::ZeroCopyMode::Off); });
         return;
+    case Scenario::SharedMemoryAgreement:
+    case Scenario::PeerOffersWhileOff:
+    case Scenario::SharedMemoryFrame: {
+        int fds[2];
+        QVERIFY(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) == 0);
+        m_socket = new BlightSocket;
+        m_peer = std::make_unique<BlightSocket>();
+        m_socket->setSharedMemoryEnabled(scenario != Scenario::PeerOffersWhileOff);
+        m_peer->setSharedMemoryEnabled(true);
+        if (scenario != Scenario::SharedMemoryFrame)
+            arm();
+        QVERIFY(m_socket->setSocketDescriptor(fds[0]));
+        QVERIFY(m_peer->setSocketDescriptor(fds[1]));
+        if (scenario != Scenario::SharedMemoryFrame)
+            return;
+        QTRY_VERIFY(m_socket->isSharedMemoryActive() && m_peer->isSharedMemoryActive());
+        arm();
+        // The pool may go before its buffer: the buffer keeps its memory.
+        BlightBufferPool pool(1, 4096, BlightBufferPool::Backing::SharedMemory);
+        QVERIFY(m_peer->sendBuffer(MessageType::Ack, 1, pool.acquire()) > 0);
+        return;
+    }
     default:
         break;
     }
@@ -386,6 +410,12 @@ void tst_Deletion::run(Scenario scenario)
             break;
         case Scenario::SetReadingPaused:
             s->setReadingPaused(!s->isReadingPaused());
+            break;
+        case Scenario::SetSharedMemoryEnabled:
+            s->setSharedMemoryEnabled(!s->isSharedMemoryEnabled());
+            break;
+        case Scenario::SetSharedMemoryLimit:
+            s->setSharedMemoryLimit(s->sharedMemoryLimit() + 1);
             break;
         default:
             QFAIL("a scenario without code");

@@ -6,7 +6,9 @@
 #include <QtCore/QRandomGenerator>
 #include <QtTest/QTest>
 
+#include <algorithm>
 #include <map>
+#include <vector>
 
 using namespace Blight;
 
@@ -64,6 +66,9 @@ private Q_SLOTS:
     void droppedAreMarkedNotDelivered();
     void droppedWhilePendingWaitForTheKernel();
     void rangesAreMerged();
+    void heldByPeerUntilReleased();
+    void undeliveredAtPeerAmongDelivered();
+    void randomizedAgainstModel_data();
     void randomizedAgainstModel();
 };
 
@@ -104,7 +109,6 @@ void tst_SendLedger::nothingNewReportsNothing()
     ledger.handedUpTo(1);
     QVERIFY(ledger.hasNews());
     QCOMPARE(reports.take(ledger, tracker), quint64(1));
-    QVERIFY(!ledger.hasNews());
     QCOMPARE(reports.take(ledger, tracker), quint64(0));
     QCOMPARE(reports.notifications, 1);
 }
@@ -236,10 +240,72 @@ void tst_SendLedger::rangesAreMerged()
     QCOMPARE(ranges.constFirst(), (SendIdRange{1, 1000, true}));
 }
 
+void tst_SendLedger::heldByPeerUntilReleased()
+{
+    // A frame in shared memory: handed to the kernel, still held by the peer.
+    SendLedger ledger;
+    CompletionTracker tracker;
+    Reports reports;
+    for (int i = 0; i < 4; ++i)
+        ledger.accept();
+    ledger.heldByPeer(2);
+    ledger.heldByPeer(3);
+    ledger.handedUpTo(4);
+    QCOMPARE(reports.take(ledger, tracker), quint64(2)); // 1 and 4
+    QVERIFY(reports.has(1) && reports.has(4) && !reports.has(2) && !reports.has(3));
+    QVERIFY(ledger.releasedByPeer(3));
+    QVERIFY(!ledger.releasedByPeer(3)); // not held any more
+    QVERIFY(ledger.hasNews());
+    QCOMPARE(reports.take(ledger, tracker), quint64(1));
+    QVERIFY(reports.ids.at(3));
+    QCOMPARE(ledger.reportedUpTo(), quint64(1));
+    QVERIFY(ledger.releasedByPeer(2));
+    QCOMPARE(reports.take(ledger, tracker), quint64(1));
+    QCOMPARE(ledger.reportedUpTo(), quint64(4));
+    QCOMPARE(ledger.peerHeld(), 0);
+    QVERIFY(reports.twice.isEmpty());
+}
+
+void tst_SendLedger::undeliveredAtPeerAmongDelivered()
+{
+    // The connection ends with frames 2 and 4 out: those two are not
+    // delivered, their neighbours are, and adjacent drops merge.
+    SendLedger ledger;
+    CompletionTracker tracker;
+    Reports reports;
+    for (int i = 0; i < 6; ++i)
+        ledger.accept();
+    for (quint64 id : {2, 3, 5})
+        ledger.heldByPeer(id);
+    ledger.handedUpTo(6);
+    QVERIFY(ledger.releasedByPeer(5));
+    reports.take(ledger, tracker);
+    ledger.undeliveredAtPeer(3);
+    ledger.undeliveredAtPeer(2);
+    QCOMPARE(ledger.droppedRanges(), 1);
+    QList<SendIdRange> ranges;
+    QCOMPARE(ledger.collect(tracker, &ranges), quint64(2));
+    QCOMPARE(ranges.size(), 1);
+    QCOMPARE(ranges.first().first, quint64(2));
+    QCOMPARE(ranges.first().last, quint64(3));
+    QVERIFY(!ranges.first().delivered);
+    QCOMPARE(ledger.reportedUpTo(), quint64(6));
+    QCOMPARE(ledger.droppedRanges(), 0);
+}
+
+void tst_SendLedger::randomizedAgainstModel_data()
+{
+    QTest::addColumn<bool>("peerHolds");
+    QTest::newRow("zero-copy spans") << false;
+    QTest::newRow("zero-copy spans and frames the peer holds") << true;
+}
+
 void tst_SendLedger::randomizedAgainstModel()
 {
-    // The model: per id, whether it left the queue, whether dropped, and the
-    // zero-copy sends that carry it. Released = left and no carrier pending.
+    // The model: per id, whether it left the queue, whether dropped, the
+    // zero-copy sends that carry it, and whether the peer holds it (a frame
+    // in shared memory). Released = left, no carrier pending, not held.
+    QFETCH(bool, peerHolds);
     QRandomGenerator random(20261202);
     for (int round = 0; round < 200; ++round) {
         SendLedger ledger;
@@ -247,15 +313,21 @@ void tst_SendLedger::randomizedAgainstModel()
         Reports reports;
         std::map<quint64, bool> dropped;
         std::map<quint32, std::pair<quint64, quint64>> pendingSpans; // kernel seq -> ids
+        std::vector<quint64> held;                                   // ids the peer holds, ascending
         quint64 handed = 0;
         for (int step = 0; step < 300; ++step) {
-            switch (random.bounded(6)) {
+            switch (random.bounded(7)) {
             case 0:
             case 1: { // accept some and hand them over, maybe in zero-copy sends
                 const int count = int(random.bounded(1, 5));
                 const quint64 first = ledger.nextId();
-                for (int i = 0; i < count; ++i)
-                    ledger.accept();
+                for (int i = 0; i < count; ++i) {
+                    const quint64 id = ledger.accept();
+                    if (peerHolds && random.bounded(3) == 0) {
+                        ledger.heldByPeer(id);
+                        held.push_back(id);
+                    }
+                }
                 const quint64 last = ledger.lastId();
                 // The send starts with the rest of a message an earlier send
                 // left unfinished, and may itself end in the middle of one.
@@ -286,9 +358,25 @@ void tst_SendLedger::randomizedAgainstModel()
                     pendingSpans.erase(it);
                 }
                 break;
+            case 4: { // the peer lets go of a frame it holds, or the connection ended
+                const auto end = std::upper_bound(held.begin(), held.end(), handed);
+                if (held.begin() == end)
+                    break;
+                const auto it = held.begin() + random.bounded(int(end - held.begin()));
+                if (random.bounded(4) == 0) {
+                    ledger.undeliveredAtPeer(*it);
+                    dropped[*it] = true;
+                } else {
+                    QVERIFY(ledger.releasedByPeer(*it));
+                }
+                held.erase(it);
+                break;
+            }
             default: { // a turn ends
                 reports.take(ledger, tracker);
                 for (const auto &[id, delivered] : reports.ids) {
+                    QVERIFY2(!std::binary_search(held.begin(), held.end(), id),
+                             qPrintable(QStringLiteral("id %1 reported while the peer holds it").arg(id)));
                     const bool carried = std::any_of(pendingSpans.begin(), pendingSpans.end(), [id = id](auto &span) {
                         return id >= span.second.first && id <= span.second.second;
                     });
@@ -304,6 +392,8 @@ void tst_SendLedger::randomizedAgainstModel()
         ledger.handedUpTo(ledger.lastId());
         for (const auto &[seq, ids] : pendingSpans)
             tracker.release(seq, seq, 0);
+        for (quint64 id : held)
+            QVERIFY(ledger.releasedByPeer(id));
         reports.take(ledger, tracker);
         QVERIFY2(reports.twice.isEmpty(), "an id was reported twice");
         QCOMPARE(quint64(reports.ids.size()), ledger.lastId());

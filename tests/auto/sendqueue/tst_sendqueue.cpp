@@ -2,6 +2,9 @@
 // Tests of SendQueue: staging, implicit sharing, filling an iovec for a budget, advancing by bytes sent.
 #include "tst_sendqueue.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 void tst_SendQueue::emptyQueue()
 {
     SendQueue queue;
@@ -427,3 +430,48 @@ void tst_SendQueue::stagingReusedAfterSend()
 }
 
 QTEST_APPLESS_MAIN(tst_SendQueue)
+
+void tst_SendQueue::descriptorStartsItsOwnCall()
+{
+    // A message carrying a descriptor starts a sendmsg() of its own; what
+    // comes after it may join that call.
+    SendQueue queue;
+    appendMessage(queue, 0, 10);
+    const int descriptor = ::dup(STDIN_FILENO);
+    QVERIFY(descriptor >= 0);
+    const QByteArray carrier = headerFor(1);
+    queue.appendWithDescriptor(carrier.constData(), carrier.size(), OwnedFd(descriptor), SendQueue::NoId);
+    appendMessage(queue, 2, 10);
+    QCOMPARE(queue.messageCount(), quint64(3));
+
+    iovec iov[MaxIov];
+    SendQueue::Batch batch = queue.fill(iov, MaxIov, false, NoBudget, nullptr);
+    QCOMPARE(batch.descriptor, -1);
+    QCOMPARE(batch.bytes, qsizetype(TestHeaderSize + 10)); // stops in front of the carrier
+    QCOMPARE(queue.advance(batch.bytes), quint64(1));
+
+    batch = queue.fill(iov, MaxIov, false, NoBudget, nullptr);
+    QCOMPARE(batch.descriptor, descriptor);
+    QCOMPARE(batch.bytes, qsizetype(2 * TestHeaderSize + 10));
+    QCOMPARE(QByteArray(static_cast<const char *>(iov[0].iov_base), int(iov[0].iov_len)), carrier);
+    // The kernel took 5 bytes, and the descriptor with the first of them.
+    queue.descriptorSent();
+    QVERIFY(::fcntl(descriptor, F_GETFD) == -1); // closed by the queue
+    QCOMPARE(queue.advance(5), quint64(0));
+    batch = queue.fill(iov, MaxIov, false, NoBudget, nullptr);
+    QCOMPARE(batch.descriptor, -1); // the rest goes without it
+    QCOMPARE(queue.advance(batch.bytes), quint64(2));
+    QVERIFY(queue.isEmpty());
+}
+
+void tst_SendQueue::droppedDescriptorIsClosed()
+{
+    SendQueue queue;
+    const int descriptor = ::dup(STDIN_FILENO);
+    QVERIFY(descriptor >= 0);
+    const QByteArray carrier = headerFor(1);
+    queue.appendWithDescriptor(carrier.constData(), carrier.size(), OwnedFd(descriptor), SendQueue::NoId);
+    QVERIFY(::fcntl(descriptor, F_GETFD) != -1);
+    queue.clear();
+    QVERIFY(::fcntl(descriptor, F_GETFD) == -1);
+}

@@ -109,6 +109,8 @@ private Q_SLOTS:
     void advanceCompletedMessages_data();
     void advanceCompletedMessages();
     void stagingReusedAfterSend();
+    void descriptorStartsItsOwnCall();
+    void droppedDescriptorIsClosed();
     void priorityAtFront_data();
     void priorityAtFront();
     void priorityAfterPartlySentFront();

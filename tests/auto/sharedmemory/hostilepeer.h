@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: MIT
+// A hostile shared-memory peer for tst_sharedmemoryhostile: the messages of
+// docs/shared-memory.md written byte by byte (not with the library's
+// encoder), descriptors sent with SCM_RIGHTS, and memfds of every kind.
+#pragma once
+
+#include <QtCore/QByteArray>
+#include <QtCore/QList>
+
+namespace HostilePeer {
+
+/*! The process's open descriptors. */
+int openDescriptors();
+
+QByteArray header(qint32 type, quint32 ackid, quint32 size);
+/*! A shared-memory message: Ack, ackid 0, the preamble, then \a body. */
+QByteArray message(quint32 kind, const QByteArray &body, quint32 version = 1);
+QByteArray offer(quint64 mapLimit = 64 * 1024 * 1024);
+QByteArray pool(quint32 number, quint64 size);
+QByteArray frame(quint32 pool, quint32 token, quint64 offset, quint64 length, qint32 type = 1, quint32 ackid = 0);
+QByteArray release(const QList<quint32> &tokens);
+
+/*! Writes \a bytes with \a descriptors attached to their first byte. */
+bool send(int socket, const QByteArray &bytes, const QList<int> &descriptors = {});
+
+/*! A memfd of \a size bytes with \a seals (F_SEAL_* bits) added; -1 on failure. */
+int memfd(qint64 size, int seals);
+/*! The memfd seals the transport requires. */
+int requiredSeals();
+
+} // namespace HostilePeer

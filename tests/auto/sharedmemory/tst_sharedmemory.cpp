@@ -1,0 +1,504 @@
+// SPDX-License-Identifier: MIT
+// tst_sharedmemory: two BlightSockets on an AF_UNIX socket pair moving frames
+// through a shared pool: the agreement, frames in place, releases, the copy
+// path for every case without agreement, back-pressure, and the end of a
+// connection with frames out (retired regions, mappings that outlive the
+// socket).
+#include <BlightTransport/blightbufferpool.h>
+#include <BlightTransport/blightsocket.h>
+
+#include <testutil.h>
+
+#include <QtCore/QDir>
+#include <QtTest/QSignalSpy>
+#include <QtTest/QTest>
+
+#include <cstring>
+#include <sys/socket.h>
+#include <unistd.h>
+
+using namespace Blight;
+
+namespace {
+
+constexpr qsizetype FrameSize = 1024 * 1024 + 123;
+
+int openDescriptors()
+{
+    return int(QDir(QStringLiteral("/proc/self/fd")).entryList(QDir::NoDotAndDotDot | QDir::AllEntries).size());
+}
+
+void fill(BlightBuffer &buffer, int seed)
+{
+    char *bytes = buffer.data();
+    for (qsizetype i = 0; i < buffer.size(); ++i)
+        bytes[i] = char((i * 13 + seed) % 251);
+}
+
+bool matches(const char *bytes, qsizetype size, int seed)
+{
+    for (qsizetype i = 0; i < size; ++i) {
+        if (bytes[i] != char((i * 13 + seed) % 251))
+            return false;
+    }
+    return true;
+}
+
+// Both ends of a socket pair, shared memory enabled on the chosen ends.
+struct Link
+{
+    std::unique_ptr<BlightSocket> sender;
+    std::unique_ptr<BlightSocket> receiver;
+    bool ok = false;
+};
+
+Link makeLink(bool senderOn, bool receiverOn, BlightSocket::Mode mode = BlightSocket::Mode::Messages)
+{
+    Link link;
+    link.sender = std::make_unique<BlightSocket>(mode);
+    link.receiver = std::make_unique<BlightSocket>(mode);
+    link.sender->setSharedMemoryEnabled(senderOn);
+    link.receiver->setSharedMemoryEnabled(receiverOn);
+    int fds[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0)
+        return link;
+    link.ok = link.sender->setSocketDescriptor(fds[0]) && link.receiver->setSocketDescriptor(fds[1]);
+    return link;
+}
+
+// Collects bufferReceived() handles.
+struct FrameSink
+{
+    QList<BlightBuffer> frames;
+    QList<quint32> ackids;
+    void attach(BlightSocket *socket)
+    {
+        QObject::connect(socket, &BlightSocket::bufferReceived, socket,
+                         [this](MessageType, quint32 ackid, const BlightBuffer &frame) {
+                             frames.append(frame);
+                             ackids.append(ackid);
+                         });
+    }
+};
+
+// The ids sendsReleased() reported, and whether delivered.
+struct ReleaseLog
+{
+    QMap<quint64, bool> ids;
+    void attach(BlightSocket *socket)
+    {
+        QObject::connect(socket, &BlightSocket::sendsReleased, socket, [this](const QList<SendIdRange> &ranges) {
+            for (const SendIdRange &range : ranges) {
+                for (quint64 id = range.first; id <= range.last; ++id) {
+                    QVERIFY2(!ids.contains(id), "an id reported twice");
+                    ids.insert(id, range.delivered);
+                }
+            }
+        });
+    }
+};
+
+} // namespace
+
+class tst_SharedMemory : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init() { m_descriptors = openDescriptors(); }
+    void cleanup()
+    {
+        // Deferred deletions (notifiers) and posted releases first.
+        QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
+        QCOMPARE(openDescriptors(), m_descriptors);
+    }
+
+    void agreement_data();
+    void agreement();
+    void framesCrossInPlace();
+    void copyForMessageReceived();
+    void explicitRelease();
+    void poolRunsDry();
+    void connectionEndRetiresRegion();
+    void mappingOutlivesReceiver();
+    void framesWhilePaused();
+    void requestAnsweredWithFrame();
+    void plainPoolAndArraysTakeCopyPath();
+    void rawStreamHasNoSharedMemory();
+    void peerMapLimitSendsCopies();
+
+private:
+    int m_descriptors = 0;
+};
+
+void tst_SharedMemory::agreement_data()
+{
+    QTest::addColumn<bool>("senderOn");
+    QTest::addColumn<bool>("receiverOn");
+    QTest::addColumn<QString>("senderReason"); // a part of zeroCopyReason()
+    QTest::newRow("both") << true << true << QStringLiteral("peer agreed to shared memory");
+    QTest::newRow("sender only") << true << false << QStringLiteral("has not offered shared memory");
+    QTest::newRow("receiver only") << false << true << QStringLiteral("offered shared memory, which is off");
+    QTest::newRow("neither") << false << false << QStringLiteral("AF_UNIX");
+}
+
+void tst_SharedMemory::agreement()
+{
+    // Frames go in shared memory exactly when both sides enabled it; the
+    // bytes arrive the same either way, and the reason says which path.
+    QFETCH(bool, senderOn);
+    QFETCH(bool, receiverOn);
+    QFETCH(QString, senderReason);
+    Link link = makeLink(senderOn, receiverOn);
+    QVERIFY(link.ok);
+    QList<QByteArray> payloads;
+    connect(link.receiver.get(), &BlightSocket::messageReceived, this,
+            [&](const Message &message) { payloads.append(message.payload); });
+    // A round trip: both offers (if any) have arrived after it.
+    link.sender->sendMessage(MessageType::Focus, 1, {});
+    link.receiver->sendMessage(MessageType::Focus, 2, {});
+    QTRY_COMPARE(payloads.size(), 1);
+    QTRY_COMPARE(link.sender->messagesReceived(), quint64(1 + (receiverOn ? 1 : 0)));
+    const bool both = senderOn && receiverOn;
+    QCOMPARE(link.sender->isSharedMemoryActive(), both);
+    QCOMPARE(link.receiver->isSharedMemoryActive(), both);
+    QCOMPARE(link.sender->zeroCopyState(),
+             both ? BlightSocket::ZeroCopyState::SharedMemory : BlightSocket::ZeroCopyState::Unsupported);
+    QVERIFY2(link.sender->zeroCopyReason().contains(senderReason), qPrintable(link.sender->zeroCopyReason()));
+
+    BlightBufferPool pool(2, FrameSize, BlightBufferPool::Backing::SharedMemory);
+    QVERIFY(pool.isShared());
+    BlightBuffer frame = pool.acquire();
+    fill(frame, 7);
+    QVERIFY(link.sender->sendBuffer(MessageType::Ack, 9, frame) > 0);
+    frame = BlightBuffer();
+    QTRY_COMPARE(payloads.size(), 2);
+    QVERIFY(matches(payloads.last().constData(), payloads.last().size(), 7));
+    QCOMPARE(payloads.last().size(), FrameSize);
+    QCOMPARE(link.sender->statistics().sharedMemoryFramesSent, quint64(both ? 1 : 0));
+    QCOMPARE(link.receiver->statistics().sharedMemoryFramesReceived, quint64(both ? 1 : 0));
+    if (both)
+        QVERIFY(link.receiver->bytesReceived() < 1024); // offer, Focus, pool and frame messages
+    else
+        QVERIFY(link.receiver->bytesReceived() > quint64(FrameSize));
+    QTRY_COMPARE(pool.available(), 2); // released either way
+}
+
+void tst_SharedMemory::framesCrossInPlace()
+{
+    Link link = makeLink(true, true);
+    QVERIFY(link.ok);
+    QTRY_VERIFY(link.sender->isSharedMemoryActive() && link.receiver->isSharedMemoryActive());
+    FrameSink sink;
+    sink.attach(link.receiver.get());
+    ReleaseLog released;
+    released.attach(link.sender.get());
+    QSignalSpy kernelReleases(link.sender.get(), &BlightSocket::buffersReleased);
+
+    BlightBufferPool pool(3, FrameSize, BlightBufferPool::Backing::SharedMemory);
+    QList<quint64> ids;
+    for (int i = 0; i < 3; ++i) {
+        BlightBuffer frame = pool.acquire();
+        QVERIFY(!frame.isNull());
+        fill(frame, i);
+        ids.append(link.sender->sendBuffer(MessageType::Ack, quint32(100 + i), frame));
+        QVERIFY(ids.last() > 0);
+    }
+    QTRY_COMPARE(sink.frames.size(), 3);
+    for (int i = 0; i < 3; ++i) {
+        const BlightBuffer &frame = sink.frames.at(i);
+        QCOMPARE(sink.ackids.at(i), quint32(100 + i));
+        QCOMPARE(frame.size(), FrameSize);
+        QVERIFY(frame.isShared());
+        QVERIFY(!frame.isWritable());
+        QVERIFY(!pool.contains(frame.constData())); // the receiver's own mapping
+        QVERIFY(matches(frame.constData(), frame.size(), i));
+    }
+    const SocketStatistics sent = link.sender->statistics();
+    QCOMPARE(sent.sharedMemoryFramesSent, quint64(3));
+    QCOMPARE(sent.sharedMemoryBytesSent, quint64(3 * FrameSize));
+    QCOMPARE(sent.userSpaceCopies, quint64(0));
+    QVERIFY(sent.bytesSent < 1024);
+    QCOMPARE(link.receiver->mappedBytes(), link.receiver->statistics().mappedBytes);
+    QVERIFY(link.receiver->mappedBytes() >= 3 * FrameSize);
+    QCOMPARE(link.receiver->statistics().mappedPools, 1);
+
+    // Nothing is released while the receiver holds the frames.
+    QTest::qWait(50);
+    QVERIFY(released.ids.isEmpty());
+    QCOMPARE(pool.available(), 0);
+    sink.frames.removeAt(1); // the middle one first: out of order
+    QTRY_COMPARE(released.ids.size(), 1);
+    QVERIFY(released.ids.value(ids.at(1)));
+    QTRY_COMPARE(pool.available(), 1);
+    sink.frames.clear();
+    QTRY_COMPARE(released.ids.size(), 3);
+    for (quint64 id : ids)
+        QVERIFY(released.ids.value(id));
+    QTRY_COMPARE(pool.available(), 3);
+    QVERIFY(kernelReleases.isEmpty()); // MSG_ZEROCOPY's counter has no part in it
+}
+
+void tst_SharedMemory::copyForMessageReceived()
+{
+    // Nobody takes frames: messageReceived gets a copy, the release goes at once.
+    Link link = makeLink(true, true);
+    QVERIFY(link.ok);
+    QTRY_VERIFY(link.sender->isSharedMemoryActive());
+    QList<Message> messages;
+    connect(link.receiver.get(), &BlightSocket::messageReceived, this,
+            [&](const Message &message) { messages.append(message); });
+    ReleaseLog released;
+    released.attach(link.sender.get());
+    BlightBufferPool pool(1, FrameSize, BlightBufferPool::Backing::SharedMemory);
+    BlightBuffer frame = pool.acquire();
+    fill(frame, 3);
+    const quint64 id = link.sender->sendBuffer(MessageType::Ack, 5, frame);
+    frame = BlightBuffer();
+    QTRY_COMPARE(messages.size(), 1);
+    QCOMPARE(messages.first().ackid(), quint32(5));
+    QCOMPARE(messages.first().payload.size(), FrameSize);
+    QVERIFY(matches(messages.first().payload.constData(), FrameSize, 3));
+    QTRY_VERIFY(released.ids.value(id));
+    QTRY_COMPARE(pool.available(), 1);
+    QCOMPARE(link.receiver->statistics().sharedMemoryFramesReceived, quint64(1));
+}
+
+void tst_SharedMemory::explicitRelease()
+{
+    Link link = makeLink(true, true);
+    QVERIFY(link.ok);
+    QTRY_VERIFY(link.sender->isSharedMemoryActive());
+    FrameSink sink;
+    sink.attach(link.receiver.get());
+    ReleaseLog released;
+    released.attach(link.sender.get());
+    BlightBufferPool pool(1, 4096, BlightBufferPool::Backing::SharedMemory);
+    BlightBuffer frame = pool.acquire();
+    fill(frame, 1);
+    const quint64 id = link.sender->sendBuffer(MessageType::Ack, 1, frame);
+    frame = BlightBuffer();
+    QTRY_COMPARE(sink.frames.size(), 1);
+    link.receiver->releaseBuffer(sink.frames.first());
+    QTRY_VERIFY(released.ids.contains(id));
+    QVERIFY(released.ids.value(id));
+    QTRY_COMPARE(pool.available(), 1);
+    // The handle still reads mapped memory (the sender may rewrite it now).
+    QVERIFY(matches(sink.frames.first().constData(), 4096, 1));
+    link.receiver->releaseBuffer(sink.frames.first()); // a second time: nothing
+    sink.frames.clear();
+    link.sender->sendMessage(MessageType::Focus, 0, {}); // a round trip: no second release arrived
+    QSignalSpy focus(link.receiver.get(), &BlightSocket::messageReceived);
+    QVERIFY(focus.wait());
+    QCOMPARE(link.sender->state(), BlightSocket::State::Connected);
+    QCOMPARE(released.ids.size(), 2); // the frame and the Focus
+}
+
+void tst_SharedMemory::poolRunsDry()
+{
+    // A receiver that keeps its frames is back-pressure: the pool does not grow.
+    Link link = makeLink(true, true);
+    QVERIFY(link.ok);
+    QTRY_VERIFY(link.sender->isSharedMemoryActive());
+    FrameSink sink;
+    sink.attach(link.receiver.get());
+    BlightBufferPool pool(2, 8192, BlightBufferPool::Backing::SharedMemory);
+    QSignalSpy available(&pool, &BlightBufferPool::bufferAvailable);
+    for (int i = 0; i < 2; ++i) {
+        BlightBuffer frame = pool.acquire();
+        QVERIFY(link.sender->sendBuffer(MessageType::Ack, 1, frame) > 0);
+    }
+    QTRY_COMPARE(sink.frames.size(), 2);
+    QVERIFY(pool.acquire().isNull());
+    QCOMPARE(pool.waitingAcquires(), quint64(1));
+    sink.frames.removeFirst();
+    QVERIFY(available.wait());
+    QVERIFY(!pool.acquire().isNull());
+    QCOMPARE(pool.count(), 2);
+}
+
+void tst_SharedMemory::connectionEndRetiresRegion()
+{
+    Link link = makeLink(true, true);
+    QVERIFY(link.ok);
+    QTRY_VERIFY(link.sender->isSharedMemoryActive());
+    FrameSink sink;
+    sink.attach(link.receiver.get());
+    ReleaseLog released;
+    released.attach(link.sender.get());
+    QSignalSpy disconnected(link.sender.get(), &BlightSocket::disconnected);
+    BlightBufferPool pool(2, 8192, BlightBufferPool::Backing::SharedMemory);
+    BlightBuffer kept = pool.acquire();
+    fill(kept, 4);
+    const char *oldAddress = kept.constData();
+    const quint64 id = link.sender->sendBuffer(MessageType::Ack, 1, kept);
+    kept = BlightBuffer();
+    QTRY_COMPARE(sink.frames.size(), 1);
+    // The sender's connection ends while the receiver holds the frame.
+    bool reportedBeforeDisconnect = false;
+    connect(link.sender.get(), &BlightSocket::disconnected, this,
+            [&] { reportedBeforeDisconnect = released.ids.contains(id); });
+    link.sender->abort();
+    QVERIFY(disconnected.size() == 1 || disconnected.wait());
+    QVERIFY(reportedBeforeDisconnect);
+    QCOMPARE(released.ids.value(id, true), false);
+    QCOMPARE(pool.retiredRegions(), 1);
+    // Later acquires come from a fresh region, never the retired one.
+    QCOMPARE(pool.available(), 2);
+    BlightBuffer fresh = pool.acquire();
+    QVERIFY(!fresh.isNull());
+    QVERIFY(fresh.constData() != oldAddress);
+    QVERIFY(pool.contains(fresh.constData()));
+    QVERIFY(!pool.contains(oldAddress));
+    // The receiver still reads what it holds.
+    QVERIFY(matches(sink.frames.first().constData(), 8192, 4));
+}
+
+void tst_SharedMemory::mappingOutlivesReceiver()
+{
+    Link link = makeLink(true, true);
+    QVERIFY(link.ok);
+    QTRY_VERIFY(link.sender->isSharedMemoryActive());
+    FrameSink sink;
+    sink.attach(link.receiver.get());
+    BlightBufferPool pool(1, FrameSize, BlightBufferPool::Backing::SharedMemory);
+    BlightBuffer frame = pool.acquire();
+    fill(frame, 9);
+    link.sender->sendBuffer(MessageType::Ack, 1, frame);
+    frame = BlightBuffer();
+    QTRY_COMPARE(sink.frames.size(), 1);
+    link.receiver.reset(); // destroyed with the frame out
+    QSignalSpy disconnected(link.sender.get(), &BlightSocket::disconnected);
+    QVERIFY(disconnected.wait());
+    QVERIFY(matches(sink.frames.first().constData(), FrameSize, 9));
+    sink.frames.clear(); // the last handle unmaps; its release goes nowhere
+    QCoreApplication::processEvents();
+}
+
+void tst_SharedMemory::framesWhilePaused()
+{
+    // Reading paused in the slot of the first frame: the frames read with it
+    // wait, in order, and come after setReadingPaused(false).
+    Link link = makeLink(true, true);
+    QVERIFY(link.ok);
+    QTRY_VERIFY(link.sender->isSharedMemoryActive());
+    FrameSink sink;
+    sink.attach(link.receiver.get());
+    bool paused = false;
+    connect(link.receiver.get(), &BlightSocket::bufferReceived, this, [&] {
+        if (!std::exchange(paused, true))
+            link.receiver->setReadingPaused(true);
+    });
+    BlightBufferPool pool(3, 4096, BlightBufferPool::Backing::SharedMemory);
+    link.sender->sendMessage(MessageType::Focus, 0, {}); // leaves in the call; the frames wait for the turn's end
+    for (int i = 0; i < 3; ++i) {                        // one turn: one sendmsg, one read
+        BlightBuffer frame = pool.acquire();
+        fill(frame, i);
+        link.sender->sendBuffer(MessageType::Ack, quint32(i), frame);
+    }
+    QTRY_COMPARE(link.receiver->statistics().sharedMemoryFramesReceived, quint64(3));
+    QCOMPARE(sink.frames.size(), 1);
+    QCOMPARE(link.receiver->messagesReceived(), quint64(1 + 1 + 1 + 3)); // offer, Focus, pool, frames
+    QTest::qWait(20);
+    QCOMPARE(sink.frames.size(), 1);
+    QCOMPARE(pool.available(), 0); // held frames are not released
+    link.receiver->setReadingPaused(false);
+    QTRY_COMPARE(sink.frames.size(), 3);
+    for (int i = 0; i < 3; ++i) {
+        QCOMPARE(sink.ackids.at(i), quint32(i));
+        QVERIFY(matches(sink.frames.at(i).constData(), 4096, i));
+    }
+    QCOMPARE(link.receiver->messagesReceived(), quint64(6));
+}
+
+void tst_SharedMemory::requestAnsweredWithFrame()
+{
+    // An Ack frame that answers a request finishes the reply, with a copy.
+    Link link = makeLink(true, true);
+    QVERIFY(link.ok);
+    QTRY_VERIFY(link.sender->isSharedMemoryActive());
+    BlightBufferPool pool(1, 5000, BlightBufferPool::Backing::SharedMemory);
+    connect(link.receiver.get(), &BlightSocket::messageReceived, this, [&](const Message &message) {
+        if (message.type() != MessageType::Info)
+            return;
+        BlightBuffer answer = pool.acquire();
+        fill(answer, 2);
+        link.receiver->sendBuffer(MessageType::Ack, message.ackid(), answer);
+    });
+    FrameSink sink;
+    sink.attach(link.sender.get());
+    BlightReply *reply = link.sender->request(MessageType::Info, QByteArray(2, '\0'));
+    QVERIFY(reply);
+    QSignalSpy finished(reply, &BlightReply::finished);
+    QVERIFY(finished.wait());
+    QVERIFY(reply->isAcked());
+    QCOMPARE(reply->payload().size(), 5000);
+    QVERIFY(matches(reply->payload().constData(), 5000, 2));
+    QVERIFY(sink.frames.isEmpty());
+    QTRY_COMPARE(pool.available(), 1);
+    delete reply;
+}
+
+void tst_SharedMemory::plainPoolAndArraysTakeCopyPath()
+{
+    Link link = makeLink(true, true);
+    QVERIFY(link.ok);
+    QTRY_VERIFY(link.sender->isSharedMemoryActive());
+    QList<QByteArray> payloads;
+    connect(link.receiver.get(), &BlightSocket::messageReceived, this,
+            [&](const Message &message) { payloads.append(message.payload); });
+    BlightBufferPool anonymous(1, 4096);
+    QVERIFY(!anonymous.isShared());
+    BlightBuffer frame = anonymous.acquire();
+    fill(frame, 5);
+    link.sender->sendBuffer(MessageType::Ack, 1, frame);
+    link.sender->sendMessage(MessageType::Ack, 2, TestUtil::pattern(100000, 1));
+    QTRY_COMPARE(payloads.size(), 2);
+    QVERIFY(matches(payloads.at(0).constData(), 4096, 5));
+    QCOMPARE(payloads.at(1), TestUtil::pattern(100000, 1));
+    QCOMPARE(link.sender->statistics().sharedMemoryFramesSent, quint64(0));
+    QVERIFY2(link.sender->zeroCopyReason().contains(QStringLiteral("not from a shared pool")),
+             qPrintable(link.sender->zeroCopyReason()));
+}
+
+void tst_SharedMemory::rawStreamHasNoSharedMemory()
+{
+    Link link = makeLink(true, true, BlightSocket::Mode::RawStream);
+    QVERIFY(link.ok);
+    QByteArray received;
+    connect(link.receiver.get(), &BlightSocket::dataReceived, this, [&](const QByteArray &data) { received += data; });
+    BlightBufferPool pool(1, 4096, BlightBufferPool::Backing::SharedMemory);
+    BlightBuffer frame = pool.acquire();
+    fill(frame, 6);
+    link.sender->sendRawBuffer(frame);
+    QTRY_COMPARE(received.size(), 4096); // exactly the bytes: no offer, no header
+    QVERIFY(matches(received.constData(), 4096, 6));
+    QVERIFY(!link.sender->isSharedMemoryActive());
+    QVERIFY2(link.sender->zeroCopyReason().contains(QStringLiteral("messages mode only")),
+             qPrintable(link.sender->zeroCopyReason()));
+}
+
+void tst_SharedMemory::peerMapLimitSendsCopies()
+{
+    // The receiver maps at most 1 MiB: a larger pool's frames are copied.
+    Link link = makeLink(true, false);
+    QVERIFY(link.ok);
+    link.receiver->setSharedMemoryLimit(1024 * 1024);
+    link.receiver->setSharedMemoryEnabled(true);
+    QTRY_VERIFY(link.sender->isSharedMemoryActive());
+    QList<QByteArray> payloads;
+    connect(link.receiver.get(), &BlightSocket::messageReceived, this,
+            [&](const Message &message) { payloads.append(message.payload); });
+    BlightBufferPool pool(2, 1024 * 1024, BlightBufferPool::Backing::SharedMemory);
+    BlightBuffer frame = pool.acquire();
+    fill(frame, 8);
+    link.sender->sendBuffer(MessageType::Ack, 1, frame);
+    QTRY_COMPARE(payloads.size(), 1);
+    QVERIFY(matches(payloads.first().constData(), 1024 * 1024, 8));
+    QCOMPARE(link.receiver->mappedBytes(), 0);
+    QVERIFY2(link.sender->zeroCopyReason().contains(QStringLiteral("more than the peer maps")),
+             qPrintable(link.sender->zeroCopyReason()));
+}
+
+QTEST_GUILESS_MAIN(tst_SharedMemory)
+#include "tst_sharedmemory.moc"
