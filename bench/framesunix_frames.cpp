@@ -74,14 +74,6 @@ quint64 frameChecksum(const char *data, size_t size)
 
 std::unique_ptr<Blight::BlightBufferPool> makeFramePool(PoolMemory memory, QString *error)
 {
-#ifdef BLIGHT_BENCH_NO_SHARED_MEMORY
-    if (memory == PoolMemory::Shared) {
-        *error = u"not available: this build's BlightBufferPool has no Backing::SharedMemory (issue 13 not "
-                 u"merged yet)"_s;
-        return nullptr;
-    }
-    auto pool = std::make_unique<Blight::BlightBufferPool>(UnixFramePoolCount, qsizetype(UnixFrameBytes));
-#else
     const auto backing = memory == PoolMemory::Shared ? Blight::BlightBufferPool::Backing::SharedMemory
                                                       : Blight::BlightBufferPool::Backing::Anonymous;
     auto pool = std::make_unique<Blight::BlightBufferPool>(UnixFramePoolCount, qsizetype(UnixFrameBytes), backing);
@@ -89,7 +81,6 @@ std::unique_ptr<Blight::BlightBufferPool> makeFramePool(PoolMemory memory, QStri
         *error = u"the pool is not in shared memory"_s;
         return nullptr;
     }
-#endif
     if (!pool->isValid()) {
         *error = u"the buffer pool could not allocate its memory"_s;
         return nullptr;

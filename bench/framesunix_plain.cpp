@@ -103,12 +103,8 @@ Sample runFramesUnixPlain(const RunRequest &request)
 Sample runFramesUnixChecksumOnly(const RunRequest &request)
 {
     Sample s;
-#ifdef BLIGHT_BENCH_NO_SHARED_MEMORY
-    const PoolMemory memory = PoolMemory::Anonymous; // the nearest until pools can be shared
-#else
-    const PoolMemory memory = PoolMemory::Shared; // what transport-shm sends from and its receiver reads
-#endif
-    const std::unique_ptr<BlightBufferPool> pool = makeFramePool(memory, &s.error);
+    // The memory transport-shm sends from and its receiver reads.
+    const std::unique_ptr<BlightBufferPool> pool = makeFramePool(PoolMemory::Shared, &s.error);
     if (!pool)
         return s;
     FrameTally tally(request.count, request.warmup);

@@ -58,7 +58,6 @@ protected:
             }
         };
         if (m_sharedMemory) {
-#ifndef BLIGHT_BENCH_NO_SHARED_MEMORY
             socket.setSharedMemoryEnabled(true);
             QObject::connect(&socket, &BlightSocket::bufferReceived, &loop,
                              [&](Blight::MessageType type, quint32 ackid, const BlightBuffer &frame) {
@@ -78,7 +77,6 @@ protected:
                          .arg(message.ackid()));
                 loop.quit();
             });
-#endif
         } else {
             QObject::connect(&socket, &BlightSocket::messageReceived, &loop, [&](const Blight::Message &message) {
                 accept(message.type(), message.ackid(), message.payload.constData(), message.payload.size());
@@ -103,12 +101,6 @@ private:
 // (both offers crossed), so that no timed frame takes the copy path.
 bool awaitAgreement(BlightSocket &socket, EventLoopRun &run, QString *error)
 {
-#ifdef BLIGHT_BENCH_NO_SHARED_MEMORY
-    Q_UNUSED(socket);
-    Q_UNUSED(run);
-    *error = u"not available: this build's BlightSocket has no shared memory (issue 13 not merged yet)"_s;
-    return false;
-#else
     if (!socket.isSharedMemoryActive()) {
         bool quitting = false; // one quit only: a second would end the timed run
         const QMetaObject::Connection watch = QObject::connect(&socket, &BlightSocket::zeroCopyStateChanged,
@@ -126,7 +118,6 @@ bool awaitAgreement(BlightSocket &socket, EventLoopRun &run, QString *error)
         return false;
     }
     return true;
-#endif
 }
 
 } // namespace
@@ -151,9 +142,7 @@ Sample runFramesUnixTransport(bool sharedMemory, const RunRequest &request)
         return s;
     }
     pair.releaseSender();
-#ifndef BLIGHT_BENCH_NO_SHARED_MEMORY
     socket.setSharedMemoryEnabled(sharedMemory);
-#endif
     // The pool bounds what is in flight; the queue limit must not refuse first.
     socket.setSendQueueLimit(qint64(UnixFramePoolCount + 1) * qint64(UnixFrameBytes));
 
@@ -248,14 +237,12 @@ Sample runFramesUnixTransport(bool sharedMemory, const RunRequest &request)
     if (s.ok && (latencies.size() != request.count || undelivered != 0))
         s.error
             = u"%1 of %2 frames released (%3 undelivered)"_s.arg(latencies.size()).arg(request.count).arg(undelivered);
-#ifndef BLIGHT_BENCH_NO_SHARED_MEMORY
     if (s.error.isEmpty() && sharedMemory && stats.sharedMemoryFramesSent != request.count)
         s.error = u"%1 of %2 frames went in shared memory: %3"_s.arg(stats.sharedMemoryFramesSent)
                       .arg(request.count)
                       .arg(socket.zeroCopyReason());
     s.extra[u"shm_frames_sent"_s] = double(stats.sharedMemoryFramesSent);
     s.extra[u"shm_frames_received"_s] = double(receiver.statistics().sharedMemoryFramesReceived);
-#endif
     s.ok = s.error.isEmpty();
     s.syscalls = double(stats.sendCalls + stats.receiveCalls + stats.errorQueueCalls);
     const Blight::SocketStatistics &received = receiver.statistics();
