@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <deque>
 #include <functional>
 #include <memory>
 
@@ -57,6 +58,26 @@ enum class PoolMemory { Anonymous, Shared };
 /*! A pool of UnixFramePoolCount frames, every buffer filled with the
     pattern once; null (and \a error) when it cannot be had. */
 std::unique_ptr<Blight::BlightBufferPool> makeFramePool(PoolMemory memory, QString *error);
+
+/*!
+    Hands out a pool's buffers in turn, the way a sender with every buffer in
+    flight gets them back: it keeps the last count() - 1 buffers, so that the
+    pool's one free buffer is always the oldest. Without it a sender that
+    drops each buffer at once would reuse one buffer, 10.5 MB that stay in
+    the cache, where the transport contenders go through all 42 MB.
+*/
+class BufferRotation
+{
+public:
+    explicit BufferRotation(Blight::BlightBufferPool &pool);
+    /*! The next buffer with \a frame written into its first 8 bytes; null
+        when the pool has none. The handle shares its bytes with the one kept. */
+    Blight::BlightBuffer next(quint64 frame);
+
+private:
+    Blight::BlightBufferPool &m_pool;
+    std::deque<Blight::BlightBuffer> m_kept;
+};
 
 /*!
     The receiver's side of every contender: checks frames (whole, or as

@@ -99,6 +99,23 @@ std::unique_ptr<Blight::BlightBufferPool> makeFramePool(PoolMemory memory, QStri
     return pool;
 }
 
+BufferRotation::BufferRotation(Blight::BlightBufferPool &pool)
+    : m_pool(pool)
+{
+}
+
+Blight::BlightBuffer BufferRotation::next(quint64 frame)
+{
+    while (!m_kept.empty() && qsizetype(m_kept.size()) >= qsizetype(m_pool.count()) - 1)
+        m_kept.pop_front();
+    Blight::BlightBuffer buffer = m_pool.acquire();
+    if (buffer.isNull())
+        return buffer;
+    writeFrameNumber(buffer.data(), frame); // before the kept copy shares it
+    m_kept.push_back(buffer);
+    return buffer;
+}
+
 FrameTally::FrameTally(quint64 expected, bool fullCheck)
     : m_content(UnixFrameContent::instance())
     , m_expected(expected)

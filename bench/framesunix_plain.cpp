@@ -63,20 +63,20 @@ Sample runFramesUnixPlain(const RunRequest &request)
     if (!pool)
         return s;
     RecvFrameReceiver receiver(pair.receiver, request.count, request.warmup);
+    BufferRotation rotation(*pool);
     Meter meter;
     quint64 calls = 0;
     QString error;
     meter.start(request.warmup);
     receiver.start();
     for (quint64 frame = 0; frame < request.count && error.isEmpty(); ++frame) {
-        // A blocking send() returns once the kernel has every byte: the
-        // buffer goes back to the pool as the handle is dropped.
-        BlightBuffer buffer = pool->acquire();
+        // A blocking send() returns once the kernel has every byte, so the
+        // buffer could be reused at once; the rotation goes through all.
+        const BlightBuffer buffer = rotation.next(frame);
         if (buffer.isNull()) {
             error = u"the pool had no buffer for frame %1"_s.arg(frame);
             break;
         }
-        writeFrameNumber(buffer.data(), frame);
         size_t offset = 0;
         while (offset < UnixFrameBytes) {
             const ssize_t n = ::send(pair.sender, buffer.constData() + offset, UnixFrameBytes - offset, MSG_NOSIGNAL);
@@ -108,15 +108,15 @@ Sample runFramesUnixChecksumOnly(const RunRequest &request)
     if (!pool)
         return s;
     FrameTally tally(request.count, request.warmup);
+    BufferRotation rotation(*pool); // every buffer in turn, as transport-shm's receiver sees them
     Meter meter;
     meter.start(request.warmup);
     for (quint64 frame = 0; frame < request.count; ++frame) {
-        BlightBuffer buffer = pool->acquire();
+        const BlightBuffer buffer = rotation.next(frame);
         if (buffer.isNull()) {
             s.error = u"the pool had no buffer for frame %1"_s.arg(frame);
             break;
         }
-        writeFrameNumber(buffer.data(), frame);
         if (!tally.addFrame(buffer.constData(), size_t(buffer.size()))) {
             s.error = tally.error();
             break;

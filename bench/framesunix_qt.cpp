@@ -93,17 +93,18 @@ Sample runFramesUnixQLocalSocket(const RunRequest &request)
     pair.releaseSender();
 
     EventLoopRun run;
+    BufferRotation rotation(*pool);
     quint64 frame = 0;
     auto pump = [&] {
         // write() copies into QLocalSocket's buffer, so the pool buffer is
-        // free again at once; the queue stays bounded as for QTcpSocket.
+        // free again at once (the rotation still goes through all of them);
+        // the queue stays bounded as for QTcpSocket.
         while (frame < request.count && socket.bytesToWrite() < FrameQueueBound) {
-            BlightBuffer buffer = pool->acquire();
+            const BlightBuffer buffer = rotation.next(frame);
             if (buffer.isNull()) {
                 run.fail(u"the pool had no buffer for frame %1"_s.arg(frame));
                 return;
             }
-            writeFrameNumber(buffer.data(), frame);
             if (socket.write(buffer.constData(), buffer.size()) != buffer.size()) {
                 run.fail(u"QLocalSocket::write: "_s + socket.errorString());
                 return;
