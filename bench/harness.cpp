@@ -631,6 +631,7 @@ QJsonObject Runner::toJson(const std::vector<Scenario> &scenarios, const std::ve
                            {u"errors"_s, QJsonArray::fromStringList(c.errors)}};
             QStringList keys = {u"wall_s"_s,
                                 u"msgs_per_s"_s,
+                                u"frames_per_s"_s,
                                 u"gb_per_s"_s,
                                 u"thread_cpu_s"_s,
                                 u"process_cpu_s"_s,
