@@ -277,7 +277,6 @@ public:
     // Shared memory.
     bool sharedMemoryEnabled = false;
     qint64 sharedMemoryLimit = 64 * 1024 * 1024;
-    bool peerOfferedSharedMemory = false; // while it is off here
     QString sharedMemoryFallback;         // why the last shared buffer took the copy path
     SharedMemorySession shm;
     ReleaseChannel *releaseChannel = nullptr;

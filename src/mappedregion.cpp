@@ -1,30 +1,15 @@
 // SPDX-License-Identifier: MIT
 // A peer's region mapped on this side (see mappedregion_p.h).
 #include "mappedregion_p.h"
+#include "socketutil_p.h"
 
 #include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef F_GET_SEALS
-#  define F_GET_SEALS 1034
-#  define F_SEAL_SHRINK 0x0002
-#  define F_SEAL_GROW 0x0004
-#endif
-
 namespace Blight {
-
-namespace {
-
-QString errnoString(int errorNumber)
-{
-    return QString::fromLocal8Bit(std::strerror(errorNumber));
-}
-
-} // namespace
 
 MappedRegion *MappedRegion::map(int descriptor, quint64 size, QString *why)
 {
@@ -32,14 +17,13 @@ MappedRegion *MappedRegion::map(int descriptor, quint64 size, QString *why)
     // reader with SIGBUS, so nothing else about it matters.
     MappedRegion *region = nullptr;
     const int seals = ::fcntl(descriptor, F_GET_SEALS);
-    struct stat status
-    { };
+    struct stat status = {};
     if (seals < 0) {
-        *why = QStringLiteral("the descriptor is not a memfd (%1)").arg(errnoString(errno));
+        *why = QStringLiteral("the descriptor is not a memfd (%1)").arg(SocketUtil::errnoText(errno));
     } else if ((seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) {
         *why = QStringLiteral("the memfd is not sealed against shrinking and growing (seals 0x%1)").arg(seals, 0, 16);
     } else if (::fstat(descriptor, &status) != 0) {
-        *why = QStringLiteral("fstat of the memfd failed (%1)").arg(errnoString(errno));
+        *why = QStringLiteral("fstat of the memfd failed (%1)").arg(SocketUtil::errnoText(errno));
     } else if (!S_ISREG(status.st_mode) || quint64(status.st_size) != size) {
         *why = QStringLiteral("the memfd has %1 bytes, the pool message said %2").arg(status.st_size).arg(size);
     } else if (size == 0) {
@@ -47,7 +31,7 @@ MappedRegion *MappedRegion::map(int descriptor, quint64 size, QString *why)
     } else {
         void *memory = ::mmap(nullptr, size_t(size), PROT_READ, MAP_SHARED, descriptor, 0);
         if (memory == MAP_FAILED)
-            *why = QStringLiteral("mapping the memfd failed (%1)").arg(errnoString(errno));
+            *why = QStringLiteral("mapping the memfd failed (%1)").arg(SocketUtil::errnoText(errno));
         else
             region = new MappedRegion(static_cast<const char *>(memory), qsizetype(size));
     }

@@ -103,7 +103,6 @@ void BlightSocketPrivate::startConnection()
     assembler = MessageAssembler(maxPayloadSize);
     heldMessages.clear();
     endSharedMemory();
-    peerOfferedSharedMemory = false;
     sharedMemoryFallback.clear();
     probeTimer.stop();
     noBuffersTimer.stop();

@@ -60,8 +60,8 @@ void BlightSocketPrivate::offerSharedMemory(bool adopting)
 QString BlightSocketPrivate::sharedMemoryReason() const
 {
     if (!sharedMemoryEnabled && !shm.offerSent) {
-        return peerOfferedSharedMemory ? QStringLiteral("the peer offered shared memory, which is off on this socket")
-                                       : QString();
+        return shm.offerReceived ? QStringLiteral("the peer offered shared memory, which is off on this socket")
+                                 : QString();
     }
     if (!sharedMemoryPossible())
         return QStringLiteral("shared memory works on AF_UNIX stream sockets in messages mode only");
@@ -206,8 +206,10 @@ bool BlightSocketPrivate::handleSharedMemoryMessage(const Message &message)
             return dispatch(copy);
         }
         ++stats.messagesReceived;
-        if (std::exchange(peerOfferedSharedMemory, true) || !q_ptr)
+        // Kept: enabling shared memory later completes the agreement.
+        if (std::exchange(shm.offerReceived, true) || !q_ptr)
             return true;
+        shm.peerMapLimit = decoded.offer.mapLimit;
         Q_EMIT q_ptr->zeroCopyStateChanged();
         return !gone();
     }

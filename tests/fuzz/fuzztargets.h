@@ -12,6 +12,7 @@ int assemblerOneInput(const uint8_t *data, size_t size);
 int datagramOneInput(const uint8_t *data, size_t size);
 int errorQueueOneInput(const uint8_t *data, size_t size);
 int endpointOneInput(const uint8_t *data, size_t size);
+int sharedMemoryOneInput(const uint8_t *data, size_t size);
 
 struct Target
 {
@@ -19,11 +20,12 @@ struct Target
     int (*oneInput)(const uint8_t *data, size_t size);
 };
 
-inline constexpr std::array<Target, 4> targets = {{
+inline constexpr std::array<Target, 5> targets = {{
     {"fuzz_assembler", &assemblerOneInput},
     {"fuzz_datagram", &datagramOneInput},
     {"fuzz_errorqueue", &errorQueueOneInput},
     {"fuzz_endpoint", &endpointOneInput},
+    {"fuzz_sharedmemory", &sharedMemoryOneInput},
 }};
 
 } // namespace BlightFuzz

@@ -299,8 +299,58 @@ def endpoint():
     return target
 
 
+def shm_message(kind, body, version=1):
+    return b"BlightSM" + struct.pack("=II", kind, version) + body
+
+
+def shm_record(record_kind, body):
+    return bytes([record_kind, len(body)]) + body
+
+
+def sharedmemory():
+    # Bytes 0-1: payload cap 4 KiB << (b % 10), map limit 4 KiB << (b % 12);
+    # then [kind][length][bytes] records: kind % 3 == 0 a message payload,
+    # 1 the application drops a frame, 2 a descriptor (seals, sizes / 64).
+    target = Target("fuzz_sharedmemory")
+    offer = shm_message(1, struct.pack("=Q", 1 << 26))
+    pool = lambda number, size: shm_message(2, struct.pack("=IIQ", number, 0, size))
+    frame = lambda pool_number, token, offset, length, msg_type=1, ackid=0: shm_message(
+        3, struct.pack("=IIQQiI", pool_number, token, offset, length, msg_type, ackid))
+    release = lambda tokens: shm_message(4, struct.pack("=I", len(tokens)) + b"".join(
+        struct.pack("=I", t) for t in tokens))
+    msg = lambda payload: shm_record(0, payload)
+    drop = lambda index: shm_record(1, bytes([index]))
+    descriptor = lambda seals, actual, claimed: shm_record(2, struct.pack("=BHH", seals, actual // 64, claimed // 64))
+    caps = bytes([4, 8])  # 64 KiB cap, 1 MiB limit
+    target.seed("offer", caps + msg(offer))
+    target.seed("pool-frame-drop", caps + msg(offer) + msg(pool(0, 65536)) + msg(frame(0, 1, 4096, 8192)) + drop(0))
+    target.seed("two-pools", caps + msg(pool(0, 4096)) + msg(pool(1, 65536)) + msg(frame(1, 5, 0, 65536)))
+    target.seed("release", caps + msg(release([1, 2, 3])))
+    target.seed("descriptor-sealed", caps + descriptor(0x6, 4096, 4096))
+    target.seed("descriptor-unsealed", caps + descriptor(0, 4096, 4096))
+    target.seed("descriptor-size-differs", caps + descriptor(0x7, 8192, 4096))
+    target.seed("frame-at-end", caps + msg(pool(0, 4096)) + msg(frame(0, 1, 4095, 1)) + drop(3))
+    target.seed("frames-released-and-reused", caps + msg(pool(0, 65536)) + msg(frame(0, 9, 0, 100)) + drop(0)
+                + msg(frame(0, 9, 100, 100)) + msg(release([9])))
+    target.seed("pool-fills-limit", bytes([4, 4]) + msg(pool(0, 65536)) + msg(pool(1, 4096)))
+    target.seed("move-frame", caps + msg(pool(0, 4096)) + msg(frame(0, 2, 0, 12, 4, 77)))
+    target.edge("frame-outside", caps + msg(pool(0, 4096)) + msg(frame(0, 1, 4000, 200)))
+    target.edge("frame-wraps", caps + msg(pool(0, 4096)) + msg(frame(0, 1, (1 << 64) - 8, 16)))
+    target.edge("frame-over-cap", bytes([0, 8]) + msg(pool(0, 65536)) + msg(frame(0, 1, 0, 8192)))
+    target.edge("frame-bad-type", caps + msg(pool(0, 4096)) + msg(frame(0, 1, 0, 1, 12)))
+    target.edge("frame-token-twice", caps + msg(pool(0, 4096)) + msg(frame(0, 7, 0, 1)) + msg(frame(0, 7, 1, 1)))
+    target.edge("pool-out-of-order", caps + msg(pool(2, 4096)))
+    target.edge("pool-over-limit", bytes([4, 0]) + msg(pool(0, 65536)))
+    target.edge("pool-reserved", caps + msg(shm_message(2, struct.pack("=IIQ", 0, 1, 4096))))
+    target.edge("version-2", caps + msg(shm_message(1, struct.pack("=Q", 1), 2)))
+    target.edge("kind-9", caps + msg(shm_message(9, b"")))
+    target.edge("release-count-lies", caps + msg(shm_message(4, struct.pack("=II", 5, 1))))
+    target.edge("seventeen-pools", caps + b"".join(msg(pool(n, 4096)) for n in range(17)))
+    return target
+
+
 def main():
-    for target in (assembler(), datagram(), errorqueue(), endpoint()):
+    for target in (assembler(), datagram(), errorqueue(), endpoint(), sharedmemory()):
         target.write()
 
 

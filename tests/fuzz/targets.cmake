@@ -4,7 +4,7 @@
 # (tst_fuzzreplay, tests/auto/faults). The library's internals are compiled
 # into each executable, not taken from the shared library, which does not
 # export them.
-set(BLIGHT_FUZZ_TARGETS fuzz_assembler fuzz_datagram fuzz_errorqueue fuzz_endpoint)
+set(BLIGHT_FUZZ_TARGETS fuzz_assembler fuzz_datagram fuzz_errorqueue fuzz_endpoint fuzz_sharedmemory)
 set(_fuzz "${PROJECT_SOURCE_DIR}/tests/fuzz")
 set(_src "${PROJECT_SOURCE_DIR}/src")
 # HARNESS: the harness, compiled with edge coverage only;
@@ -24,6 +24,12 @@ set(BLIGHT_FUZZ_LIBRARIES_fuzz_errorqueue Qt6::Core Qt6::Network)
 set(BLIGHT_FUZZ_HARNESS_fuzz_endpoint "${_fuzz}/fuzz_endpoint.cpp")
 set(BLIGHT_FUZZ_TESTED_fuzz_endpoint "${_src}/endpoint.cpp")
 set(BLIGHT_FUZZ_LIBRARIES_fuzz_endpoint Qt6::Core)
+set(BLIGHT_FUZZ_HARNESS_fuzz_sharedmemory "${_fuzz}/fuzz_sharedmemory.cpp")
+set(BLIGHT_FUZZ_TESTED_fuzz_sharedmemory "${_src}/sharedmemorywire.cpp" "${_src}/sharedmemorysession.cpp"
+    "${_src}/mappedregion.cpp")
+# The session's buffer holds and the frame types' rules.
+set(BLIGHT_FUZZ_SUPPORT_fuzz_sharedmemory "${_src}/socketutil.cpp" "${_src}/blightbuffer.cpp" "${_src}/protocol.cpp" "${_src}/logging.cpp")
+set(BLIGHT_FUZZ_LIBRARIES_fuzz_sharedmemory Qt6::Core)
 
 # Everything the replay test needs: every harness, each library source once.
 set(BLIGHT_FUZZ_REPLAY_SOURCES "${_fuzz}/tst_fuzzreplay.cpp" "${_fuzz}/fuzztargets.h" "${_fuzz}/fuzzcheck.h")

@@ -10,6 +10,7 @@
 #include <testutil.h>
 
 #include <QtCore/QDir>
+#include <QtCore/QThread>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
@@ -98,6 +99,21 @@ struct ReleaseLog
     }
 };
 
+// Waits for both ends of \a link to agree, then attaches \a sink to the
+// receiver and \a released to the sender (either may be null).
+bool agree(Link &link, FrameSink *sink, ReleaseLog *released)
+{
+    if (!link.ok || !QTest::qWaitFor([&] {
+            return link.sender->isSharedMemoryActive() && link.receiver->isSharedMemoryActive();
+        }))
+        return false;
+    if (sink)
+        sink->attach(link.receiver.get());
+    if (released)
+        released->attach(link.sender.get());
+    return true;
+}
+
 } // namespace
 
 class tst_SharedMemory : public QObject
@@ -126,6 +142,10 @@ private Q_SLOTS:
     void plainPoolAndArraysTakeCopyPath();
     void rawStreamHasNoSharedMemory();
     void peerMapLimitSendsCopies();
+    void framesDroppedInAnotherThread();
+    void enabledAfterThePeersOffer();
+    void wireTowardsPlainPeer_data();
+    void wireTowardsPlainPeer();
 
 private:
     int m_descriptors = 0;
@@ -187,12 +207,9 @@ void tst_SharedMemory::agreement()
 void tst_SharedMemory::framesCrossInPlace()
 {
     Link link = makeLink(true, true);
-    QVERIFY(link.ok);
-    QTRY_VERIFY(link.sender->isSharedMemoryActive() && link.receiver->isSharedMemoryActive());
     FrameSink sink;
-    sink.attach(link.receiver.get());
     ReleaseLog released;
-    released.attach(link.sender.get());
+    QVERIFY(agree(link, &sink, &released));
     QSignalSpy kernelReleases(link.sender.get(), &BlightSocket::buffersReleased);
 
     BlightBufferPool pool(3, FrameSize, BlightBufferPool::Backing::SharedMemory);
@@ -243,13 +260,11 @@ void tst_SharedMemory::copyForMessageReceived()
 {
     // Nobody takes frames: messageReceived gets a copy, the release goes at once.
     Link link = makeLink(true, true);
-    QVERIFY(link.ok);
-    QTRY_VERIFY(link.sender->isSharedMemoryActive());
+    ReleaseLog released;
+    QVERIFY(agree(link, nullptr, &released));
     QList<Message> messages;
     connect(link.receiver.get(), &BlightSocket::messageReceived, this,
             [&](const Message &message) { messages.append(message); });
-    ReleaseLog released;
-    released.attach(link.sender.get());
     BlightBufferPool pool(1, FrameSize, BlightBufferPool::Backing::SharedMemory);
     BlightBuffer frame = pool.acquire();
     fill(frame, 3);
@@ -267,12 +282,9 @@ void tst_SharedMemory::copyForMessageReceived()
 void tst_SharedMemory::explicitRelease()
 {
     Link link = makeLink(true, true);
-    QVERIFY(link.ok);
-    QTRY_VERIFY(link.sender->isSharedMemoryActive());
     FrameSink sink;
-    sink.attach(link.receiver.get());
     ReleaseLog released;
-    released.attach(link.sender.get());
+    QVERIFY(agree(link, &sink, &released));
     BlightBufferPool pool(1, 4096, BlightBufferPool::Backing::SharedMemory);
     BlightBuffer frame = pool.acquire();
     fill(frame, 1);
@@ -298,10 +310,8 @@ void tst_SharedMemory::poolRunsDry()
 {
     // A receiver that keeps its frames is back-pressure: the pool does not grow.
     Link link = makeLink(true, true);
-    QVERIFY(link.ok);
-    QTRY_VERIFY(link.sender->isSharedMemoryActive());
     FrameSink sink;
-    sink.attach(link.receiver.get());
+    QVERIFY(agree(link, &sink, nullptr));
     BlightBufferPool pool(2, 8192, BlightBufferPool::Backing::SharedMemory);
     QSignalSpy available(&pool, &BlightBufferPool::bufferAvailable);
     for (int i = 0; i < 2; ++i) {
@@ -320,12 +330,9 @@ void tst_SharedMemory::poolRunsDry()
 void tst_SharedMemory::connectionEndRetiresRegion()
 {
     Link link = makeLink(true, true);
-    QVERIFY(link.ok);
-    QTRY_VERIFY(link.sender->isSharedMemoryActive());
     FrameSink sink;
-    sink.attach(link.receiver.get());
     ReleaseLog released;
-    released.attach(link.sender.get());
+    QVERIFY(agree(link, &sink, &released));
     QSignalSpy disconnected(link.sender.get(), &BlightSocket::disconnected);
     BlightBufferPool pool(2, 8192, BlightBufferPool::Backing::SharedMemory);
     BlightBuffer kept = pool.acquire();
@@ -357,19 +364,20 @@ void tst_SharedMemory::connectionEndRetiresRegion()
 void tst_SharedMemory::mappingOutlivesReceiver()
 {
     Link link = makeLink(true, true);
-    QVERIFY(link.ok);
-    QTRY_VERIFY(link.sender->isSharedMemoryActive());
     FrameSink sink;
-    sink.attach(link.receiver.get());
+    ReleaseLog released;
+    QVERIFY(agree(link, &sink, &released));
     BlightBufferPool pool(1, FrameSize, BlightBufferPool::Backing::SharedMemory);
     BlightBuffer frame = pool.acquire();
     fill(frame, 9);
-    link.sender->sendBuffer(MessageType::Ack, 1, frame);
+    const quint64 id = link.sender->sendBuffer(MessageType::Ack, 1, frame);
     frame = BlightBuffer();
     QTRY_COMPARE(sink.frames.size(), 1);
-    link.receiver.reset(); // destroyed with the frame out
+    link.receiver.reset(); // destroyed with the frame out: the sender sees its peer go
     QSignalSpy disconnected(link.sender.get(), &BlightSocket::disconnected);
     QVERIFY(disconnected.wait());
+    QCOMPARE(released.ids.value(id, true), false);
+    QCOMPARE(pool.retiredRegions(), 1);
     QVERIFY(matches(sink.frames.first().constData(), FrameSize, 9));
     sink.frames.clear(); // the last handle unmaps; its release goes nowhere
     QCoreApplication::processEvents();
@@ -380,10 +388,8 @@ void tst_SharedMemory::framesWhilePaused()
     // Reading paused in the slot of the first frame: the frames read with it
     // wait, in order, and come after setReadingPaused(false).
     Link link = makeLink(true, true);
-    QVERIFY(link.ok);
-    QTRY_VERIFY(link.sender->isSharedMemoryActive());
     FrameSink sink;
-    sink.attach(link.receiver.get());
+    QVERIFY(agree(link, &sink, nullptr));
     bool paused = false;
     connect(link.receiver.get(), &BlightSocket::bufferReceived, this, [&] {
         if (!std::exchange(paused, true))
@@ -415,8 +421,7 @@ void tst_SharedMemory::requestAnsweredWithFrame()
 {
     // An Ack frame that answers a request finishes the reply, with a copy.
     Link link = makeLink(true, true);
-    QVERIFY(link.ok);
-    QTRY_VERIFY(link.sender->isSharedMemoryActive());
+    QVERIFY(agree(link, nullptr, nullptr));
     BlightBufferPool pool(1, 5000, BlightBufferPool::Backing::SharedMemory);
     connect(link.receiver.get(), &BlightSocket::messageReceived, this, [&](const Message &message) {
         if (message.type() != MessageType::Info)
@@ -442,8 +447,7 @@ void tst_SharedMemory::requestAnsweredWithFrame()
 void tst_SharedMemory::plainPoolAndArraysTakeCopyPath()
 {
     Link link = makeLink(true, true);
-    QVERIFY(link.ok);
-    QTRY_VERIFY(link.sender->isSharedMemoryActive());
+    QVERIFY(agree(link, nullptr, nullptr));
     QList<QByteArray> payloads;
     connect(link.receiver.get(), &BlightSocket::messageReceived, this,
             [&](const Message &message) { payloads.append(message.payload); });
@@ -498,6 +502,122 @@ void tst_SharedMemory::peerMapLimitSendsCopies()
     QCOMPARE(link.receiver->mappedBytes(), 0);
     QVERIFY2(link.sender->zeroCopyReason().contains(QStringLiteral("more than the peer maps")),
              qPrintable(link.sender->zeroCopyReason()));
+}
+
+void tst_SharedMemory::framesDroppedInAnotherThread()
+{
+    // A worker thread reads the frames and drops the last handles there: the
+    // releases come back to the socket's thread (TSan runs this test).
+    Link link = makeLink(true, true);
+    ReleaseLog released;
+    QVERIFY(agree(link, nullptr, &released));
+    QThread worker;
+    worker.start();
+    auto *reader = new QObject;
+    reader->moveToThread(&worker);
+    QAtomicInt verified = 0;
+    connect(
+        link.receiver.get(), &BlightSocket::bufferReceived, reader,
+        [&verified](MessageType, quint32 ackid, const BlightBuffer &frame) {
+            if (matches(frame.constData(), frame.size(), int(ackid)))
+                verified.ref();
+        },
+        Qt::QueuedConnection);
+    BlightBufferPool pool(4, 65536, BlightBufferPool::Backing::SharedMemory);
+    QList<quint64> ids;
+    for (int round = 0; round < 3; ++round) {
+        for (int i = 0; i < 4; ++i) {
+            BlightBuffer frame = pool.acquire();
+            QVERIFY(!frame.isNull());
+            fill(frame, round * 4 + i);
+            ids.append(link.sender->sendBuffer(MessageType::Ack, quint32(round * 4 + i), frame));
+        }
+        QTRY_COMPARE(pool.available(), 4); // all four came back through the worker
+    }
+    QCOMPARE(verified.loadRelaxed(), 12);
+    QTRY_COMPARE(released.ids.size(), 12);
+    for (quint64 id : std::as_const(ids))
+        QVERIFY(released.ids.value(id));
+    reader->deleteLater();
+    worker.quit();
+    QVERIFY(worker.wait());
+}
+
+void tst_SharedMemory::enabledAfterThePeersOffer()
+{
+    // The receiver turns shared memory on after the sender's offer arrived
+    // (a server that configures its accepted sockets, say): the agreement
+    // stands, and the next frames travel in shared memory.
+    Link link = makeLink(true, false);
+    QVERIFY(link.ok);
+    QSignalSpy state(link.receiver.get(), &BlightSocket::zeroCopyStateChanged);
+    QVERIFY(state.wait()); // the offer arrived, and was noted
+    QVERIFY(!link.receiver->isSharedMemoryActive());
+    link.receiver->setSharedMemoryEnabled(true);
+    QVERIFY(link.receiver->isSharedMemoryActive());
+    QTRY_VERIFY(link.sender->isSharedMemoryActive());
+    FrameSink sink;
+    sink.attach(link.receiver.get());
+    BlightBufferPool pool(1, 4096, BlightBufferPool::Backing::SharedMemory);
+    BlightBuffer frame = pool.acquire();
+    fill(frame, 3);
+    link.sender->sendBuffer(MessageType::Ack, 3, frame);
+    QTRY_COMPARE(sink.frames.size(), 1);
+    QVERIFY(sink.frames.first().isShared());
+    QVERIFY(matches(sink.frames.first().constData(), 4096, 3));
+    QCOMPARE(link.receiver->state(), BlightSocket::State::Connected);
+}
+
+void tst_SharedMemory::wireTowardsPlainPeer_data()
+{
+    QTest::addColumn<bool>("enabled");
+    QTest::newRow("shared memory off") << false;
+    QTest::newRow("shared memory on, the peer never offers") << true;
+}
+
+void tst_SharedMemory::wireTowardsPlainPeer()
+{
+    // A plain blight peer (Oxide's code) sees blight's bytes only: with
+    // shared memory off exactly the messages sent; with it on, one Offer
+    // first (an Ack, ackid 0, 24 bytes: docs/shared-memory.md) and then the
+    // same bytes, the shared pool's frame as an ordinary payload.
+    QFETCH(bool, enabled);
+    int fds[2];
+    QVERIFY(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+    {
+        BlightSocket socket;
+        socket.setSharedMemoryEnabled(enabled);
+        socket.setSharedMemoryLimit(0x1122334455);
+        QVERIFY(socket.setSocketDescriptor(fds[0]));
+        BlightBufferPool pool(1, 3000, BlightBufferPool::Backing::SharedMemory);
+        BlightBuffer frame = pool.acquire();
+        fill(frame, 1);
+        QVERIFY(socket.sendBuffer(MessageType::Ack, 44, frame) > 0);
+        QVERIFY(socket.sendMessage(MessageType::Focus, 45, {}) > 0);
+        socket.flush();
+        QTRY_COMPARE(socket.queuedBytes(), qint64(0));
+        QCOMPARE(socket.isSharedMemoryActive(), false);
+
+        QByteArray expected;
+        if (enabled) {
+            const quint64 limit = 0x1122334455;
+            expected = TestUtil::headerBytes(1, 0, 24) + QByteArrayLiteral("BlightSM")
+                + QByteArray("\x01\0\0\0\x01\0\0\0", 8) + QByteArray(reinterpret_cast<const char *>(&limit), 8);
+        }
+        expected += TestUtil::headerBytes(1, 44, 3000) + QByteArray(frame.constData(), 3000);
+        expected += TestUtil::headerBytes(11, 45, 0);
+        QByteArray received(expected.size() + 1, '\0');
+        qsizetype got = 0;
+        while (got < expected.size()) {
+            const ssize_t n = ::recv(fds[1], received.data() + got, size_t(received.size() - got), 0);
+            QVERIFY(n > 0);
+            got += n;
+        }
+        QCOMPARE(::recv(fds[1], received.data(), 1, MSG_DONTWAIT), ssize_t(-1)); // nothing more
+        received.truncate(got);
+        QCOMPARE(received, expected);
+    }
+    ::close(fds[1]);
 }
 
 QTEST_GUILESS_MAIN(tst_SharedMemory)
