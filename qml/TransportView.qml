@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The detail of one socket: heading and badge, controls, pending gauge, counters,
+// The detail of one socket: heading and badge, shared-memory mapping, controls, pending gauge, counters,
 // throughput and pending-bytes histories, event history, released ranges and latency.
 import QtQuick
 import Oxide.Blight.Transport
@@ -69,6 +69,18 @@ Column {
         font.italic: true
         wrapMode: Text.Wrap
         maximumLineCount: 2
+        elide: Text.ElideRight
+    }
+
+    // Only where shared memory is in play, so that other sockets keep their layout.
+    Text {
+        objectName: "sharedMemoryText"
+        width: parent.width
+        visible: view.monitor.zeroCopyState === TransportMonitor.SharedMemory || view.monitor.mappedBytes > 0
+        text: qsTr("Shared memory: %1 of the peer's pools mapped").arg(TransportFormat.bytes(view.monitor.mappedBytes))
+        color: "black"
+        font.pixelSize: view.textSize
+        font.bold: true
         elide: Text.ElideRight
     }
 

@@ -27,6 +27,8 @@ TransportMonitor::ZeroCopyState fromSocket(BlightSocket::ZeroCopyState state)
         return TransportMonitor::ZeroCopyState::BackedOff;
     case BlightSocket::ZeroCopyState::Budget:
         return TransportMonitor::ZeroCopyState::Budget;
+    case BlightSocket::ZeroCopyState::SharedMemory:
+        return TransportMonitor::ZeroCopyState::SharedMemory;
     }
     return TransportMonitor::ZeroCopyState::Unsupported;
 }
@@ -42,7 +44,15 @@ bool sameCounters(const SocketStatistics &a, const SocketStatistics &b)
         && a.peakPendingBytes == b.peakPendingBytes && a.noBufferErrors == b.noBufferErrors
         && a.wouldBlock == b.wouldBlock && a.backOffs == b.backOffs && a.errors == b.errors
         && a.releaseLatencyP50 == b.releaseLatencyP50 && a.releaseLatencyP99 == b.releaseLatencyP99
-        && a.releaseLatencyMax == b.releaseLatencyMax;
+        && a.releaseLatencyMax == b.releaseLatencyMax && a.mappedBytes == b.mappedBytes
+        && a.sharedMemoryFramesSent == b.sharedMemoryFramesSent
+        && a.sharedMemoryFramesReceived == b.sharedMemoryFramesReceived;
+}
+
+// Frames went through shared memory on this socket, either way.
+bool movedSharedFrames(const SocketStatistics &stats)
+{
+    return stats.sharedMemoryFramesSent > 0 || stats.sharedMemoryFramesReceived > 0;
 }
 
 bool isUnix(BlightSocket::SocketKind kind)
@@ -311,6 +321,8 @@ QString TransportMonitor::badgeText() const
         return QStringLiteral("BACKED OFF: KERNEL COPIES");
     case ZeroCopyState::Budget:
         return QStringLiteral("BUDGET: PINNED MEMORY FULL");
+    case ZeroCopyState::SharedMemory:
+        return movedSharedFrames(m_stats) ? QStringLiteral("SHARED MEMORY") : QStringLiteral("SHARED MEMORY READY");
     }
     return {};
 }
@@ -333,6 +345,8 @@ QString TransportMonitor::pathText() const
         return QStringLiteral("BACKED OFF");
     case ZeroCopyState::Budget:
         return QStringLiteral("BUDGET FULL");
+    case ZeroCopyState::SharedMemory:
+        return movedSharedFrames(m_stats) ? QStringLiteral("SHARED MEMORY") : QStringLiteral("SHM READY");
     }
     return {};
 }

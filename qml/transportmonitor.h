@@ -80,6 +80,7 @@ class BLIGHTTRANSPORTQML_EXPORT TransportMonitor : public QObject
     Q_PROPERTY(double releaseLatencyP50 READ releaseLatencyP50 NOTIFY countersChanged)
     Q_PROPERTY(double releaseLatencyP99 READ releaseLatencyP99 NOTIFY countersChanged)
     Q_PROPERTY(double releaseLatencyMax READ releaseLatencyMax NOTIFY countersChanged)
+    Q_PROPERTY(double mappedBytes READ mappedBytes NOTIFY countersChanged)
 
     Q_PROPERTY(double sendRate READ sendRate NOTIFY throughputChanged)
     Q_PROPERTY(double receiveRate READ receiveRate NOTIFY throughputChanged)
@@ -95,7 +96,7 @@ class BLIGHTTRANSPORTQML_EXPORT TransportMonitor : public QObject
 
 public:
     /*! BlightSocket::ZeroCopyState, plus NoSocket while nothing is watched. */
-    enum class ZeroCopyState { NoSocket, Unsupported, Disabled, Active, BackedOff, Budget };
+    enum class ZeroCopyState { NoSocket, Unsupported, Disabled, Active, BackedOff, Budget, SharedMemory };
     Q_ENUM(ZeroCopyState)
 
     explicit TransportMonitor(QObject *parent = nullptr);
@@ -126,7 +127,8 @@ public:
     ZeroCopyState zeroCopyState() const { return m_zeroCopyState; }
     QString zeroCopyReason() const { return m_zeroCopyReason; }
     /*! The panel badge: what happened in words, never by colour alone;
-        "KERNEL COPIED" when every completion came back COPIED. */
+        "KERNEL COPIED" when every completion came back COPIED, "SHARED
+        MEMORY" once frames went through a shared-memory pool. */
     QString badgeText() const;
     /*! badgeText() in at most 16 characters, for the overview row. */
     QString pathText() const;
@@ -164,6 +166,8 @@ public:
     double releaseLatencyP50() const { return m_stats.releaseLatencyP50; }
     double releaseLatencyP99() const { return m_stats.releaseLatencyP99; }
     double releaseLatencyMax() const { return m_stats.releaseLatencyMax; }
+    /*! Bytes of the peer's shared-memory pools this socket maps (SocketStatistics::mappedBytes). */
+    double mappedBytes() const { return double(m_stats.mappedBytes); }
 
     /*! Bytes per second sent, received, and both, over the last sample. */
     double sendRate() const { return m_sendRate; }

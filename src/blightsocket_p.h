@@ -186,6 +186,12 @@ public:
     /*! The connection ended: frames out are retired and reported not
         delivered; received regions are let go of (handles keep theirs). */
     void endSharedMemory();
+    /*! A graceful close waits for the peer's releases of frames it holds. */
+    bool awaitingReleases() const { return closing && !tornDown && shm.framesOut() > 0; }
+    /*! Reads what arrived and was never read before an AF_UNIX stream closes:
+        unread data makes the kernel reset the peer's end (an Offer a plain
+        peer never reads, say), where it should see an orderly close. */
+    void discardUnread();
     bool protocolError(const QString &reason);
 
     // Errors, close and teardown (socketclose.cpp).
@@ -277,7 +283,7 @@ public:
     // Shared memory.
     bool sharedMemoryEnabled = false;
     qint64 sharedMemoryLimit = 64 * 1024 * 1024;
-    QString sharedMemoryFallback;         // why the last shared buffer took the copy path
+    QString sharedMemoryFallback; // why the last shared buffer took the copy path
     SharedMemorySession shm;
     ReleaseChannel *releaseChannel = nullptr;
     std::vector<int> pendingDescriptors;

@@ -75,7 +75,8 @@ void BlightSocketPrivate::beginClose(bool graceful)
     if (!std::exchange(closing, true)) {
         if (!setState(BlightSocket::State::Closing) && !heir)
             return;
-        if (readNotifier)
+        // Reading stops, except for the releases of frames the peer holds.
+        if (readNotifier && !awaitingReleases())
             readNotifier->setEnabled(false);
         probeTimer.stop();
     }
@@ -84,7 +85,7 @@ void BlightSocketPrivate::beginClose(bool graceful)
         teardown();
         return;
     }
-    if (!queue.isEmpty() || !tracker.isEmpty())
+    if (!queue.isEmpty() || !tracker.isEmpty() || awaitingReleases())
         lingerTimer.start(lingerTime, this);
     if (flushQueue())
         maybeFinishClose();
@@ -125,7 +126,7 @@ void BlightSocketPrivate::maybeFinishClose()
 {
     if (!closing || fd < 0)
         return;
-    if (tracker.isEmpty() && (tornDown || queue.isEmpty()))
+    if (tracker.isEmpty() && !awaitingReleases() && (tornDown || queue.isEmpty()))
         finalize();
 }
 
@@ -187,8 +188,10 @@ void BlightSocketPrivate::finalize()
                   "connection ended; their buffers are kept until the process exits",
                   qPrintable(endpointText), sends, bytes);
     }
-    if (ownsFd)
+    if (ownsFd) {
+        discardUnread();
         ::close(fd);
+    }
     SocketRegistry::release(std::exchange(claimedInode, 0));
     fd = -1;
     dropQueue();

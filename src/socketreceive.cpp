@@ -25,7 +25,7 @@ void BlightSocketPrivate::onReadable()
 {
     if (!tracker.isEmpty() && !drainErrorQueue())
         return; // POLLERR wakes this notifier too
-    if (fd < 0 || readingPaused || closing)
+    if (fd < 0 || readingPaused || (closing && !awaitingReleases()))
         return;
     const bool alive = datagram ? readDatagrams() : mode == BlightSocket::Mode::RawStream ? readRaw() : readStream();
     if (alive)

@@ -14,6 +14,7 @@
 
 #include <cstring>
 
+#include <cerrno>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -184,6 +185,8 @@ bool BlightSocketPrivate::deliver(Message &message)
 {
     if (isSharedMemoryMessage(message.header, message.payload))
         return handleSharedMemoryMessage(message);
+    if (closing)
+        return true; // read only for the releases a graceful close waits for
     return dispatch(message);
 }
 
@@ -215,6 +218,8 @@ bool BlightSocketPrivate::handleSharedMemoryMessage(const Message &message)
     }
     if (!valid)
         return protocolError(why);
+    if (closing && decoded.kind != Kind::Release)
+        return true; // a graceful close waits for releases only
     if (decoded.kind != Kind::Frame)
         ++stats.messagesReceived; // a frame is counted when it is dispatched
     switch (decoded.kind) {
@@ -309,7 +314,9 @@ bool BlightSocketPrivate::acceptRelease(const Decoded &release)
         ledger.releasedByPeer(frame.sendId);
     } // the holds go here: a pool buffer the caller dropped is back in its pool
     scheduleRelease();
-    return true;
+    if (closing)
+        maybeFinishClose();
+    return !gone() && fd >= 0;
 }
 
 void BlightSocketPrivate::sendReleases()
@@ -342,6 +349,19 @@ void BlightSocketPrivate::sendReleases()
         return;
     if (!queue.isEmpty())
         scheduleFlush();
+}
+
+void BlightSocketPrivate::discardUnread()
+{
+    if (kind != BlightSocket::SocketKind::UnixStream)
+        return;
+    // Bounded: a peer that keeps writing gets its reset after all.
+    char scratch[16 * 1024];
+    for (int round = 0; round < 64; ++round) {
+        const ssize_t got = ::recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT);
+        if (got <= 0 && !(got < 0 && errno == EINTR))
+            return;
+    }
 }
 
 void BlightSocketPrivate::endSharedMemory()

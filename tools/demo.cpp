@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // blight-transport demo: a sender and a receiver in one process, over an
-// AF_UNIX socket pair (blight's own kind of socket) and over TCP on loopback,
+// AF_UNIX socket pair (blight's own kind of socket, with and without shared
+// memory) and over TCP on loopback,
 // streaming typed blight messages and large frames and checking every byte;
 // the options and the summary (DemoLink is in demolink.cpp).
 #include "commands.h"
@@ -24,6 +25,16 @@ static QString pathSentence(const QJsonObject &link)
 {
     const QJsonObject zc = link.value(u"zeroCopy").toObject();
     const QString state = zc.value(u"state").toString();
+    if (state == u"shared-memory") {
+        const QJsonObject shm = link.value(u"sharedMemory").toObject();
+        return QStringLiteral("path: shared-memory, %1 of %2 frames read in place from a memfd mapping "
+                              "(peak %3 MiB mapped), %4")
+            .arg(shm.value(u"framesInMemfd").toInteger())
+            .arg(link.value(u"frames").toInteger())
+            .arg(double(shm.value(u"mappedBytesPeak").toInteger()) / (1024 * 1024), 0, 'f', 1)
+            .arg(link.value(u"verified").toBool() ? QStringLiteral("every byte checked")
+                                                  : QStringLiteral("NOT every byte checked"));
+    }
     if (state == u"unsupported")
         return QStringLiteral("copy path: ") + zc.value(u"reason").toString();
     if (state == u"disabled")
@@ -122,7 +133,9 @@ int runDemo(const QStringList &arguments)
                        "own kind of socket) and over TCP on loopback, streams typed blight messages and large\n"
                        "frames (as Ack payloads, and through a raw-stream socket), checks every byte on arrival\n"
                        "and prints a summary. No server or hardware needed. The summary splits the CPU time of\n"
-                       "the thread into the transport's and the demo's own payload generation and checking."));
+                       "the thread into the transport's and the demo's own payload generation and checking.\n"
+                       "The link \"unix shared memory\" (shm) sends its frames from a sealed memfd pool to a\n"
+                       "receiver that reads them in place and releases them: no frame byte is copied."));
     const QCommandLineOption messagesOption(QStringLiteral("messages"),
                                             QStringLiteral("Small messages per connection (default 200000)."),
                                             QStringLiteral("n"), QStringLiteral("200000"));
@@ -147,8 +160,9 @@ int runDemo(const QStringList &arguments)
                                                   "(<file> ends in .png; its folder must exist)."),
                                               QStringLiteral("file"));
     const QCommandLineOption linksOption(QStringLiteral("links"),
-                                         QStringLiteral("Connections to run, from unix, tcp and raw (default all)."),
-                                         QStringLiteral("list"), QStringLiteral("unix,tcp,raw"));
+                                         QStringLiteral(
+                                             "Connections to run, from unix, shm, tcp and raw (default all)."),
+                                         QStringLiteral("list"), QStringLiteral("unix,shm,tcp,raw"));
     parser.addOptions({messagesOption, framesOption, frameSizeOption, burstOption, zeroCopyOption, linksOption,
                        jsonOption, guiOption, screenshotOption});
     int exitCode = ExitOk;
@@ -181,8 +195,8 @@ int runDemo(const QStringList &arguments)
     config.zeroCopyModeName = parser.value(zeroCopyOption);
     const QStringList wanted = parser.value(linksOption).split(u',', Qt::SkipEmptyParts);
     for (const QString &name : wanted) {
-        if (name != u"unix" && name != u"tcp" && name != u"raw") {
-            printError(QStringLiteral("unknown link '%1' in --links: use unix, tcp, raw").arg(name));
+        if (name != u"unix" && name != u"shm" && name != u"tcp" && name != u"raw") {
+            printError(QStringLiteral("unknown link '%1' in --links: use unix, shm, tcp, raw").arg(name));
             return ExitUsage;
         }
     }
@@ -211,6 +225,9 @@ int runDemo(const QStringList &arguments)
         if (name == u"unix")
             links.append(
                 new DemoLink(QStringLiteral("unix socket pair"), DemoLink::Kind::UnixMessages, config, app.get()));
+        else if (name == u"shm")
+            links.append(new DemoLink(QStringLiteral("unix shared memory"), DemoLink::Kind::UnixSharedMemory, config,
+                                      app.get()));
         else if (name == u"tcp")
             links.append(new DemoLink(QStringLiteral("tcp loopback"), DemoLink::Kind::TcpMessages, config, app.get()));
         else

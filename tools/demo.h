@@ -3,6 +3,7 @@
 // socket, with the receiver checking every byte; and the demo's panel hooks.
 #pragma once
 
+#include <BlightTransport/blightbuffer.h>
 #include <BlightTransport/blightsocket.h>
 
 #include <QtCore/QElapsedTimer>
@@ -16,8 +17,9 @@
 class QCoreApplication;
 
 namespace Blight {
+class BlightBufferPool;
 class BlightServer;
-}
+} // namespace Blight
 
 namespace Blight::Cli {
 
@@ -31,6 +33,12 @@ struct DemoConfig
     QString zeroCopyModeName = QStringLiteral("auto");
 };
 
+/*! The pattern seed of frame \a frame (f * 7 + 3), so that neighbouring frames differ. */
+inline quint64 frameSeed(qint64 frame)
+{
+    return quint64(frame) * 7 + 3;
+}
+
 /*! CPU time of the calling thread, in nanoseconds (CLOCK_THREAD_CPUTIME_ID). */
 qint64 threadCpuNs();
 
@@ -39,7 +47,9 @@ class DemoLink : public QObject
     Q_OBJECT
 
 public:
-    enum class Kind { UnixMessages, TcpMessages, TcpRaw };
+    /*! UnixSharedMemory: a socket pair with shared memory enabled on both
+        sides; frames go from a memfd pool and are checked in place. */
+    enum class Kind { UnixMessages, UnixSharedMemory, TcpMessages, TcpRaw };
 
     DemoLink(const QString &name, Kind kind, const DemoConfig &config, QObject *parent = nullptr);
 
@@ -75,6 +85,16 @@ private:
     void checkRawChunk(const QByteArray &chunk);
     void checkFinished();
     void failLink(const QString &reason);
+    // The shared-memory link (demosharedmemory.cpp).
+    bool isSharedMemory() const { return m_kind == Kind::UnixSharedMemory; }
+    void setUpSharedMemory();
+    void watchAgreement();
+    bool sharedMemoryReady() const;
+    /*! Sends frame \a frame from the pool; false when no buffer is free
+        (bufferAvailable() resumes) or the send was refused (link failed). */
+    bool sendFrameFromPool(const Message &message, qint64 frame);
+    void receiveFrame(Blight::MessageType type, quint32 ackid, const Blight::BlightBuffer &frame);
+    QJsonObject sharedMemorySummary() const;
 
     QString m_name;
     Kind m_kind;
@@ -99,6 +119,15 @@ private:
     QList<Message> m_inbox;
     QList<QByteArray> m_rawInbox;
     QList<Message> m_replies;
+    // Shared-memory link: the pool, the frames held until their batch is
+    // checked (dropping them sends the release), and what was seen of them.
+    BlightBufferPool *m_pool = nullptr;
+    QList<BlightBuffer> m_heldFrames;
+    bool m_waitingForBuffer = false;
+    bool m_agreed = false;
+    qint64 m_sharedFrames = 0;
+    qint64 m_framesInMemfd = 0;
+    qint64 m_peakMappedBytes = 0;
     bool m_checkQueued = false;
     bool m_pumping = false;
     qint64 m_generationNs = 0;

@@ -4,6 +4,7 @@
 #include "cliutil.h"
 #include "demo.h"
 
+#include <BlightTransport/blightbufferpool.h>
 #include <BlightTransport/blightserver.h>
 
 #include <QtCore/QJsonObject>
@@ -20,12 +21,6 @@ namespace {
 
 constexpr quint32 FrameAckFlag = 0x80000000u;
 
-// Frame f carries pattern seed f * 7 + 3 so that neighbouring frames differ.
-quint64 frameSeed(qint64 frame)
-{
-    return quint64(frame) * 7 + 3;
-}
-
 } // namespace
 
 DemoLink::DemoLink(const QString &name, Kind kind, const DemoConfig &config, QObject *parent)
@@ -41,6 +36,8 @@ DemoLink::DemoLink(const QString &name, Kind kind, const DemoConfig &config, QOb
     const qint64 messages = kind == Kind::TcpRaw ? 0 : config.messages;
     m_frameStride = config.frames > 0 ? qMax<qint64>(1, (messages + config.frames) / config.frames) : 0;
     m_total = kind == Kind::TcpRaw ? config.frames : messages + config.frames;
+    if (isSharedMemory())
+        setUpSharedMemory();
 }
 
 qint64 DemoLink::frameIndexOf(qint64 k) const
@@ -122,17 +119,26 @@ static InfoReply infoFor(SurfaceId id)
 void DemoLink::start()
 {
     m_clock.start();
-    if (m_kind == Kind::UnixMessages) {
+    if (m_kind == Kind::UnixMessages || isSharedMemory()) {
+        if (isSharedMemory() && m_pool && !m_pool->isValid()) {
+            failLink(QStringLiteral("cannot allocate the shared-memory pool"));
+            return;
+        }
         int fds[2];
         if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
             failLink(QStringLiteral("socketpair failed"));
             return;
         }
         m_receiver = new BlightSocket(BlightSocket::Mode::Messages, this);
+        m_receiver->setObjectName(m_name + QStringLiteral(" receiver"));
+        // Enabled before connecting: each side's offer leaves at once.
+        m_receiver->setSharedMemoryEnabled(isSharedMemory());
         m_sender->setSocketDescriptor(fds[0]);
         m_receiver->setSocketDescriptor(fds[1]);
         wireReceiver();
         wireSender();
+        if (isSharedMemory())
+            watchAgreement(); // pumps once the agreement stands
         QMetaObject::invokeMethod(this, &DemoLink::pump, Qt::QueuedConnection);
         QMetaObject::invokeMethod(this, &DemoLink::checkFinished, Qt::QueuedConnection);
         return;
@@ -222,6 +228,8 @@ void DemoLink::wireReceiver()
         return;
     }
     connect(m_receiver, &BlightSocket::messageReceived, this, &DemoLink::receiveMessage);
+    if (isSharedMemory())
+        connect(m_receiver, &BlightSocket::bufferReceived, this, &DemoLink::receiveFrame);
 }
 
 qint64 threadCpuNs()
@@ -247,7 +255,7 @@ void DemoLink::generateBurst()
         } else {
             message = expectedMessage(k);
             const qint64 frame = frameIndexOf(k);
-            if (frame >= 0)
+            if (frame >= 0 && !isSharedMemory()) // a pool buffer is written when it is sent
                 message.payload = patternPayload(frameSeed(frame), m_config.frameSize);
         }
         bytes += message.payload.size();
@@ -258,19 +266,26 @@ void DemoLink::generateBurst()
 
 void DemoLink::pump()
 {
-    if (m_failed || m_pumping || !m_sender->isConnected() || !m_receiver)
+    if (m_failed || m_pumping || !m_sender->isConnected() || !m_receiver || !sharedMemoryReady())
         return;
     const QScopedValueRollback pumping(m_pumping, true); // a signal from a send must not re-enter
     if (m_readyAt == m_ready.size())
         generateBurst();
     while (m_readyAt < m_ready.size()) {
         const Message message = m_ready.at(m_readyAt);
-        const bool ok = m_kind == Kind::TcpRaw ? m_sender->send(message.payload) : m_sender->forwardMessage(message);
-        if (!ok) {
-            if (m_sender->lastSendError() == BlightSocket::Error::QueueFull)
-                return; // canSendChanged(true) resumes
-            failLink(QStringLiteral("send refused: %1").arg(int(m_sender->lastSendError())));
-            return;
+        const qint64 poolFrame = isSharedMemory() ? frameIndexOf(m_sent) : -1;
+        if (poolFrame >= 0) {
+            if (!sendFrameFromPool(message, poolFrame))
+                return; // bufferAvailable() or canSendChanged(true) resumes, or the link failed
+        } else {
+            const bool ok = m_kind == Kind::TcpRaw ? m_sender->send(message.payload)
+                                                   : m_sender->forwardMessage(message);
+            if (!ok) {
+                if (m_sender->lastSendError() == BlightSocket::Error::QueueFull)
+                    return; // canSendChanged(true) resumes
+                failLink(QStringLiteral("send refused: %1").arg(int(m_sender->lastSendError())));
+                return;
+            }
         }
         if (m_kind != Kind::TcpRaw
             && (message.type() == MessageType::Info || message.type() == MessageType::List
@@ -310,6 +325,8 @@ void DemoLink::checkInbox()
     m_checkQueued = false;
     const QList<Message> messages = std::exchange(m_inbox, {});
     const QList<QByteArray> chunks = std::exchange(m_rawInbox, {});
+    // Shared-memory frames of this batch: held while they are checked.
+    QList<BlightBuffer> heldUntilChecked = std::exchange(m_heldFrames, {});
     const qint64 started = threadCpuNs();
     for (const Message &message : messages) {
         if (m_failed)
@@ -322,6 +339,9 @@ void DemoLink::checkInbox()
         checkRawChunk(chunk);
     }
     m_checkingNs += threadCpuNs() - started;
+    // Checked: dropping the handles sends their releases, before the last
+    // batch lets checkFinished() close the sender.
+    heldUntilChecked.clear();
     // The receiver answers requests as blight does: transport work, untimed.
     const QList<Message> replies = std::exchange(m_replies, {});
     for (const Message &reply : replies) {
@@ -409,7 +429,10 @@ void DemoLink::checkFinished()
 {
     if (m_failed || m_done)
         return;
-    if (!m_closing && m_received == m_total && m_sent == m_total && m_awaitedAcks.isEmpty()) {
+    // The shared-memory link closes once every frame's release reached the
+    // sender: a frame still out when the connection ends retires its region.
+    const bool framesOut = isSharedMemory() && m_pool && m_pool->inUse() > 0;
+    if (!m_closing && m_received == m_total && m_sent == m_total && m_awaitedAcks.isEmpty() && !framesOut) {
         m_elapsedNs = m_clock.nsecsElapsed();
         m_senderStats = m_sender->statistics();
         m_receiverStats = m_receiver->statistics();
@@ -461,7 +484,7 @@ QJsonObject DemoLink::summary() const
     const quint64 messages = quint64(m_received);
     const quint64 calls = m_senderStats.sendCalls + m_senderStats.receiveCalls + m_senderStats.errorQueueCalls
         + m_receiverStats.sendCalls + m_receiverStats.receiveCalls + m_receiverStats.errorQueueCalls;
-    return QJsonObject{
+    QJsonObject summary{
         {QStringLiteral("name"), m_name},
         {QStringLiteral("kind"), kindName(m_sender->kind())},
         {QStringLiteral("mode"), m_kind == Kind::TcpRaw ? QStringLiteral("raw-stream") : QStringLiteral("messages")},
@@ -497,6 +520,9 @@ QJsonObject DemoLink::summary() const
              {QStringLiteral("releaseLatencyP50us"), m_senderStats.releaseLatencyP50},
          }},
     };
+    if (isSharedMemory())
+        summary.insert(QStringLiteral("sharedMemory"), sharedMemorySummary());
+    return summary;
 }
 
 } // namespace Blight::Cli

@@ -20,10 +20,12 @@ public:
 };
 
 namespace {
-// "unix socket pair" -> "demo unix", "tcp raw stream" -> "demo tcp raw": short enough for a row.
+// "unix socket pair" -> "demo unix", "tcp raw stream" -> "demo tcp raw",
+// "unix shared memory" -> "demo unix shm": short enough for a row.
 QString shortName(const QString &linkName)
 {
     QString name = linkName;
+    name.replace(QStringLiteral(" shared memory"), QStringLiteral(" shm"));
     name.remove(QStringLiteral(" socket pair"));
     name.remove(QStringLiteral(" stream"));
     name.remove(QStringLiteral(" loopback"));

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // blight-transport listen: accept connections and print one JSON line per
-// received message.
+// received message (--shared-memory: frames read in place from the sender's pool).
 #include "commands.h"
 #include "cliutil.h"
+#include "listentally.h"
 #include "signalwatcher.h"
 #include "unixsocketpath.h"
 
@@ -13,6 +14,7 @@
 #include <QtCore/QJsonObject>
 
 #include <limits>
+#include <memory>
 
 namespace Blight::Cli {
 
@@ -24,7 +26,14 @@ int runListen(const QStringList &arguments)
                        "message: type, ackid, size and the sha256 of the payload. Answers pings. Exits when\n"
                        "the peer disconnects, after --count messages, or on SIGINT or SIGTERM (exit 0 unless a\n"
                        "connection failed). A unix: socket file is removed when it exits; a stale one (nobody\n"
-                       "listening) is replaced, one in use or a path that is not a socket is refused."));
+                       "listening) is replaced, one in use or a path that is not a socket is refused.\n"
+                       "With --shared-memory, a peer that enables it too sends its frames from a sealed memfd\n"
+                       "pool (AF_UNIX stream sockets only): each is hashed in place, from the mapping, and\n"
+                       "released when its line is printed. --check-mappings (implied by --shared-memory) adds\n"
+                       "to each line whether the payload lay in a /memfd: mapping of this process (memfd) and\n"
+                       "came as a shared-memory handle (shared), and prints a summary line per connection\n"
+                       "(\"summary\": true) with those counts, the bytes read through recvmsg() and the\n"
+                       "shared-memory state as it stood at the last frame."));
     parser.addPositionalArgument(QStringLiteral("endpoint"),
                                  QStringLiteral("unix:/path, tcp://host:port, udp://host:port or fd:N"));
     const QCommandLineOption countOption(QStringLiteral("count"), QStringLiteral("Exit after <n> messages."),
@@ -35,7 +44,13 @@ int runListen(const QStringList &arguments)
     const QCommandLineOption maxOption(QStringLiteral("max-payload"),
                                        QStringLiteral("Largest payload accepted (default 16 MiB)."),
                                        QStringLiteral("bytes"));
-    parser.addOptions({countOption, keepOption, maxOption});
+    const QCommandLineOption sharedMemoryOption(QStringLiteral("shared-memory"),
+                                                QStringLiteral("Accept frames in shared memory from a peer that "
+                                                               "enables it too (implies --check-mappings)."));
+    const QCommandLineOption checkMappingsOption(QStringLiteral("check-mappings"),
+                                                 QStringLiteral("Say for each payload whether it lay in a /memfd: "
+                                                                "mapping; print a summary per connection."));
+    parser.addOptions({countOption, keepOption, maxOption, sharedMemoryOption, checkMappingsOption});
     int exitCode = 0;
     if (!parseOrExit(parser, arguments, &exitCode))
         return exitCode;
@@ -59,6 +74,8 @@ int runListen(const QStringList &arguments)
         maxPayload = quint32(*value);
     }
     const bool keepListening = parser.isSet(keepOption);
+    const bool sharedMemory = parser.isSet(sharedMemoryOption);
+    const bool checkMappings = sharedMemory || parser.isSet(checkMappingsOption);
     QString why;
     const Endpoint endpoint = Endpoint::parse(endpointText, &why);
     if (!endpoint.isValid()) {
@@ -83,19 +100,46 @@ int runListen(const QStringList &arguments)
     BlightServer server;
     auto serve = [&](BlightSocket *socket) {
         socket->setMaxPayloadSize(maxPayload);
-        QObject::connect(socket, &BlightSocket::messageReceived, socket, [&, socket](const Message &message) {
-            printJsonLine(QJsonObject{
-                {QStringLiteral("type"), typeName(message.header.type)},
-                {QStringLiteral("typeId"), message.header.type},
-                {QStringLiteral("ackid"), qint64(message.header.ackid)},
-                {QStringLiteral("size"), qint64(message.header.size)},
-                {QStringLiteral("sha256"), sha256Hex(message.payload)},
-            });
+        // Before the event loop reads anything: the offer leaves ahead of any
+        // answer, so a peer that pings first knows the agreement when the pong comes.
+        socket->setSharedMemoryEnabled(sharedMemory);
+        const auto tally = std::make_shared<ListenTally>();
+        auto summarize = [tally, socket, checkMappings] {
+            if (!checkMappings || tally->isSummarized())
+                return;
+            tally->setSummarized();
+            printJsonLine(tally->summary(*socket));
+        };
+        // One line per message; \a payload is read where it lies (a frame: in the mapping).
+        auto report = [&, socket, tally, summarize](qint32 type, quint32 ackid, QByteArrayView payload, bool shared) {
+            QJsonObject line{
+                {QStringLiteral("type"), typeName(type)},       {QStringLiteral("typeId"), type},
+                {QStringLiteral("ackid"), qint64(ackid)},       {QStringLiteral("size"), qint64(payload.size())},
+                {QStringLiteral("sha256"), sha256Hex(payload)},
+            };
+            if (checkMappings) {
+                const QJsonObject where = tally->record(payload, shared, *socket);
+                for (auto it = where.begin(); it != where.end(); ++it)
+                    line.insert(it.key(), it.value());
+            }
+            printJsonLine(line);
             if (count > 0 && ++received >= count) {
+                summarize();
                 socket->close();
                 QCoreApplication::exit(result);
             }
+        };
+        QObject::connect(socket, &BlightSocket::messageReceived, socket, [report](const Message &message) {
+            report(message.header.type, message.header.ackid, message.payload, false);
         });
+        if (sharedMemory) {
+            // Connected, so frames come here as handles into the mapping, not as copies.
+            QObject::connect(socket, &BlightSocket::bufferReceived, socket,
+                             [report](MessageType type, quint32 ackid, const BlightBuffer &frame) {
+                                 report(qint32(type), ackid, QByteArrayView(frame.constData(), frame.size()),
+                                        frame.isShared());
+                             }); // the release goes back when this handle is dropped
+        }
         QObject::connect(socket, &BlightSocket::errorOccurred, socket,
                          [&](BlightSocket::Error error, const QString &reason) {
                              if (error == BlightSocket::Error::RemoteClosed && !reason.contains(u"middle")) {
@@ -105,7 +149,8 @@ int runListen(const QStringList &arguments)
                              printError(QStringLiteral("connection ended: %1").arg(reason));
                              result = ExitFailure;
                          });
-        QObject::connect(socket, &BlightSocket::disconnected, socket, [&, socket] {
+        QObject::connect(socket, &BlightSocket::disconnected, socket, [&, socket, summarize] {
+            summarize();
             socket->deleteLater();
             if (!keepListening || !server.isListening())
                 QCoreApplication::exit(result);

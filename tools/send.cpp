@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // blight-transport send: connect, send --count messages, optionally wait for
 // every request's Ack and print its decoded reply, then print a JSON summary
-// (with how many sends the socket released; --pool sends from a buffer pool).
+// (with how many sends the socket released; --pool sends from a buffer pool,
+// --shared-memory from one in a sealed memfd, to a peer that agreed).
 #include "commands.h"
 #include "cliutil.h"
 #include "replyjson.h"
@@ -33,9 +34,12 @@ int runSend(const QStringList &arguments)
     // buffers its sends still hold back to a pool that still exists.
     std::unique_ptr<BlightBufferPool> pool;
     if (options.poolBuffers > 0) {
-        pool = std::make_unique<BlightBufferPool>(options.poolBuffers, options.payloadSize());
+        const auto backing = options.sharedMemory ? BlightBufferPool::Backing::SharedMemory
+                                                  : BlightBufferPool::Backing::Anonymous;
+        pool = std::make_unique<BlightBufferPool>(options.poolBuffers, options.payloadSize(), backing);
         if (!pool->isValid()) {
-            printError(QStringLiteral("--pool: cannot allocate %1 buffers of %2 bytes")
+            printError(QStringLiteral("%1: cannot allocate %2 buffers of %3 bytes")
+                           .arg(options.sharedMemory ? QStringLiteral("--shared-memory") : QStringLiteral("--pool"))
                            .arg(options.poolBuffers)
                            .arg(options.payloadSize()));
             return ExitFailure;
@@ -45,6 +49,7 @@ int runSend(const QStringList &arguments)
     socket.setZeroCopyMode(options.zeroCopyMode);
     if (options.zeroCopyThreshold)
         socket.setZeroCopyThreshold(*options.zeroCopyThreshold);
+    socket.setSharedMemoryEnabled(options.sharedMemory);
     qint64 next = 0;
     QHash<quint32, QByteArray> awaited; // ackid -> the request's payload
     qint64 acks = 0;
@@ -53,7 +58,14 @@ int runSend(const QStringList &arguments)
     qint64 released = 0;            // sends whose bytes the socket let go of
     qint64 releasedUndelivered = 0; // of those, the ones dropped before the kernel took them
     bool waitingForBuffer = false;  // every pool buffer is out: bufferAvailable() resumes
-    QString failure;                // the first reason, printed once and put in the summary
+    // --shared-memory: the Ping sent first, and what the socket said once its answer came.
+    BlightReply *handshake = nullptr;
+    bool handshakeDone = !options.sharedMemory;
+    bool handshakeAckDue = false; // its Ack reaches ackReceived() too, once
+    bool sharedMemoryActive = false;
+    QString sharedMemoryState;
+    QString sharedMemoryReason;
+    QString failure; // the first reason, printed once and put in the summary
     QElapsedTimer clock;
 
     // Records and prints the first reason; \a abort ends the connection (an
@@ -67,11 +79,17 @@ int runSend(const QStringList &arguments)
             socket.abort();
         QCoreApplication::exit(ExitFailure);
     };
+    // With --shared-memory, every buffer must be back first: a frame still out
+    // at the peer when the connection ends retires its pool region.
+    auto framesOut = [&] { return options.sharedMemory && pool && pool->inUse() > 0; };
     auto finishIfDone = [&] {
-        if (next == options.count && awaited.isEmpty() && socket.state() == BlightSocket::State::Connected)
+        if (next == options.count && awaited.isEmpty() && !framesOut()
+            && socket.state() == BlightSocket::State::Connected)
             socket.close(); // flushes, waits for zero-copy releases, then disconnects
     };
     auto pump = [&] {
+        if (!handshakeDone)
+            return;
         while (next < options.count && socket.state() == BlightSocket::State::Connected) {
             const auto ackid = quint32(next + 1);
             quint64 id = 0;
@@ -105,6 +123,32 @@ int runSend(const QStringList &arguments)
     };
     QObject::connect(&socket, &BlightSocket::connected, &socket, [&] {
         clock.start();
+        if (options.sharedMemory) {
+            // The peer sends its offer when it connects, before it reads this
+            // Ping: once the answer is here, so is any offer (one stream, in order).
+            handshake = socket.request(MessageType::Ping, {}, options.timeoutMs > 0 ? options.timeoutMs : 5000);
+            if (!handshake) {
+                fail(QStringLiteral("--shared-memory: the first Ping was refused"), true);
+                return;
+            }
+            handshakeAckDue = true;
+            QObject::connect(handshake, &BlightReply::finished, &socket, [&] {
+                handshakeDone = true;
+                sharedMemoryActive = socket.isSharedMemoryActive();
+                sharedMemoryState = zeroCopyStateName(socket.zeroCopyState());
+                sharedMemoryReason = socket.zeroCopyReason();
+                if (!handshake->isAcked()) {
+                    fail(QStringLiteral("--shared-memory: the peer did not answer the first Ping (%1)")
+                             .arg(handshake->errorString()),
+                         true);
+                    return;
+                }
+                if (!sharedMemoryActive)
+                    printError(QStringLiteral("no shared memory on this connection: %1").arg(sharedMemoryReason));
+                pump();
+            });
+            return;
+        }
         pump();
     });
     QObject::connect(&socket, &BlightSocket::canSendChanged, &socket, [&](bool can) {
@@ -116,15 +160,23 @@ int runSend(const QStringList &arguments)
             if (std::exchange(waitingForBuffer, false))
                 pump();
         });
+        if (options.sharedMemory)
+            QObject::connect(pool.get(), &BlightBufferPool::availableChanged, &socket, [&] { finishIfDone(); });
     }
     QObject::connect(&socket, &BlightSocket::sendsReleased, &socket, [&](const QList<SendIdRange> &ranges) {
         for (const SendIdRange &range : ranges) {
-            released += qint64(range.count());
+            // The first Ping of --shared-memory is not one of the messages counted here.
+            const qint64 sends = qint64(range.count()) - (handshake && range.contains(handshake->sendId()) ? 1 : 0);
+            released += sends;
             if (!range.delivered)
-                releasedUndelivered += qint64(range.count());
+                releasedUndelivered += sends;
         }
     });
     QObject::connect(&socket, &BlightSocket::ackReceived, &socket, [&](quint32 ackid, const QByteArray &reply) {
+        if (handshakeAckDue && ackid == handshake->ackid()) {
+            handshakeAckDue = false; // later Acks with this ackid answer messages
+            return;
+        }
         if (!options.waitAcks)
             return;
         const auto it = awaited.constFind(ackid);
@@ -166,6 +218,8 @@ int runSend(const QStringList &arguments)
         QString what;
         if (socket.state() == BlightSocket::State::Connecting)
             what = QStringLiteral("still connecting");
+        else if (!handshakeDone)
+            what = QStringLiteral("waiting for the answer to the first Ping");
         else if (waitingForBuffer)
             what = QStringLiteral("%1 of %2 messages accepted, waiting for one of the %3 pool buffers to come back")
                        .arg(next)
@@ -178,6 +232,10 @@ int runSend(const QStringList &arguments)
                        .arg(socket.queuedBytes());
         else if (!awaited.isEmpty())
             what = QStringLiteral("%1 of %2 acks outstanding").arg(awaited.size()).arg(next);
+        else if (framesOut())
+            what = QStringLiteral("%1 of the %2 pool buffers still held by the peer")
+                       .arg(pool->inUse())
+                       .arg(options.poolBuffers);
         else
             what = QStringLiteral("still closing");
         fail(QStringLiteral("timed out after %1 ms: %2").arg(options.timeoutMs).arg(what), true);
@@ -199,7 +257,7 @@ int runSend(const QStringList &arguments)
         failure = QStringLiteral("the socket reported %1 of %2 sends released").arg(released).arg(next);
         printError(failure);
     }
-    printJsonLine(QJsonObject{
+    QJsonObject summary{
         {QStringLiteral("endpoint"), socket.endpoint()},
         {QStringLiteral("kind"), kindName(socket.kind())},
         {QStringLiteral("type"), typeName(qint32(options.type))},
@@ -227,7 +285,19 @@ int runSend(const QStringList &arguments)
         {QStringLiteral("zeroCopyState"), zeroCopyStateName(socket.zeroCopyState())},
         {QStringLiteral("zeroCopyReason"), socket.zeroCopyReason()},
         {QStringLiteral("error"), failure},
-    });
+    };
+    if (options.sharedMemory) {
+        summary.insert(QStringLiteral("sharedMemory"), true);
+        summary.insert(QStringLiteral("poolShared"), pool && pool->isShared());
+        // As the socket stood when the first message went: what every message went under.
+        summary.insert(QStringLiteral("sharedMemoryActive"), sharedMemoryActive);
+        summary.insert(QStringLiteral("sharedMemoryState"), sharedMemoryState);
+        summary.insert(QStringLiteral("sharedMemoryReason"), sharedMemoryReason);
+        summary.insert(QStringLiteral("sharedMemoryFramesSent"), qint64(stats.sharedMemoryFramesSent));
+        summary.insert(QStringLiteral("sharedMemoryBytesSent"), qint64(stats.sharedMemoryBytesSent));
+        summary.insert(QStringLiteral("retiredRegions"), pool ? qint64(pool->retiredRegions()) : qint64(0));
+    }
+    printJsonLine(summary);
     return failure.isEmpty() ? ExitOk : ExitFailure;
 }
 

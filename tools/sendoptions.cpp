@@ -18,6 +18,10 @@ namespace {
 constexpr qint64 Int32Min = std::numeric_limits<qint32>::min();
 constexpr qint64 Int32Max = std::numeric_limits<qint32>::max();
 constexpr qint64 UInt32Max = std::numeric_limits<quint32>::max();
+// --shared-memory without --pool: up to 4 buffers, in a region the peer's
+// default map cap (64 MiB) takes with room to spare.
+constexpr int DefaultSharedBuffers = 4;
+constexpr qint64 DefaultSharedRegion = 32 * 1024 * 1024;
 
 bool hasSurface(MessageType type)
 {
@@ -108,7 +112,13 @@ std::optional<SendOptions> parseSendOptions(const QStringList &arguments, int *e
                        "send, send waits until one comes back (counted in poolWaits). Prints a JSON summary at\n"
                        "the end, with the error text when it failed; its \"released\" counts the messages whose\n"
                        "bytes the socket let go of (\"releasedUndelivered\": those it dropped before the kernel\n"
-                       "took them). After a clean exit, released equals messages."));
+                       "took them). After a clean exit, released equals messages.\n"
+                       "With --shared-memory (AF_UNIX stream), the pool is a sealed memfd (of --pool N buffers,\n"
+                       "or up to 4 of them in 32 MiB) and, once the peer has offered shared memory too, each\n"
+                       "message is a small one naming its buffer: no payload byte is copied. A Ping goes first\n"
+                       "and its answer is awaited, so that the peer's offer, sent when it connected, has\n"
+                       "arrived; the summary then says whether the agreement stood (sharedMemoryActive) and\n"
+                       "why not (sharedMemoryReason)."));
     parser.addPositionalArgument(QStringLiteral("endpoint"),
                                  QStringLiteral(
                                      "unix:/path, tcp://host:port, udp://host:port, fd:N, blight: or blight:session"));
@@ -156,9 +166,12 @@ std::optional<SendOptions> parseSendOptions(const QStringList &arguments, int *e
                                         QStringLiteral("Send from a pool of <n> (1..1024) buffers of the payload's "
                                                        "size; waits for a buffer when all are out."),
                                         QStringLiteral("n"));
+    const QCommandLineOption sharedMemoryOption(QStringLiteral("shared-memory"),
+                                                QStringLiteral("Send from a shared-memory pool to a peer that "
+                                                               "enables it too (AF_UNIX stream)."));
     parser.addOptions({countOption, typeOption, sizeOption, hexOption, fileOption, surfaceOption, xOption, yOption,
                        widthOption, heightOption, markerOption, zeroCopyOption, thresholdOption, waitAcksOption,
-                       timeoutOption, poolOption});
+                       timeoutOption, poolOption, sharedMemoryOption});
     if (!parseOrExit(parser, arguments, exitCode))
         return std::nullopt;
     *exitCode = ExitUsage;
@@ -210,6 +223,7 @@ std::optional<SendOptions> parseSendOptions(const QStringList &arguments, int *e
             return std::nullopt;
         options.poolBuffers = int(*buffers);
     }
+    options.sharedMemory = parser.isSet(sharedMemoryOption);
     options.waitAcks = parser.isSet(waitAcksOption);
     if (options.waitAcks && *type == MessageType::Ack) {
         printError(QStringLiteral("--wait-acks: nobody acks an ack; choose a request --type"));
@@ -296,12 +310,15 @@ std::optional<SendOptions> parseSendOptions(const QStringList &arguments, int *e
                 .arg(name));
         return std::nullopt;
     }
-    if (options.poolBuffers > 0 && payloadSize == 0) {
-        printError(QStringLiteral("--pool needs a payload of at least 1 byte (a pool buffer holds one payload); "
-                                  "%1 messages here have none")
-                       .arg(name));
+    if ((options.poolBuffers > 0 || options.sharedMemory) && payloadSize == 0) {
+        printError(
+            QStringLiteral("%1 needs a payload of at least 1 byte (a pool buffer holds one payload); "
+                           "%2 messages here have none")
+                .arg(options.poolBuffers > 0 ? QStringLiteral("--pool") : QStringLiteral("--shared-memory"), name));
         return std::nullopt;
     }
+    if (options.sharedMemory && options.poolBuffers == 0)
+        options.poolBuffers = int(qBound<qint64>(1, DefaultSharedRegion / payloadSize, qint64(DefaultSharedBuffers)));
     *exitCode = ExitOk;
     return options;
 }

@@ -28,6 +28,9 @@ struct SendOptions
     std::optional<QByteArray> fixedPayload;
     /*! --pool: send from a BlightBufferPool of this many buffers (0: no pool). */
     int poolBuffers = 0;
+    /*! --shared-memory: sharedMemoryEnabled on the socket, and the pool (of
+        poolBuffers, set by default when --pool is not given) backed by a sealed memfd. */
+    bool sharedMemory = false;
 
     /*! The payload of message \a k. */
     QByteArray payload(qint64 k) const;

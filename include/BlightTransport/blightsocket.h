@@ -321,10 +321,13 @@ public Q_SLOTS:
         Closes gracefully, like QAbstractSocket::disconnectFromHost(): accepts
         no more sends, hands every message already accepted to the kernel
         (also those waiting on the pinned budget, ENOBUFS or a slow reader),
-        waits for their zero-copy completions, then closes; disconnected()
-        follows. All of it within lingerTime(): what could not be delivered
-        by then is dropped and reported with errorOccurred(Undelivered), whose
-        text gives the messages and bytes, before disconnected().
+        waits for their zero-copy completions and for the peer's release of
+        frames sent in shared memory, then closes; disconnected() follows.
+        All of it within lingerTime(): what could not be delivered by then is
+        dropped and reported with errorOccurred(Undelivered), whose text
+        gives the messages and bytes, before disconnected(). (Frames the peer
+        still holds then were delivered; they are reported as not delivered
+        in sendsReleased() only, and their pool region is retired.)
     */
     void close();
     /*! Closes at once and drops what was not yet handed to the kernel, as

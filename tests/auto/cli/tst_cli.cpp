@@ -321,7 +321,7 @@ void tst_Cli::demoChecksEveryByte()
     const QJsonObject result = lines.at(0);
     QVERIFY(result.value(u"ok").toBool());
     const QJsonArray connections = result.value(u"connections").toArray();
-    QCOMPARE(connections.size(), 3);
+    QCOMPARE(connections.size(), 4); // unix, shm, tcp, raw
     for (const QJsonValue &value : connections) {
         const QJsonObject link = value.toObject();
         QVERIFY2(link.value(u"verified").toBool(), qPrintable(link.value(u"failure").toString()));
@@ -332,7 +332,18 @@ void tst_Cli::demoChecksEveryByte()
     QCOMPARE(unixLink.value(u"kind").toString(), QStringLiteral("unix-stream"));
     QCOMPARE(unixLink.value(u"messages").toInt(), 3003);
     QCOMPARE(unixLink.value(u"zeroCopy").toObject().value(u"state").toString(), QStringLiteral("unsupported"));
-    const QJsonObject tcp = connections.at(1).toObject();
+    // Frames in shared memory between the two sockets of the pair, read in place.
+    const QJsonObject shmLink = connections.at(1).toObject();
+    QCOMPARE(shmLink.value(u"name").toString(), QStringLiteral("unix shared memory"));
+    QCOMPARE(shmLink.value(u"kind").toString(), QStringLiteral("unix-stream"));
+    QCOMPARE(shmLink.value(u"messages").toInt(), 3003);
+    QCOMPARE(shmLink.value(u"zeroCopy").toObject().value(u"state").toString(), QStringLiteral("shared-memory"));
+    const QJsonObject shm = shmLink.value(u"sharedMemory").toObject();
+    QCOMPARE(shm.value(u"framesSent").toInt(), 3);
+    QCOMPARE(shm.value(u"framesReceived").toInt(), 3);
+    QCOMPARE(shm.value(u"framesInMemfd").toInt(), 3);
+    QCOMPARE(shm.value(u"framesAsSharedHandles").toInt(), 3);
+    const QJsonObject tcp = connections.at(2).toObject();
     QCOMPARE(tcp.value(u"kind").toString(), QStringLiteral("tcp4"));
     // Acks for Info, List and Ping requests came back and were checked.
     QVERIFY(tcp.value(u"acks").toInt() > 0);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // blight-transport demo's reporting: the progress bar ends at 100 %, the
 // summary splits the thread's CPU into the transport's and the demo's own
-// generation and checking; -v shows the library's log; bench --quick
+// generation and checking; the "unix shared memory" link says its path and
+// that every byte was checked; -v shows the library's log; bench --quick
 // judges no targets.
 #include "clitest.h"
 
@@ -34,6 +35,8 @@ private Q_SLOTS:
     void progressBarEndsAtHundred();
     void summarySplitsCpu();
     void humanSummarySaysWhich();
+    void sharedMemoryLinkSaysPath_data();
+    void sharedMemoryLinkSaysPath();
     void verboseShowsLibraryLog_data();
     void verboseShowsLibraryLog();
     void benchQuickJudgesNoTargets();
@@ -121,6 +124,65 @@ void tst_CliDemo::humanSummarySaysWhich()
     QVERIFY2(out.contains(u"the demo's payload generation"), qPrintable(out));
     QVERIFY2(out.contains(u"wall clock: "), qPrintable(out));
     QVERIFY2(out.contains(u"without generation ("), qPrintable(out));
+}
+
+void tst_CliDemo::sharedMemoryLinkSaysPath_data()
+{
+    QTest::addColumn<int>("frames");
+    QTest::addColumn<int>("frameSize");
+    QTest::addRow("2-frames-of-2MiB") << 2 << 2 * 1024 * 1024;
+    // A pool of 4 buffers of 8 MiB for 9 frames: buffers come back with the
+    // receiver's releases and are reused.
+    QTest::addRow("9-frames-of-8MiB") << 9 << 8 * 1024 * 1024;
+}
+
+void tst_CliDemo::sharedMemoryLinkSaysPath()
+{
+    QFETCH(int, frames);
+    QFETCH(int, frameSize);
+    const QStringList arguments{QStringLiteral("demo"),     QStringLiteral("--messages"),
+                                QStringLiteral("500"),      QStringLiteral("--frames"),
+                                QString::number(frames),    QStringLiteral("--frame-size"),
+                                QString::number(frameSize), QStringLiteral("--links"),
+                                QStringLiteral("shm")};
+    const Result human = run(arguments, 60000);
+    QVERIFY(human.finished);
+    const QString out = QString::fromUtf8(human.out);
+    QVERIFY2(human.exitCode == 0, qPrintable(out + QString::fromLocal8Bit(human.err)));
+    QVERIFY2(out.contains(u"unix shared memory (unix-stream, messages)"), qPrintable(out));
+    QVERIFY2(out.contains(
+                 QStringLiteral("path: shared-memory, %1 of %1 frames read in place from a memfd mapping").arg(frames)),
+             qPrintable(out));
+    QVERIFY2(out.contains(u"every byte checked"), qPrintable(out));
+
+    const Result json = run(arguments + QStringList{QStringLiteral("--json")}, 60000);
+    QVERIFY(json.finished);
+    QCOMPARE(json.exitCode, 0);
+    const QList<QJsonObject> lines = jsonLines(json.out);
+    QCOMPARE(lines.size(), 1);
+    const QJsonArray connections = lines.at(0).value(u"connections").toArray();
+    QCOMPARE(connections.size(), 1);
+    const QJsonObject link = connections.at(0).toObject();
+    QVERIFY2(link.value(u"verified").toBool(), qPrintable(link.value(u"failure").toString()));
+    QCOMPARE(link.value(u"frames").toInt(), frames);
+    // Every byte of every message and frame, headers included.
+    QVERIFY(link.value(u"bytesChecked").toInteger() > qint64(frames) * frameSize);
+    const QJsonObject shm = link.value(u"sharedMemory").toObject();
+    QCOMPARE(shm.value(u"framesSent").toInt(), frames);
+    QCOMPARE(shm.value(u"framesReceived").toInt(), frames);
+    QCOMPARE(shm.value(u"framesInMemfd").toInt(), frames);
+    QCOMPARE(shm.value(u"framesAsSharedHandles").toInt(), frames);
+    QCOMPARE(shm.value(u"frameBytesSent").toInteger(), qint64(frames) * frameSize);
+    QVERIFY(shm.value(u"poolShared").toBool());
+    QVERIFY(shm.value(u"mappedBytesPeak").toInteger() >= frameSize);
+    QCOMPARE(shm.value(u"retiredRegions").toInt(), 0);
+    // The frames' bytes never went through the socket: what the receiver read
+    // is the small messages and the frame notices, far below one frame.
+    QVERIFY2(shm.value(u"receiverBytesReceived").toInteger() < frameSize,
+             qPrintable(QString::number(shm.value(u"receiverBytesReceived").toInteger())));
+    // Four buffers for either size (up to 4 in 32 MiB): the 9 frames needed
+    // each buffer back from the receiver, some twice.
+    QCOMPARE(shm.value(u"poolBuffers").toInt(), 4);
 }
 
 void tst_CliDemo::verboseShowsLibraryLog_data()

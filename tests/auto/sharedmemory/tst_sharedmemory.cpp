@@ -144,6 +144,9 @@ private Q_SLOTS:
     void peerMapLimitSendsCopies();
     void framesDroppedInAnotherThread();
     void enabledAfterThePeersOffer();
+    void closeWaitsForReleases();
+    void closePastLingerRetires();
+    void plainPeerClosesWithOfferUnread();
     void wireTowardsPlainPeer_data();
     void wireTowardsPlainPeer();
 
@@ -566,6 +569,72 @@ void tst_SharedMemory::enabledAfterThePeersOffer()
     QVERIFY(sink.frames.first().isShared());
     QVERIFY(matches(sink.frames.first().constData(), 4096, 3));
     QCOMPARE(link.receiver->state(), BlightSocket::State::Connected);
+}
+
+void tst_SharedMemory::closeWaitsForReleases()
+{
+    // close() is graceful: it waits for the peer to let go of its frames, so
+    // their sends are delivered and the region stays in use.
+    Link link = makeLink(true, true);
+    FrameSink sink;
+    ReleaseLog released;
+    QVERIFY(agree(link, &sink, &released));
+    QSignalSpy errors(link.sender.get(), &BlightSocket::errorOccurred);
+    QSignalSpy disconnected(link.sender.get(), &BlightSocket::disconnected);
+    BlightBufferPool pool(2, 4096, BlightBufferPool::Backing::SharedMemory);
+    const quint64 id = link.sender->sendBuffer(MessageType::Ack, 1, pool.acquire());
+    QTRY_COMPARE(sink.frames.size(), 1);
+    link.sender->close();
+    QCOMPARE(link.sender->state(), BlightSocket::State::Closing);
+    QVERIFY(!disconnected.wait(50)); // the frame is still out
+    sink.frames.clear();
+    QVERIFY(disconnected.wait());
+    QVERIFY(released.ids.value(id, false));
+    QCOMPARE(pool.retiredRegions(), 0);
+    QCOMPARE(pool.available(), 2);
+    QVERIFY(errors.isEmpty());
+}
+
+void tst_SharedMemory::closePastLingerRetires()
+{
+    Link link = makeLink(true, true);
+    FrameSink sink;
+    ReleaseLog released;
+    QVERIFY(agree(link, &sink, &released));
+    link.sender->setLingerTime(100);
+    QSignalSpy errors(link.sender.get(), &BlightSocket::errorOccurred);
+    QSignalSpy disconnected(link.sender.get(), &BlightSocket::disconnected);
+    BlightBufferPool pool(1, 4096, BlightBufferPool::Backing::SharedMemory);
+    BlightBuffer frame = pool.acquire();
+    fill(frame, 2);
+    const quint64 id = link.sender->sendBuffer(MessageType::Ack, 1, frame);
+    frame = BlightBuffer();
+    QTRY_COMPARE(sink.frames.size(), 1);
+    link.sender->close();
+    QVERIFY(disconnected.wait());
+    QCOMPARE(released.ids.value(id, true), false);
+    QCOMPARE(pool.retiredRegions(), 1);
+    QVERIFY(errors.isEmpty()); // the frame was handed over; the peer only kept it
+    QVERIFY(matches(sink.frames.first().constData(), 4096, 2));
+}
+
+void tst_SharedMemory::plainPeerClosesWithOfferUnread()
+{
+    // A sender with shared memory off never reads the receiver's Offer; its
+    // close still reads it first, so the receiver sees an orderly close
+    // after the last message, not a reset.
+    Link link = makeLink(false, true);
+    QVERIFY(link.ok);
+    link.sender->setReadingPaused(true); // it reads nothing, as a plain peer that only writes
+    QSignalSpy errors(link.receiver.get(), &BlightSocket::errorOccurred);
+    QSignalSpy messages(link.receiver.get(), &BlightSocket::messageReceived);
+    QTRY_VERIFY(link.receiver->statistics().bytesSent > 0); // the offer left at the end of the turn
+    QCOMPARE(link.sender->messagesReceived(), quint64(0));
+    link.sender->sendMessage(MessageType::Focus, 7, {});
+    link.sender->close();
+    QVERIFY(errors.wait());
+    QCOMPARE(messages.size(), 1);
+    QCOMPARE(errors.first().at(0).value<BlightSocket::Error>(), BlightSocket::Error::RemoteClosed);
 }
 
 void tst_SharedMemory::wireTowardsPlainPeer_data()
