@@ -154,6 +154,11 @@ std::map<QString, Metric> &metricRegistry()
                 return std::nullopt;
             return double(s.messages) / s.wallSeconds;
         });
+        add(u"frames_per_s"_s, u"frames/s"_s, 1, [](const Sample &s) -> std::optional<double> {
+            if (s.wallSeconds <= 0)
+                return std::nullopt;
+            return double(s.messages) / s.wallSeconds;
+        });
         add(u"gb_per_s"_s, u"GB/s"_s, 3, [](const Sample &s) -> std::optional<double> {
             if (s.wallSeconds <= 0 || s.bytes == 0)
                 return std::nullopt;
@@ -183,6 +188,12 @@ std::map<QString, Metric> &metricRegistry()
             {u"release_p99_us", u"release p99 us"},
             {u"transport_release_p50_us", u"transport's own p50 us"},
             {u"uncopied_pct", u"% not COPIED"},
+            {u"checksum_gb_per_s", u"checksum GB/s"},
+            {u"sender_cpu_us_per_frame", u"send-thread CPU us/frame"},
+            {u"send_call_cpu_us_per_frame", u"in sendBuffer us/frame"},
+            {u"receiver_cpu_us_per_frame", u"receiver CPU us/frame"},
+            {u"receiver_own_cpu_us_per_frame", u"receiver CPU outside checksum us/frame"},
+            {u"process_cpu_us_per_frame", u"process CPU us/frame"},
         };
         for (const auto &[key, label] : extras) {
             const QString k = QString::fromUtf16(key);
@@ -620,6 +631,7 @@ QJsonObject Runner::toJson(const std::vector<Scenario> &scenarios, const std::ve
                            {u"errors"_s, QJsonArray::fromStringList(c.errors)}};
             QStringList keys = {u"wall_s"_s,
                                 u"msgs_per_s"_s,
+                                u"frames_per_s"_s,
                                 u"gb_per_s"_s,
                                 u"thread_cpu_s"_s,
                                 u"process_cpu_s"_s,

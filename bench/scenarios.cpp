@@ -3,6 +3,7 @@
 #include "scenarios.h"
 
 #include "contenders.h"
+#include "framesunix.h"
 
 using namespace Qt::StringLiterals;
 
@@ -15,6 +16,8 @@ constexpr size_t FrameSize = 5 * MiB;
 /*! "64 KB" frames for release-latency: 64,000 bytes, because a 65,536-byte
     payload does not fit in one UDP datagram. */
 constexpr size_t LatencyFrameSize = 64000;
+/*! frames-unix frames per timed run: a few seconds for the slowest contender. */
+constexpr quint64 FramesUnixCount = 1000;
 
 struct Sizes
 {
@@ -26,15 +29,17 @@ struct Sizes
     quint64 latency, latencyWarmup;
     size_t latencyPool;
     quint64 memcpyFrames, memcpyWarmup;
+    quint64 unixFrames, unixFramesWarmup;
 };
 
 Sizes sizesFor(bool quick)
 {
     if (quick)
-        return Sizes{20000, 5000, 2000, 500, 32 * MiB, 12, 4, 16 * MiB, 4 * MiB, 16 * MiB, 200, 50, 4 * MiB, 16, 4};
+        return Sizes{20000,    5000, 2000, 500,     32 * MiB, 12, 4,  16 * MiB, 4 * MiB,
+                     16 * MiB, 200,  50,   4 * MiB, 16,       4,  12, 4};
     // The cold pool is at least 256 MiB, far beyond any cache of this machine.
-    return Sizes{1000000,  100000,    100000, 10000, 260 * MiB, 400, 20, 1024 * MiB,
-                 64 * MiB, 256 * MiB, 20000,  1000,  64 * MiB,  820, 52};
+    return Sizes{1000000, 100000,   100000, 10000, 260 * MiB,       400, 20, 1024 * MiB, 64 * MiB, 256 * MiB, 20000,
+                 1000,    64 * MiB, 820,    52,    FramesUnixCount, 24};
 }
 
 ColdPool &framePool(BenchContext &context, const Sizes &sizes)
@@ -167,6 +172,40 @@ std::vector<Scenario> makeScenarios(BenchContext &context)
         scenarios.push_back(std::move(s));
     }
 
+    {
+        Scenario s;
+        s.key = u"frames-unix"_s;
+        s.description = u"%1-byte frames (1404x1872x4) over socketpair(AF_UNIX, SOCK_STREAM) from a pool of %2 "
+                        u"buffers; the sender writes the frame number into the first 8 bytes, the receiver sums "
+                        u"every 8-byte word"_s.arg(UnixFrameBytes)
+                            .arg(UnixFramePoolCount);
+        s.reference = u"plain-send"_s;
+        s.count = sizes.unixFrames;
+        s.warmupCount = sizes.unixFramesWarmup;
+        s.unit = u"frames"_s;
+        s.contenders = {
+            {u"plain-send"_s, [](const RunRequest &r) { return runFramesUnixPlain(r); }},
+            {u"qlocalsocket"_s, [](const RunRequest &r) { return runFramesUnixQLocalSocket(r); }},
+            {u"transport"_s, [](const RunRequest &r) { return runFramesUnixTransport(false, r); }},
+            {u"transport-shm"_s, [](const RunRequest &r) { return runFramesUnixTransport(true, r); }},
+            {u"checksum-only"_s, [](const RunRequest &r) { return runFramesUnixChecksumOnly(r); }},
+        };
+        s.columns = {u"frames_per_s"_s,
+                     u"checksum_gb_per_s"_s,
+                     u"sender_cpu_us_per_frame"_s,
+                     u"send_call_cpu_us_per_frame"_s,
+                     u"receiver_own_cpu_us_per_frame"_s,
+                     u"receiver_cpu_us_per_frame"_s,
+                     u"release_median_us"_s,
+                     u"release_p99_us"_s,
+                     u"peak_rss_mib"_s};
+        s.ratios = {{u"transport-shm"_s, u"transport"_s, u"frames_per_s"_s},
+                    {u"transport-shm"_s, u"checksum-only"_s, u"frames_per_s"_s},
+                    {u"transport"_s, u"plain-send"_s, u"frames_per_s"_s},
+                    {u"qlocalsocket"_s, u"plain-send"_s, u"frames_per_s"_s}};
+        scenarios.push_back(std::move(s));
+    }
+
     for (size_t kib : {16, 32, 60}) {
         const size_t size = kib * 1024;
         Scenario s;
@@ -281,6 +320,15 @@ std::vector<Target> makeTargets()
         u"transport-zerocopy-on"_s, u"uncopied_pct"_s, C::AtLeast, 100.0);
     own(u"release-latency on the veth path: median under 100 us"_s, u"release-latency/veth"_s,
         u"transport-zerocopy-on"_s, u"release_median_us"_s, C::Below, 100.0);
+    // Issue 13: frames in shared memory over AF_UNIX.
+    ratio(u"frames-unix: transport-shm at least 2.5x the transport's copy path (frames/s)"_s, u"frames-unix"_s,
+          u"transport-shm"_s, u"transport"_s, u"frames_per_s"_s, C::AtLeast, 2.5);
+    ratio(u"frames-unix: transport-shm at least 0.8x the checksum alone (frames/s)"_s, u"frames-unix"_s,
+          u"transport-shm"_s, u"checksum-only"_s, u"frames_per_s"_s, C::AtLeast, 0.8);
+    own(u"frames-unix: transport-shm sender's CPU per frame under 50 us (the whole sending thread)"_s, u"frames-unix"_s,
+        u"transport-shm"_s, u"sender_cpu_us_per_frame"_s, C::Below, 50.0);
+    own(u"frames-unix: transport-shm receiver's CPU per frame outside the checksum under 50 us"_s, u"frames-unix"_s,
+        u"transport-shm"_s, u"receiver_own_cpu_us_per_frame"_s, C::Below, 50.0);
     return targets;
 }
 
