@@ -21,15 +21,15 @@
 //   bytes 4..   the byte stream from the peer
 //
 // Speed: a header may claim up to the cap; the assembler allocates 64 KiB of
-// a larger payload until those bytes arrived, so the 16 MiB run costs little
-// more than the LargeCap run for the same stream, but its inputs claim
-// megabytes (libFuzzer's comparison tracing feeds the cap into the size
-// field) and so grow larger: it takes a sixteenth of flag values. The 16 MiB
-// boundary itself is cheap in fuzz_datagram, which checks it without
-// allocating. Byte by byte, a loop turn per byte, is the tight run's mode
-// only. The reference keeps offsets into the input, not copies of the
-// payloads, and the staging buffer of the socket's configuration is sized to
-// the stream where that changes nothing (socketStaging()).
+// a larger payload until those bytes arrived, then the claimed size, which at
+// the 16 MiB cap is megabytes (libFuzzer's comparison tracing keeps feeding
+// the cap into the size field), so that run takes a sixteenth of flag values,
+// as it did when every input ran twice. The 16 MiB boundary itself is cheap
+// in fuzz_datagram, which checks it without allocating. Byte by byte, a loop
+// turn per byte, is the tight run's mode only. The reference keeps offsets
+// into the input, not copies of the payloads, and the staging buffer of the
+// socket's configuration is sized to the stream where that changes nothing
+// (socketStaging()).
 #include "fuzzcheck.h"
 #include "fuzztargets.h"
 #include "protocolreference.h"
