@@ -133,6 +133,8 @@ struct PieceSizes
 void checkMessage(const Message &got, const ExpectedMessage &want, const char *stream)
 {
     FUZZ_CHECK(got.payload.size() == qsizetype(got.header.size));
+    // No more memory than the message needs (resize() once doubled it).
+    FUZZ_CHECK(got.payload.capacity() == got.payload.size());
     FUZZ_CHECK(got.header.type == want.header.type);
     FUZZ_CHECK(got.header.ackid == want.header.ackid);
     FUZZ_CHECK(got.header.size == want.header.size);
