@@ -117,8 +117,14 @@ void MessageAssembler::reservePayload(qsizetype needed)
     const qsizetype claimed = qsizetype(m_header.size);
     if (m_payload.size() >= needed || m_payload.size() == claimed)
         return;
-    const qsizetype grown = m_payload.isEmpty() ? qMax(needed, WholePayloadLimit) : claimed;
-    m_payload.resize(qMin(grown, claimed));
+    const qsizetype grown = qMin(m_payload.isEmpty() ? qMax(needed, WholePayloadLimit) : claimed, claimed);
+    // Exactly that size: QByteArray::resize() rounds a growing array's
+    // capacity up to a power of two, which made the first 64 KiB an
+    // allocation of 128 KiB and a 16 MiB frame one of 32 MiB.
+    QByteArray payload(grown, Qt::Uninitialized);
+    if (m_payloadFilled > 0)
+        std::memcpy(payload.data(), m_payload.constData(), size_t(m_payloadFilled));
+    m_payload = std::move(payload);
 }
 
 int MessageAssembler::readTargets(Span spans[2])

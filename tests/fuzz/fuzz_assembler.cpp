@@ -6,30 +6,30 @@
 // parser written independently here. parseDatagram has its own target
 // (fuzz_datagram.cpp).
 //
-// Input layout (see make_corpus.py):
-//   byte 0      flags: bit 0 one byte per piece (the first BytewisePieces
-//               pieces of the first run), bit 1 pieces up to 64 KiB (else up
-//               to 300 bytes), bit 2 the second run (the socket's 64 KiB
-//               staging buffer) has a large cap, else 4 KiB and the other
-//               piece sizes; with bit 2, bits 3 to 5 make that cap the
-//               default 16 MiB, else it is LargeCap
-//   byte 1      cap for the small-cap run: (byte * 97) payload bytes
-//   byte 2      staging size for the small-cap run: 24 + byte
+// Input layout (see make_corpus.py): one run of the assembler per input, its
+// configuration taken from the first four bytes, so every configuration stays
+// reachable without paying for all of them on every input.
+//   byte 0      flags: bit 2 clear, the tight run: a small cap and staging
+//               buffer (bytes 1 and 2) that wraps often, with bit 0 one byte
+//               per piece (the first BytewisePieces pieces); bit 2 set, the
+//               socket's 64 KiB staging buffer with, by bits 3 to 5, a 4 KiB
+//               cap (none set), the default 16 MiB cap (all set) or LargeCap
+//               (the others). Bit 1: pieces up to 64 KiB, else up to 300 bytes
+//   byte 1      the tight run's cap: (byte * 97) payload bytes
+//   byte 2      the tight run's staging size: 24 + byte
 //   byte 3      seed of the piece sizes
 //   bytes 4..   the byte stream from the peer
 //
-// Speed: a header may claim up to the cap; the assembler used to allocate the
-// claimed size as soon as the header passed, so a run at the 16 MiB cap cost
-// an mmap and megabytes of shadow memory under ASan whatever the input held.
-// It now allocates 64 KiB of a larger payload until those bytes arrived; the
-// 16 MiB run still feeds larger streams through more pieces. That run is
-// kept (bits 2 to 5, a sixteenth of flag values) but most inputs take the same
-// code under LargeCap. The 16 MiB boundary itself is cheap in fuzz_datagram,
-// which checks it without allocating. Byte
-// by byte, a loop turn per byte, is the small-staging run's mode only. The
-// reference keeps offsets into the input, not copies of the payloads, and the
-// staging buffer of the socket's configuration is sized to the stream where
-// that changes nothing (socketStaging()).
+// Speed: a header may claim up to the cap; the assembler allocates 64 KiB of
+// a larger payload until those bytes arrived, then the claimed size, which at
+// the 16 MiB cap is megabytes (libFuzzer's comparison tracing keeps feeding
+// the cap into the size field), so that run takes a sixteenth of flag values,
+// as it did when every input ran twice. The 16 MiB boundary itself is cheap
+// in fuzz_datagram, which checks it without allocating. Byte by byte, a loop
+// turn per byte, is the tight run's mode only. The reference keeps offsets
+// into the input, not copies of the payloads, and the staging buffer of the
+// socket's configuration is sized to the stream where that changes nothing
+// (socketStaging()).
 #include "fuzzcheck.h"
 #include "fuzztargets.h"
 #include "protocolreference.h"
@@ -133,6 +133,8 @@ struct PieceSizes
 void checkMessage(const Message &got, const ExpectedMessage &want, const char *stream)
 {
     FUZZ_CHECK(got.payload.size() == qsizetype(got.header.size));
+    // No more memory than the message needs (resize() once doubled it).
+    FUZZ_CHECK(got.payload.capacity() == got.payload.size());
     FUZZ_CHECK(got.header.type == want.header.type);
     FUZZ_CHECK(got.header.ackid == want.header.ackid);
     FUZZ_CHECK(got.header.size == want.header.size);
@@ -228,16 +230,14 @@ int BlightFuzz::assemblerOneInput(const uint8_t *input, size_t length)
     const char *stream = reinterpret_cast<const char *>(input + 4);
     const qsizetype size = qsizetype(length - 4);
 
-    // A tight configuration where the staging buffer wraps often and most
-    // sizes are over the cap, then the socket's staging buffer with a large
-    // cap, or with a 4 KiB cap and the other piece sizes; never byte by byte.
-    runAssembler(stream, size, smallCap, smallStaging, PieceSizes{seed | 1u, flags});
-    const qsizetype staging = socketStaging(size);
-    if (flags & 4) {
-        const quint32 cap = (flags & 56) == 56 ? DefaultMaxPayloadSize : LargeCap;
-        runAssembler(stream, size, cap, staging, PieceSizes{seed | 1u, quint8(flags & ~1)});
+    if (!(flags & 4)) {
+        // Tight: the staging buffer wraps often and most sizes are over the cap.
+        runAssembler(stream, size, smallCap, smallStaging, PieceSizes{seed | 1u, flags});
     } else {
-        runAssembler(stream, size, 4096, staging, PieceSizes{seed | 1u, quint8((flags ^ 2) & ~1)});
+        // The socket's staging buffer, never byte by byte.
+        const quint8 capBits = flags & 56;
+        const quint32 cap = capBits == 56 ? DefaultMaxPayloadSize : capBits == 0 ? 4096u : LargeCap;
+        runAssembler(stream, size, cap, socketStaging(size), PieceSizes{seed | 1u, quint8(flags & ~1)});
     }
     return 0;
 }

@@ -95,9 +95,11 @@ ONE_OF_EACH = [
     ("focus", message(FOCUS, 13)),
 ]
 
-# fuzz_assembler's flags (byte 0)
-BYTE_PIECES, BIG_PIECES, LARGE_CAP_RUN = 1, 2, 4
-DEFAULT_CAP = 8 | 16 | 32  # with LARGE_CAP_RUN, the 16 MiB cap: bits 3 to 5
+# fuzz_assembler's flags (byte 0): bit 2 picks the run, the tight one (small
+# cap and staging buffer) or the socket's 64 KiB staging buffer, whose cap is
+# bits 3 to 5: none 4 KiB, all the default 16 MiB, others 96 KiB.
+BYTE_PIECES, BIG_PIECES, SOCKET_RUN = 1, 2, 4
+CAP_4K, LARGE_CAP, DEFAULT_CAP = 0, 8, 8 | 16 | 32
 # flags, cap byte (cap = byte * 97), staging byte (24 + byte), seed
 DEFAULT_CONFIG = bytes([0, 255, 0, 1])
 
@@ -117,27 +119,32 @@ def assembler():
     seed("stream-every-type", every_type)
     seed("stream-every-type-byte-by-byte", every_type, bytes([BYTE_PIECES, 255, 0, 2]))
     seed("stream-every-type-big-pieces-default-cap", every_type,
-         bytes([BIG_PIECES | LARGE_CAP_RUN | DEFAULT_CAP, 255, 200, 3]))
-    seed("stream-every-type-large-cap", every_type, bytes([LARGE_CAP_RUN, 255, 100, 3]))
+         bytes([BIG_PIECES | SOCKET_RUN | DEFAULT_CAP, 255, 200, 3]))
+    seed("stream-every-type-large-cap", every_type, bytes([SOCKET_RUN | LARGE_CAP, 255, 100, 3]))
+    seed("stream-every-type-4k-cap", every_type, bytes([SOCKET_RUN | CAP_4K, 0, 0, 4]))
     # A payload larger than the staging buffer and the small cap, under
     # LargeCap (96 KiB) and under the default cap; claims over ASan's
     # 128 KiB size-class limit under the default cap.
     seed("ack-70000", message(ACK, 14, pattern(70000, 1)) + message(PING, 15),
-         bytes([BIG_PIECES | LARGE_CAP_RUN, 255, 40, 4]))
+         bytes([BIG_PIECES | SOCKET_RUN | LARGE_CAP, 255, 40, 4]))
     seed("ack-70000-default-cap", message(ACK, 14, pattern(70000, 1)) + message(PING, 15),
-         bytes([BIG_PIECES | LARGE_CAP_RUN | DEFAULT_CAP, 255, 40, 4]))
+         bytes([BIG_PIECES | SOCKET_RUN | DEFAULT_CAP, 255, 40, 4]))
     seed("ack-claims-200000-default-cap", struct.pack("<iII", ACK, 19, 200000) + pattern(100, 6),
-         bytes([LARGE_CAP_RUN | DEFAULT_CAP, 255, 0, 7]))
+         bytes([SOCKET_RUN | DEFAULT_CAP, 255, 0, 7]))
     seed("ack-4096-at-cap", message(ACK, 16, pattern(4096, 2)) + message(FOCUS, 17),
-         bytes([LARGE_CAP_RUN, 43, 0, 5]))
+         bytes([SOCKET_RUN | CAP_4K, 43, 0, 5]))
+    seed("ack-4096-under-small-cap", message(ACK, 16, pattern(4096, 2)) + message(FOCUS, 17),
+         bytes([0, 43, 0, 5]))
     # A peer that announces a frame at the default cap and sends a little.
     seed("ack-claims-16MiB", struct.pack("<iII", ACK, 18, 16 * 1024 * 1024) + pattern(100, 5),
-         bytes([LARGE_CAP_RUN | DEFAULT_CAP, 255, 0, 6]))
+         bytes([SOCKET_RUN | DEFAULT_CAP, 255, 0, 6]))
     # Malformed input the socket must turn into a clear error.
     seed("bad-type-0", message(0, 1))
     seed("bad-type-12", message(ACK, 1) + message(12, 2))
     seed("bad-repaint-no-payload", message(FOCUS, 1) + message(REPAINT, 2))
     seed("bad-size-over-cap", message(ACK, 1, pattern(30000, 3)), bytes([BIG_PIECES, 255, 0, 6]))
+    seed("bad-size-over-4k-cap", message(ACK, 1, pattern(4097, 3)), bytes([SOCKET_RUN | CAP_4K, 0, 0, 6]))
+    seed("bad-type-12-large-cap", message(ACK, 1) + message(12, 2), bytes([SOCKET_RUN | LARGE_CAP, 0, 0, 8]))
     seed("bad-garbage-after-valid", message(RAISE, 5, SURFACE) + b"garbage-garbage")
     seed("partial-header", message(WAIT, 1, WAIT_PAYLOAD)[:7])
     seed("partial-payload", message(REPAINT, 1, REPAINT_PAYLOAD)[:30])
@@ -153,7 +160,7 @@ def assembler():
     edge("edge-size-at-small-cap", message(ACK, 1, pattern(97, 4)), bytes([0, 1, 0, 9]))
     edge("edge-size-over-small-cap", message(ACK, 1, pattern(98, 4)), bytes([0, 1, 0, 9]))
     edge("edge-size-4GiB", struct.pack("<iII", ACK, 1, 0xFFFFFFFF) + b"x" * 20,
-         bytes([LARGE_CAP_RUN | DEFAULT_CAP, 255, 0, 10]))
+         bytes([SOCKET_RUN | DEFAULT_CAP, 255, 0, 10]))
     edge("edge-negative-type", struct.pack("<iII", -2147483648, 1, 0))
     edge("edge-zero-cap-empty-ack", message(ACK, 1) + message(PING, 2), bytes([0, 0, 0, 11]))
     return target

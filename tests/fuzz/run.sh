@@ -51,10 +51,10 @@ for target in $targets; do
     mkdir -p "$work" "$artifacts"
     # Streams over the 64 KiB staging buffer need long inputs; the other
     # parsers take a datagram, a control buffer or a string. An assembler
-    # input at the 16 MiB cap can cost a millisecond (an mmap per claimed
-    # payload under ASan): such inputs stay in the corpus and run, but the
-    # schedule weighs inputs by their execution time so they do not crowd
-    # out the cheap ones.
+    # input at the 16 MiB cap can cost a millisecond (an mmap of a claimed
+    # payload once 64 KiB of it arrived, under ASan): such inputs stay in the
+    # corpus and run, but the schedule weighs inputs by their execution time
+    # so they do not crowd out the cheap ones.
     case $target in
     fuzz_assembler) limits="-max_len=200000 -entropic_scale_per_exec_time=1" ;;
     *) limits="-max_len=4096" ;;
