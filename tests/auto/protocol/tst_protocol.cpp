@@ -729,6 +729,7 @@ void tst_Protocol::largePayloadLandsInPlace()
     QCOMPARE(growths, 2); // 64 KiB, then the claimed size: one small copy at most
     QCOMPARE(message.header.ackid, 77u);
     QCOMPARE(message.payload.size(), size);
+    QCOMPARE(message.payload.capacity(), size); // exactly the claimed size, not a power of two above it
     QVERIFY2(message.payload == payload, "5 MiB payload differs");
     QVERIFY(!assembler.midMessage());
 }
