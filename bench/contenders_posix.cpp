@@ -85,20 +85,6 @@ bool oxideRecv(int fd, char *data, size_t size, quint64 *calls, Clock::time_poin
     return true;
 }
 
-bool finish(Sample *s, const ReceiveResult &r, quint64 expected, const QString &senderError)
-{
-    s->messages = r.messages;
-    s->bytes = r.bytes;
-    if (!senderError.isEmpty())
-        s->error = senderError;
-    else if (!r.ok)
-        s->error = r.error;
-    else if (r.messages != expected)
-        s->error = u"%1 of %2 arrived"_s.arg(r.messages).arg(expected);
-    s->ok = s->error.isEmpty();
-    return s->ok;
-}
-
 } // namespace
 
 Sample runOxideSmall(const RunRequest &request)
@@ -129,7 +115,7 @@ Sample runOxideSmall(const RunRequest &request)
     const ReceiveResult &r = receiver.wait();
     meter.stop(&s, r.ok ? std::optional(r.doneAt) : std::nullopt);
     s.syscalls = double(calls);
-    finish(&s, r, request.count, error);
+    finishSample(&s, r, request.count, error);
     return s;
 }
 
@@ -183,7 +169,7 @@ Sample runOxideRtt(const RunRequest &request)
     const ReceiveResult &r = peer.wait();
     meter.stop(&s);
     s.syscalls = double(calls);
-    finish(&s, r, request.count, error);
+    finishSample(&s, r, request.count, error);
     s.messages = latencies.size();
     addLatencies(&s, u"rtt"_s, latencies);
     return s;
@@ -205,26 +191,14 @@ Sample runPlainFramesTcp(const ColdPool &pool, const RunRequest &request)
     receiver.start();
     for (quint64 i = 0; i < request.count && error.isEmpty(); ++i) {
         const QByteArray &frame = pool.frame(i);
-        size_t offset = 0;
-        while (offset < size_t(frame.size())) {
-            const ssize_t n = ::send(pair.sender, frame.constData() + offset, size_t(frame.size()) - offset,
-                                     MSG_NOSIGNAL);
-            ++calls;
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0) {
-                error = u"send: "_s + errnoText(errno);
-                break;
-            }
-            offset += size_t(n);
-        }
+        sendAll(pair.sender, frame.constData(), size_t(frame.size()), &calls, &error);
     }
     if (!error.isEmpty())
         receiver.abort();
     const ReceiveResult &r = receiver.wait();
     meter.stop(&s, r.ok ? std::optional(r.doneAt) : std::nullopt);
     s.syscalls = double(calls);
-    finish(&s, r, request.count, error);
+    finishSample(&s, r, request.count, error);
     return s;
 }
 

@@ -151,8 +151,6 @@ private:
     std::atomic<bool> m_allDone{false};
 };
 
-/*! Frames, bytes and the verdict of a run into \a s. */
-void collectFrames(Sample *s, const ReceiveResult &r, quint64 expected, const QString &senderError);
 /*! The per-frame CPU figures every frames-unix contender reports (needs the
     sample's messages and thread CPU filled in). */
 void addFrameFigures(Sample *s, double receiverCpu, double checksumCpu, quint64 frames);

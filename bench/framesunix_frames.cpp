@@ -221,19 +221,6 @@ bool FramesReceiverThread::noteProgress()
     return true;
 }
 
-void collectFrames(Sample *s, const ReceiveResult &r, quint64 expected, const QString &senderError)
-{
-    s->messages = r.messages;
-    s->bytes = r.bytes;
-    if (!senderError.isEmpty())
-        s->error = senderError;
-    else if (!r.ok)
-        s->error = r.error;
-    else if (r.messages != expected)
-        s->error = u"%1 of %2 frames arrived"_s.arg(r.messages).arg(expected);
-    s->ok = s->error.isEmpty();
-}
-
 void addFrameFigures(Sample *s, double receiverCpu, double checksumCpu, quint64 frames)
 {
     if (frames == 0)

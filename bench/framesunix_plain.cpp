@@ -77,25 +77,14 @@ Sample runFramesUnixPlain(const RunRequest &request)
             error = u"the pool had no buffer for frame %1"_s.arg(frame);
             break;
         }
-        size_t offset = 0;
-        while (offset < UnixFrameBytes) {
-            const ssize_t n = ::send(pair.sender, buffer.constData() + offset, UnixFrameBytes - offset, MSG_NOSIGNAL);
-            ++calls;
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0) {
-                error = u"send: "_s + errnoText(errno);
-                break;
-            }
-            offset += size_t(n);
-        }
+        sendAll(pair.sender, buffer.constData(), UnixFrameBytes, &calls, &error);
     }
     if (!error.isEmpty())
         receiver.abort();
     const ReceiveResult &r = receiver.wait();
     meter.stop(&s, r.ok ? std::optional(r.doneAt) : std::nullopt);
     s.syscalls = double(calls);
-    collectFrames(&s, r, request.count, error);
+    finishSample(&s, r, request.count, error);
     addFrameFigures(&s, receiver);
     return s;
 }

@@ -233,7 +233,7 @@ Sample runFramesUnixTransport(bool sharedMemory, const RunRequest &request)
     }
     receiver.abort();
     const ReceiveResult &r = receiver.wait();
-    collectFrames(&s, r, request.count, run.error());
+    finishSample(&s, r, request.count, run.error());
     if (s.ok && (latencies.size() != request.count || undelivered != 0))
         s.error
             = u"%1 of %2 frames released (%3 undelivered)"_s.arg(latencies.size()).arg(request.count).arg(undelivered);

@@ -211,4 +211,18 @@ void FrameReceiver::receive()
     m_result.doneAt = std::chrono::steady_clock::now();
 }
 
+bool finishSample(Sample *s, const ReceiveResult &r, quint64 expected, const QString &senderError)
+{
+    s->messages = r.messages;
+    s->bytes = r.bytes;
+    if (!senderError.isEmpty())
+        s->error = senderError;
+    else if (!r.ok)
+        s->error = r.error;
+    else if (r.messages != expected)
+        s->error = u"%1 of %2 arrived"_s.arg(r.messages).arg(expected);
+    s->ok = s->error.isEmpty();
+    return s->ok;
+}
+
 } // namespace Bench

@@ -4,6 +4,7 @@
 // Ack, for round trips), and one that checks a raw stream of frames.
 #pragma once
 
+#include "harness.h"
 #include "workload.h"
 
 #include <QtCore/QString>
@@ -24,6 +25,11 @@ struct ReceiveResult
     std::chrono::steady_clock::time_point doneAt;
     double cpuSeconds = 0; //!< CPU of the receiving thread
 };
+
+/*! Fills \a s from what the receiver got: its counts, and an error when the
+    sender failed (\a senderError), the receiver failed, or fewer than \a
+    expected arrived. Returns whether the sample is good. */
+bool finishSample(Sample *s, const ReceiveResult &r, quint64 expected, const QString &senderError);
 
 class ReceiverThread
 {

@@ -201,4 +201,21 @@ QString errnoText(int error)
     return QString::fromLocal8Bit(std::strerror(error));
 }
 
+bool sendAll(int fd, const char *data, size_t size, quint64 *calls, QString *error)
+{
+    size_t offset = 0;
+    while (offset < size) {
+        const ssize_t n = ::send(fd, data + offset, size - offset, MSG_NOSIGNAL);
+        ++*calls;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            *error = u"send: "_s + errnoText(errno);
+            return false;
+        }
+        offset += size_t(n);
+    }
+    return true;
+}
+
 } // namespace Bench

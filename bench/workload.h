@@ -90,5 +90,8 @@ struct TcpPair
 
 bool setNonBlocking(int fd, bool nonBlocking);
 QString errnoText(int error);
+/*! A blocking send() of all \a size bytes, counting calls in \a calls;
+    false (and \a error) if the socket fails. */
+bool sendAll(int fd, const char *data, size_t size, quint64 *calls, QString *error);
 
 } // namespace Bench
