@@ -6,6 +6,7 @@
 #include <BlightTransport/blightserver.h>
 #include <BlightTransport/blightsocket.h>
 
+#include <QtCore/QDir>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
@@ -77,6 +78,12 @@ makeRawPeer(Blight::BlightSocket::Mode mode = Blight::BlightSocket::Mode::Messag
     if (!socket->setSocketDescriptor(fds[0]))
         return {nullptr, -1};
     return {std::move(socket), fds[1]};
+}
+
+/*! The descriptors this process has open (tests compare before and after). */
+inline int openDescriptors()
+{
+    return int(QDir(QStringLiteral("/proc/self/fd")).entryList(QDir::NoDotAndDotDot | QDir::AllEntries).size());
 }
 
 inline QByteArray headerBytes(qint32 type, quint32 ackid, quint32 size)

@@ -2,8 +2,6 @@
 // A hostile shared-memory peer (see hostilepeer.h).
 #include "hostilepeer.h"
 
-#include <QtCore/QDir>
-
 #include <cstring>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -20,11 +18,6 @@ template<typename T> QByteArray raw(T value)
 }
 
 } // namespace
-
-int openDescriptors()
-{
-    return int(QDir(QStringLiteral("/proc/self/fd")).entryList(QDir::NoDotAndDotDot | QDir::AllEntries).size());
-}
 
 QByteArray header(qint32 type, quint32 ackid, quint32 size)
 {

@@ -9,9 +9,6 @@
 
 namespace HostilePeer {
 
-/*! The process's open descriptors. */
-int openDescriptors();
-
 QByteArray header(qint32 type, quint32 ackid, quint32 size);
 /*! A shared-memory message: Ack, ackid 0, the preamble, then \a body. */
 QByteArray message(quint32 kind, const QByteArray &body, quint32 version = 1);

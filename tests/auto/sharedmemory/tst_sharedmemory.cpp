@@ -9,7 +9,6 @@
 
 #include <testutil.h>
 
-#include <QtCore/QDir>
 #include <QtCore/QThread>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
@@ -23,11 +22,6 @@ using namespace Blight;
 namespace {
 
 constexpr qsizetype FrameSize = 1024 * 1024 + 123;
-
-int openDescriptors()
-{
-    return int(QDir(QStringLiteral("/proc/self/fd")).entryList(QDir::NoDotAndDotDot | QDir::AllEntries).size());
-}
 
 void fill(BlightBuffer &buffer, int seed)
 {
@@ -121,12 +115,12 @@ class tst_SharedMemory : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
-    void init() { m_descriptors = openDescriptors(); }
+    void init() { m_descriptors = TestUtil::openDescriptors(); }
     void cleanup()
     {
         // Deferred deletions (notifiers) and posted releases first.
         QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
-        QCOMPARE(openDescriptors(), m_descriptors);
+        QCOMPARE(TestUtil::openDescriptors(), m_descriptors);
     }
 
     void agreement_data();

@@ -6,6 +6,8 @@
 // descriptors it held before: none leaked, none mapped for good.
 #include "hostilepeer.h"
 
+#include <testutil.h>
+
 #include <BlightTransport/blightsocket.h>
 
 #include <QtTest/QSignalSpy>
@@ -107,7 +109,7 @@ void tst_SharedMemoryHostile::refused()
 {
     QFETCH(Lie, lie);
     QFETCH(QString, reason);
-    const int before = Peer::openDescriptors();
+    const int before = TestUtil::openDescriptors();
     {
         int fds[2];
         QVERIFY(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
@@ -253,14 +255,14 @@ void tst_SharedMemoryHostile::refused()
         ::close(peer);
     }
     QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
-    QCOMPARE(Peer::openDescriptors(), before);
+    QCOMPARE(TestUtil::openDescriptors(), before);
 }
 
 void tst_SharedMemoryHostile::offIgnoresDescriptors()
 {
     // Shared memory off: a descriptor on a message is dropped by the kernel
     // (no room for it), the message is the application's, nothing leaks.
-    const int before = Peer::openDescriptors();
+    const int before = TestUtil::openDescriptors();
     {
         int fds[2];
         QVERIFY(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
@@ -280,7 +282,7 @@ void tst_SharedMemoryHostile::offIgnoresDescriptors()
         ::close(fds[1]);
     }
     QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
-    QCOMPARE(Peer::openDescriptors(), before);
+    QCOMPARE(TestUtil::openDescriptors(), before);
 }
 
 void tst_SharedMemoryHostile::validPoolKeepsNoDescriptor()
@@ -288,7 +290,7 @@ void tst_SharedMemoryHostile::validPoolKeepsNoDescriptor()
     // An honest pool from a peer that is not this library: mapped, its
     // descriptor closed; the frame reads the peer's bytes; the release goes
     // back with the token; the socket's descriptor count returns to before.
-    const int before = Peer::openDescriptors();
+    const int before = TestUtil::openDescriptors();
     {
         int fds[2];
         QVERIFY(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
@@ -305,10 +307,10 @@ void tst_SharedMemoryHostile::validPoolKeepsNoDescriptor()
         const int region = Peer::memfd(PoolBytes, Peer::requiredSeals());
         QVERIFY(::pwrite(region, "hostile bytes", 13, 4096) == 13);
         QVERIFY(Peer::send(fds[1], Peer::offer() + Peer::pool(0, PoolBytes), {region}));
-        const int afterPool = Peer::openDescriptors();
+        const int afterPool = TestUtil::openDescriptors();
         QVERIFY(Peer::send(fds[1], Peer::frame(0, 5, 4096, 13, 1, 77)));
         QTRY_COMPARE(frames.size(), 1);
-        QCOMPARE(Peer::openDescriptors(), afterPool); // nothing kept but the mapping
+        QCOMPARE(TestUtil::openDescriptors(), afterPool); // nothing kept but the mapping
         QCOMPARE(QByteArray(frames.first().constData(), 13), QByteArrayLiteral("hostile bytes"));
         QCOMPARE(socket.mappedBytes(), PoolBytes);
         // The sender can still change the bytes: the transport never looks.
@@ -332,7 +334,7 @@ void tst_SharedMemoryHostile::validPoolKeepsNoDescriptor()
         ::close(fds[1]);
     }
     QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
-    QCOMPARE(Peer::openDescriptors(), before);
+    QCOMPARE(TestUtil::openDescriptors(), before);
 }
 
 QTEST_GUILESS_MAIN(tst_SharedMemoryHostile)
