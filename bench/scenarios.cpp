@@ -3,6 +3,7 @@
 #include "scenarios.h"
 
 #include "contenders.h"
+#include "framering.h"
 #include "framesunix.h"
 
 using namespace Qt::StringLiterals;
@@ -18,6 +19,8 @@ constexpr size_t FrameSize = 5 * MiB;
 constexpr size_t LatencyFrameSize = 64000;
 /*! frames-unix frames per timed run: a few seconds for the slowest contender. */
 constexpr quint64 FramesUnixCount = 1000;
+/*! frame-ring frames per timed run: 2-3 s for the slower producer. */
+constexpr quint64 FrameRingCount = 600;
 
 struct Sizes
 {
@@ -30,16 +33,18 @@ struct Sizes
     size_t latencyPool;
     quint64 memcpyFrames, memcpyWarmup;
     quint64 unixFrames, unixFramesWarmup;
+    quint64 ringFrames, ringFramesWarmup;
 };
 
 Sizes sizesFor(bool quick)
 {
     if (quick)
-        return Sizes{20000,    5000, 2000, 500,     32 * MiB, 12, 4,  16 * MiB, 4 * MiB,
-                     16 * MiB, 200,  50,   4 * MiB, 16,       4,  12, 4};
+        return Sizes{20000, 5000, 2000,    500, 32 * MiB, 12, 4, 16 * MiB, 4 * MiB, 16 * MiB,
+                     200,   50,   4 * MiB, 16,  4,        12, 4, 12,       4};
     // The cold pool is at least 256 MiB, far beyond any cache of this machine.
-    return Sizes{1000000, 100000,   100000, 10000, 260 * MiB,       400, 20, 1024 * MiB, 64 * MiB, 256 * MiB, 20000,
-                 1000,    64 * MiB, 820,    52,    FramesUnixCount, 24};
+    return Sizes{1000000,    100000,          100000,    10000,          260 * MiB, 400,      20,
+                 1024 * MiB, 64 * MiB,        256 * MiB, 20000,          1000,      64 * MiB, 820,
+                 52,         FramesUnixCount, 24,        FrameRingCount, 24};
 }
 
 ColdPool &framePool(BenchContext &context, const Sizes &sizes)
@@ -206,6 +211,41 @@ std::vector<Scenario> makeScenarios(BenchContext &context)
         scenarios.push_back(std::move(s));
     }
 
+    for (RingLink link : {RingLink::Unix, RingLink::Tcp}) {
+        const bool onUnix = link == RingLink::Unix;
+        Scenario s;
+        s.key = onUnix ? u"frame-ring/unix"_s : u"frame-ring/tcp"_s;
+        s.description = u"%1-byte screen frames (1404x1872x4) over %2, at most %3 in flight: pool = sendBuffer() of "
+                        u"a %3-buffer BlightBufferPool (%4) with the frame number written in place; fresh = "
+                        u"sendMessage() of a new QByteArray per frame, filled by one memcpy of the screen; the "
+                        u"receiver sums every 8-byte word"_s.arg(UnixFrameBytes)
+                            .arg(onUnix ? u"socketpair(AF_UNIX, SOCK_STREAM)"_s : u"TCP on 127.0.0.1"_s)
+                            .arg(RingFramesInFlight)
+                            .arg(onUnix ? u"shared memory, sharedMemoryEnabled on both ends"_s
+                                        : u"anonymous memory, zero-copy mode auto"_s);
+        s.reference = u"fresh"_s;
+        s.count = sizes.ringFrames;
+        s.warmupCount = sizes.ringFramesWarmup;
+        s.unit = u"frames"_s;
+        s.contenders = {
+            {u"pool"_s, [link](const RunRequest &r) { return runFrameRing(link, RingProducer::Pool, r); }},
+            {u"fresh"_s, [link](const RunRequest &r) { return runFrameRing(link, RingProducer::Fresh, r); }},
+        };
+        s.columns = {u"frames_per_s"_s,
+                     u"process_cpu_us_per_frame"_s,
+                     u"sender_cpu_us_per_frame"_s,
+                     u"make_frame_cpu_us_per_frame"_s,
+                     u"in_send_call_cpu_us_per_frame"_s,
+                     u"receiver_cpu_us_per_frame"_s,
+                     u"minor_faults_per_frame"_s,
+                     u"peak_rss_mib"_s};
+        // CPU per frame first: its ratio is the target (lower is better).
+        s.ratios = {{u"pool"_s, u"fresh"_s, u"process_cpu_us_per_frame"_s},
+                    {u"pool"_s, u"fresh"_s, u"sender_cpu_us_per_frame"_s},
+                    {u"pool"_s, u"fresh"_s, u"frames_per_s"_s}};
+        scenarios.push_back(std::move(s));
+    }
+
     for (size_t kib : {16, 32, 60}) {
         const size_t size = kib * 1024;
         Scenario s;
@@ -329,6 +369,12 @@ std::vector<Target> makeTargets()
         u"transport-shm"_s, u"sender_cpu_us_per_frame"_s, C::Below, 50.0);
     own(u"frames-unix: transport-shm receiver's CPU per frame outside the checksum under 50 us"_s, u"frames-unix"_s,
         u"transport-shm"_s, u"receiver_own_cpu_us_per_frame"_s, C::Below, 50.0);
+    // Issue 15, section 3: what a pool saves a producer of screen frames.
+    for (const QString &link : {u"unix"_s, u"tcp"_s}) {
+        ratio(u"frame-ring/%1: the pool's process CPU per frame at most 0.7x a fresh QByteArray per frame's"_s.arg(
+                  link),
+              u"frame-ring/"_s + link, u"pool"_s, u"fresh"_s, u"process_cpu_us_per_frame"_s, C::AtMost, 0.7);
+    }
     return targets;
 }
 
