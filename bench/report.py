@@ -31,6 +31,48 @@ def stat_text(stat, suffix=""):
     return text
 
 
+def per_round_ratios(scenario, a, b, metric):
+    """Round i of a over round i of b, as the benchmark pairs them."""
+    try:
+        va = scenario["contenders"][a]["metrics"][metric]["values"]
+        vb = scenario["contenders"][b]["metrics"][metric]["values"]
+    except KeyError:
+        return []
+    return [x / y if x is not None and y else None for x, y in zip(va, vb)]
+
+
+def frame_ring_table(data):
+    """frame-ring: pool against fresh per link, side by side, with the target."""
+    keys = [k for k in data.get("scenario_order", data["scenarios"].keys())
+            if k.startswith("frame-ring/") and data["scenarios"][k]["ran"]]
+    if not keys:
+        return
+    print("### frame-ring: pool against fresh")
+    print()
+    print("| link | pool process CPU us/frame | fresh process CPU us/frame | pool/fresh CPU per frame "
+          "| per round | pool frames/s | fresh frames/s | pool/fresh frames/s | target (CPU <= 0.7x) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for key in keys:
+        scenario = data["scenarios"][key]
+        metrics = {name: scenario["contenders"][name]["metrics"] for name in ("pool", "fresh")
+                   if name in scenario["contenders"]}
+        if len(metrics) < 2:
+            continue
+        ratios = scenario.get("ratios", {})
+        rounds = ", ".join(fmt(r) for r in per_round_ratios(scenario, "pool", "fresh", "process_cpu_us_per_frame"))
+        verdict = "not judged"
+        for target in data["targets"]:
+            if target["scenario"] == key and target.get("metric") == "process_cpu_us_per_frame":
+                if target.get("evaluated"):
+                    verdict = "met" if target["met"] else "**NOT MET**"
+        print(f"| {key.split('/', 1)[1]} | {stat_text(metrics['pool'].get('process_cpu_us_per_frame'))} "
+              f"| {stat_text(metrics['fresh'].get('process_cpu_us_per_frame'))} "
+              f"| {stat_text(ratios.get('ratio_pool_vs_fresh'), 'x')} | {rounds} "
+              f"| {stat_text(metrics['pool'].get('frames_per_s'))} | {stat_text(metrics['fresh'].get('frames_per_s'))} "
+              f"| {stat_text(ratios.get('ratio_pool_vs_fresh_frames_per_s'), 'x')} | {verdict} |")
+    print()
+
+
 def main():
     with open(sys.argv[1]) as handle:
         data = json.load(handle)
@@ -65,6 +107,7 @@ def main():
             print(f"- `{name}` ({ratio['label']}): {stat_text(ratio, 'x')}")
         if scenario.get("ratios"):
             print()
+    frame_ring_table(data)
     print("### Targets")
     print()
     print("| target | figure | required | measured (median) | |")
