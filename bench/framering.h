@@ -22,12 +22,12 @@ enum class RingProducer { Pool, Fresh };
 inline constexpr int RingFramesInFlight = UnixFramePoolCount;
 
 /*!
-    The receiving BlightSocket of both producers, the same on both: on
-    AF_UNIX with sharedMemoryEnabled and a slot on bufferReceived (summing the
-    frame in place and releasing it at once), else on messageReceived. A
-    frame that takes the other way than \a expectShared says fails the run.
-    Serves its socket after the last frame until abort(): releases still go
-    back then.
+    The receiving BlightSocket, the same for both producers: on AF_UNIX
+    with sharedMemoryEnabled and a slot on bufferReceived (which sums the
+    frame in place and releases it at once), and a slot on messageReceived
+    for frames that came as a copy. \a expectShared says which of the two
+    every frame must take; a frame on the other fails the run. Serves its
+    socket after the last frame until abort(): releases still go back then.
 */
 class RingFrameReceiver : public FramesReceiverThread
 {
