@@ -108,6 +108,16 @@ public:
     quint64 enqueueBuffer(const Header *header, const BlightBuffer &buffer);
     quint64 enqueueRaw(const QByteArray &data);
     bool sendsImmediately();
+    static constexpr int UnixSendBuffer = 1024 * 1024;
+    void growSendBuffer();
+    /*! This thread's turn (TurnClock), read through a pointer fetched once per thread. */
+    quint64 currentTurn()
+    {
+        if (Q_UNLIKELY(!turnCounter))
+            turnCounter = TurnClock::counter();
+        return *turnCounter;
+    }
+    const quint64 *turnCounter = nullptr; // reset when the engine changes threads
     quint64 trySendImmediately(const char *header, QByteArrayView payload, const QByteArray *owner,
                                const BufferHold *hold);
     void afterEnqueue(bool immediate);
@@ -259,6 +269,7 @@ public:
 
     // Sending.
     bool writeBlocked = false;
+    quint64 streamHeldSince = 0; // the turn a held stream's first message was queued in
     bool canSend = true;
     bool queueDrained = false;
     bool flushScheduled = false;
@@ -306,6 +317,19 @@ public:
     bool heir = false; // the public object is gone; this engine finishes its close
     void finishDetach();
 };
+
+// Inline: every send passes through one.
+inline BlightSocketPrivate::Busy::Busy(BlightSocketPrivate *d)
+    : m_d(d)
+{
+    ++m_d->busyDepth;
+}
+
+inline BlightSocketPrivate::Busy::~Busy()
+{
+    if (--m_d->busyDepth == 0 && m_d->detachPending)
+        m_d->finishDetach();
+}
 
 template<typename Value>
 bool BlightSocketPrivate::notifyChange(const Value &before, const Value &after, void (BlightSocket::*notify)())

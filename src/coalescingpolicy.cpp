@@ -2,34 +2,16 @@
 // When queued messages leave (see coalescingpolicy_p.h).
 #include "coalescingpolicy_p.h"
 
-#include <climits>
-
 namespace Blight {
-
-bool CoalescingPolicy::sendsImmediately(quint64 turn, bool queueEmpty, bool writable)
-{
-    if (turn != m_countedTurn) {
-        // Only the pass just before counts: the clock moves at awake() and at
-        // aboutToBlock(), so the next pass of a loop that blocked is at most
-        // two turns on. A burst long ago says nothing about this message.
-        m_previousTurnMessages = turn - m_countedTurn <= 2 ? m_turnMessages : 0;
-        m_turnMessages = 0;
-        m_countedTurn = turn;
-    }
-    if (m_turnMessages < INT_MAX)
-        ++m_turnMessages;
-    if (!queueEmpty || !writable || m_immediateTurn == turn || m_previousTurnMessages > 1)
-        return false;
-    m_immediateTurn = turn;
-    return true;
-}
 
 void CoalescingPolicy::restart()
 {
     m_immediateTurn = 0;
     m_countedTurn = 0;
     m_turnMessages = 0;
-    m_previousTurnMessages = 0;
+    m_countedTurnStart = 0;
+    m_readSinceSend = false;
+    m_streaming = false;
 }
 
 } // namespace Blight

@@ -14,11 +14,6 @@ constexpr std::array<const char *, 12> typeNames = {
 };
 } // namespace
 
-bool isValidType(qint32 type)
-{
-    return type >= qint32(MessageType::Ack) && type <= qint32(MessageType::Focus);
-}
-
 bool requiresPayload(MessageType type)
 {
     switch (type) {

@@ -15,15 +15,6 @@ void OwnedFd::reset()
         ::close(std::exchange(m_fd, -1));
 }
 
-void SendQueue::endMessage(quint64 id)
-{
-    // A piece ends at most one message unless it is staging, where each end
-    // is recorded as it is appended; either way the end is the current tail.
-    m_ends.push_back({m_sent + quint64(m_bytes), id});
-    if (id != NoId)
-        m_lastQueuedId = id;
-}
-
 void SendQueue::push(Piece piece, quint64 endsId)
 {
     m_bytes += piece.remaining();
@@ -76,13 +67,20 @@ quint64 SendQueue::idAt(qsizetype offset) const
 
 SendQueue::Piece &SendQueue::stagingBack(qsizetype room)
 {
-    // Datagram pieces hold exactly one message, so they are never merged.
+    // A staging array is sized once and filled up to its length, so that an
+    // append is a copy and no resize. Datagram pieces hold exactly one
+    // message, so they are never merged; a copy larger than a staging array
+    // gets an array of its own size.
     if (m_datagram || m_pieces.empty() || !m_pieces.back().staging
-        || m_pieces.back().bytes.size() + room > StagingCapacity) {
+        || m_pieces.back().length + room > m_pieces.back().bytes.size()) {
         Piece piece;
-        piece.bytes = std::exchange(m_spareStaging, QByteArray());
-        if (piece.bytes.capacity() < StagingCapacity && !m_datagram)
-            piece.bytes.reserve(StagingCapacity);
+        if (m_datagram || room > StagingCapacity) {
+            piece.bytes = QByteArray(room, Qt::Uninitialized);
+        } else {
+            piece.bytes = std::exchange(m_spareStaging, QByteArray());
+            if (piece.bytes.size() != StagingCapacity)
+                piece.bytes = QByteArray(StagingCapacity, Qt::Uninitialized);
+        }
         piece.staging = true;
         m_pieces.push_back(std::move(piece));
     }
@@ -92,7 +90,8 @@ SendQueue::Piece &SendQueue::stagingBack(qsizetype room)
 void SendQueue::appendCopy(const char *data, qsizetype size, quint64 endsId)
 {
     Piece &piece = stagingBack(size);
-    piece.bytes.append(data, size);
+    std::memcpy(piece.bytes.data() + piece.length, data, size_t(size));
+    piece.length += size;
     piece.messagesEnding += endsId != NoId ? 1 : 0;
     piece.boundaryAtEnd = endsId != NoId;
     m_bytes += size;
@@ -100,7 +99,8 @@ void SendQueue::appendCopy(const char *data, qsizetype size, quint64 endsId)
         endMessage(endsId);
 }
 
-void SendQueue::appendMessageCopy(const char *header, qsizetype headerSize, QByteArrayView payload, quint64 id)
+void SendQueue::appendMessageCopyToNewPiece(const char *header, qsizetype headerSize, QByteArrayView payload,
+                                            quint64 id)
 {
     const qsizetype size = headerSize + payload.size();
     if (m_datagram || payload.size() > StageLimit) {
@@ -113,12 +113,11 @@ void SendQueue::appendMessageCopy(const char *header, qsizetype headerSize, QByt
         return;
     }
     Piece &piece = stagingBack(size);
-    const qsizetype at = piece.bytes.size();
-    piece.bytes.resize(at + size);
-    char *out = piece.bytes.data() + at;
+    char *out = piece.bytes.data() + piece.length;
     std::memcpy(out, header, size_t(headerSize));
     if (!payload.isEmpty())
         std::memcpy(out + headerSize, payload.data(), size_t(payload.size()));
+    piece.length += size;
     piece.messagesEnding += 1;
     piece.boundaryAtEnd = true;
     m_bytes += size;
@@ -220,10 +219,9 @@ quint64 SendQueue::advance(qsizetype bytes)
         if (piece.remaining() > 0)
             break;
         m_frontStartsMidMessage = !piece.boundaryAtEnd;
-        if (piece.staging && m_spareStaging.isNull() && piece.bytes.isDetached()) {
+        if (piece.staging && piece.bytes.size() == StagingCapacity && m_spareStaging.isNull()
+            && piece.bytes.isDetached())
             m_spareStaging = std::move(piece.bytes);
-            m_spareStaging.resize(0);
-        }
         m_pieces.pop_front();
     }
     return completed;

@@ -10,6 +10,7 @@
 #include <QtCore/QByteArray>
 #include <QtCore/QByteArrayView>
 
+#include <cstring>
 #include <deque>
 #include <utility>
 
@@ -60,7 +61,7 @@ public:
         QByteArray bytes; //!< the bytes, unless the piece is a buffer's
         BufferHold hold;  //!< a BlightBuffer's bytes: begin..begin+length
         const char *begin = nullptr;
-        qsizetype length = 0;
+        qsizetype length = 0;      //!< a buffer's bytes, or the bytes filled in a staging array
         qsizetype offset = 0;      //!< bytes of this piece already sent
         int messagesEnding = 0;    //!< messages whose last byte is in this piece
         bool eligible = false;     //!< may go with MSG_ZEROCOPY
@@ -69,7 +70,7 @@ public:
         bool priority = false;     //!< the answer to a ping, not yet rewritten
         OwnedFd descriptor;        //!< goes with SCM_RIGHTS on the sendmsg() this piece starts
         const char *data() const { return hold.isNull() ? bytes.constData() : begin; }
-        qsizetype size() const { return hold.isNull() ? bytes.size() : length; }
+        qsizetype size() const { return hold.isNull() && !staging ? bytes.size() : length; }
         qsizetype remaining() const { return size() - offset; }
     };
 
@@ -133,7 +134,27 @@ public:
     void descriptorSent() { m_pieces.front().descriptor.reset(); }
     /*! Copies a whole small message (header and payload) into staging, or,
         in datagram mode, into a piece of its own. */
-    void appendMessageCopy(const char *header, qsizetype headerSize, QByteArrayView payload, quint64 id);
+    void appendMessageCopy(const char *header, qsizetype headerSize, QByteArrayView payload, quint64 id)
+    {
+        // Inline for the common case, a small message behind others in a
+        // staging array with room: two copies and an end.
+        const qsizetype size = headerSize + payload.size();
+        if (Q_LIKELY(!m_datagram && payload.size() <= StageLimit && !m_pieces.empty() && m_pieces.back().staging
+                     && m_pieces.back().length + size <= m_pieces.back().bytes.size())) {
+            Piece &piece = m_pieces.back();
+            char *out = piece.bytes.data() + piece.length;
+            std::memcpy(out, header, size_t(headerSize));
+            if (!payload.isEmpty())
+                std::memcpy(out + headerSize, payload.data(), size_t(payload.size()));
+            piece.length += size;
+            piece.messagesEnding += 1;
+            piece.boundaryAtEnd = true;
+            m_bytes += size;
+            endMessage(id);
+            return;
+        }
+        appendMessageCopyToNewPiece(header, headerSize, payload, id);
+    }
 
     /*!
         Puts the 12-byte answer to a ping at the next message boundary, ahead
@@ -166,8 +187,16 @@ public:
 
 private:
     Piece &stagingBack(qsizetype room);
+    void appendMessageCopyToNewPiece(const char *header, qsizetype headerSize, QByteArrayView payload, quint64 id);
     void push(Piece piece, quint64 endsId);
-    void endMessage(quint64 id);
+    void endMessage(quint64 id)
+    {
+        // A piece ends at most one message unless it is staging, where each end
+        // is recorded as it is appended; either way the end is the current tail.
+        m_ends.push_back({m_sent + quint64(m_bytes), id});
+        if (id != NoId)
+            m_lastQueuedId = id;
+    }
     quint64 consume(qsizetype bytes);
 
     struct End

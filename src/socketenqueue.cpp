@@ -64,7 +64,7 @@ bool BlightSocketPrivate::fitsDatagram(qsizetype total)
 bool BlightSocketPrivate::sendsImmediately()
 {
     const bool writable = state == BlightSocket::State::Connected && !writeBlocked && !noBuffersTimer.isActive();
-    return coalescing.sendsImmediately(TurnClock::current(), queue.isEmpty(), writable);
+    return coalescing.sendsImmediately(currentTurn(), queue.isEmpty(), writable, monotonicNs);
 }
 
 quint64 BlightSocketPrivate::enqueueMessageCopy(const Header &header, QByteArrayView payload)
@@ -207,7 +207,7 @@ void BlightSocketPrivate::afterEnqueue(bool immediate)
         return; // leaves once connected
     // A zero-copy message that opens a turn leaves at once too; later ones
     // wait for the end of the turn unless enough has piled up for a sendmsg.
-    if (immediate || coalescing.flushesNow(queue.bytes(), queue.pieceCount(), MaxIov)) {
+    if (immediate || (!writeBlocked && coalescing.flushesNow(queue.bytes(), queue.pieceCount(), MaxIov))) {
         if (!flushQueue())
             return;
     }

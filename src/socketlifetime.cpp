@@ -40,18 +40,6 @@ BlightSocketPrivate::~BlightSocketPrivate()
     closeDescriptors();
 }
 
-BlightSocketPrivate::Busy::Busy(BlightSocketPrivate *d)
-    : m_d(d)
-{
-    ++m_d->busyDepth;
-}
-
-BlightSocketPrivate::Busy::~Busy()
-{
-    if (--m_d->busyDepth == 0 && m_d->detachPending)
-        m_d->finishDetach();
-}
-
 void BlightSocketPrivate::detach()
 {
     // From here on nothing is emitted: the public object is being destroyed.
@@ -136,7 +124,9 @@ bool BlightSocketPrivate::event(QEvent *e)
         // The turn clock is per thread: leave this one's and flush in the new
         // thread's first turn instead.
         TurnClock::cancel(this);
+        turnCounter = nullptr;
         coalescing.restart();
+        streamHeldSince = 0;
         if (flushScheduled || releaseScheduled || !queue.isEmpty()) {
             flushScheduled = flushScheduled || !queue.isEmpty();
             QCoreApplication::postEvent(this, new QEvent(EndOfTurnEvent));
@@ -164,8 +154,14 @@ void BlightSocketPrivate::scheduleFlush()
 {
     if (coalescing.whenQueued() == CoalescingPolicy::When::Writable && writeNotifier
         && state == BlightSocket::State::Connected) {
+        if (streamHeldSince != 0)
+            return; // the notifier is on already
         // A streaming sender: flush when the socket reports itself writable,
-        // after the next pass has added its messages too.
+        // after the next passes have added their messages too. The notifier
+        // stays on while the stream goes on (each switch costs the dispatcher
+        // a wake-up).
+        if (streamHeldSince == 0)
+            streamHeldSince = currentTurn();
         writeNotifier->setEnabled(true);
         return;
     }

@@ -38,6 +38,7 @@ BlightSocketPrivate::Received BlightSocketPrivate::receive(msghdr *message, int 
     const ssize_t received = Sys::recvmsg(fd, message, flags | MSG_DONTWAIT);
     if (received > 0 || (received == 0 && !zeroIsEnd)) {
         *bytes = qsizetype(received);
+        coalescing.noteRead(); // what is sent next answers it: no coalescing wait
         return Received::Bytes;
     }
     if (received == 0) {

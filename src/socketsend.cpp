@@ -179,6 +179,8 @@ bool BlightSocketPrivate::flushQueue()
         if (result == BatchResult::Stop)
             break;
     }
+    if (queue.isEmpty())
+        streamHeldSince = 0;
     if (hadQueue && queue.isEmpty())
         queueDrained = true;
     if (!updateCanSend())
@@ -392,8 +394,15 @@ void BlightSocketPrivate::endOfTurn()
 
 bool BlightSocketPrivate::onWritable()
 {
-    writeBlocked = false;
-    writeNotifier->setEnabled(false);
+    const bool blocked = std::exchange(writeBlocked, false);
+    if (!blocked && streamHeldSince != 0 && !queue.isEmpty()
+        && !coalescing.releasesHeldStream(currentTurn(), streamHeldSince))
+        return true; // a held stream: one more pass adds its messages
+    // While the sender streams the notifier stays on for the next pass's
+    // messages; a pass that queued nothing switches it off.
+    const bool hadStream = std::exchange(streamHeldSince, 0) != 0 && !queue.isEmpty();
+    if (!hadStream || !coalescing.isStreaming())
+        writeNotifier->setEnabled(false);
     if (!tracker.isEmpty() && !drainErrorQueue())
         return false;
     if (!flushQueue() || !reportQueueEmpty())

@@ -98,6 +98,7 @@ void BlightSocketPrivate::startConnection()
     dropQueue();
     tracker = CompletionTracker();
     coalescing.restart();
+    streamHeldSince = 0;
     zeroCopy.restart();
     stats = SocketStatistics();
     assembler = MessageAssembler(maxPayloadSize);
@@ -177,6 +178,8 @@ bool BlightSocketPrivate::adopt(int newFd, BlightSocket::Ownership ownership, co
         const int one = 1;
         ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
+    if (kind == BlightSocket::SocketKind::UnixStream)
+        growSendBuffer();
     refreshRecordLimit();
     endpointText = !endpointName.isEmpty() ? endpointName : describePeer();
     detectZeroCopy();
@@ -189,6 +192,24 @@ bool BlightSocketPrivate::adopt(int newFd, BlightSocket::Ownership ownership, co
     if (applyZeroCopyChange())
         announceEndpoint(endpointText);
     return true;
+}
+
+void BlightSocketPrivate::growSendBuffer()
+{
+    // An AF_UNIX stream holds at most SO_SNDBUF bytes in flight, and poll()
+    // reports it writable again only once three quarters have been read, so
+    // a sender that outruns its reader stalls at every refill while the
+    // reader empties the rest. A larger buffer (within net.core.wmem_max, an
+    // unprivileged request) keeps the reader fed. Only a buffer still at the
+    // system's default grows: a size the application chose is kept.
+    static const qint64 systemDefault = parseProcInteger(readProcFile("/proc/sys/net/core/wmem_default"), 0);
+    int current = 0;
+    socklen_t length = sizeof(current);
+    if (systemDefault <= 0 || systemDefault >= UnixSendBuffer
+        || Sys::getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &current, &length) != 0 || current != systemDefault)
+        return;
+    const int wanted = UnixSendBuffer / 2; // the kernel doubles what it is asked for
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &wanted, sizeof(wanted));
 }
 
 void BlightSocketPrivate::refreshRecordLimit()

@@ -67,6 +67,12 @@ quint64 current()
     return clock.turn;
 }
 
+const quint64 *counter()
+{
+    hook();
+    return &clock.turn;
+}
+
 bool schedule(TurnListener *listener)
 {
     if (!hook())

@@ -59,7 +59,10 @@ enum class HeaderError {
 Q_ENUM_NS(HeaderError)
 
 /*! True for the types Oxide accepts, 1 (Ack) to 11 (Focus). */
-BLIGHTTRANSPORT_EXPORT bool isValidType(qint32 type);
+inline bool isValidType(qint32 type)
+{
+    return type >= qint32(MessageType::Ack) && type <= qint32(MessageType::Focus);
+}
 /*! True for the types that Oxide requires to carry a payload. */
 BLIGHTTRANSPORT_EXPORT bool requiresPayload(MessageType type);
 /*! Checks \a header as Oxide's reader does: type, payload presence, size under \a maxPayloadSize. */

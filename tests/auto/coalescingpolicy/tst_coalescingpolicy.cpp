@@ -25,20 +25,31 @@ template<> char *toString(const When &when)
 
 namespace {
 
-// One message accepted in \a turn, with an empty queue and a writable socket.
+// A fake monotonic clock: a pass of a busy loop takes a few microseconds.
+qint64 fakeNow = 0;
+constexpr qint64 BusyPassNs = 5000;
+qint64 now()
+{
+    return fakeNow;
+}
+
+// One message accepted in \a turn, with an empty queue and a writable socket,
+// one busy pass after the previous call.
 bool lone(CoalescingPolicy &policy, quint64 turn)
 {
-    return policy.sendsImmediately(turn, true, true);
+    fakeNow += BusyPassNs;
+    return policy.sendsImmediately(turn, true, true, now);
 }
 
 // \a count messages in \a turn, as a sender in a loop would: the first may
 // leave inside the call, the rest are queued behind it.
 QList<bool> burst(CoalescingPolicy &policy, quint64 turn, int count)
 {
+    fakeNow += BusyPassNs;
     QList<bool> immediate;
     for (int i = 0; i < count; ++i) {
         const bool queueEmpty = !immediate.contains(false); // a message that left queued nothing
-        immediate.append(policy.sendsImmediately(turn, queueEmpty, true));
+        immediate.append(policy.sendsImmediately(turn, queueEmpty, true, now));
     }
     return immediate;
 }
@@ -52,11 +63,17 @@ class tst_CoalescingPolicy : public QObject
 private Q_SLOTS:
     void firstOfTurnIsImmediate();
     void laterInTurnAreNot();
-    void oneMessagePerTurnStaysImmediate();
+    void requestReplyStaysImmediate();
+    void streamOfLoneMessagesIsHeld();
+    void replyEndsStream();
+    void readInTurnEndsHold();
+    void idlePause_data();
+    void idlePause();
+    void releasesHeldStream_data();
+    void releasesHeldStream();
     void streamingSender_data();
     void streamingSender();
     void streamEnds();
-    void loneMessageAfterIdleTurns();
     void notImmediate_data();
     void notImmediate();
     void notImmediateStillCounts();
@@ -88,14 +105,115 @@ void tst_CoalescingPolicy::laterInTurnAreNot()
     QCOMPARE(policy.whenQueued(), When::EndOfTurn);
 }
 
-void tst_CoalescingPolicy::oneMessagePerTurnStaysImmediate()
+void tst_CoalescingPolicy::requestReplyStaysImmediate()
 {
-    // A request/reply peer: one message per turn never waits.
+    // A request/reply peer reads between its sends: every message answers
+    // something and leaves inside the call, pass after pass.
     CoalescingPolicy policy;
     for (quint64 turn = 1; turn <= 20; ++turn) {
         QVERIFY2(lone(policy, turn), qPrintable(QStringLiteral("turn %1").arg(turn)));
         QCOMPARE(policy.whenQueued(), When::EndOfTurn);
+        policy.noteRead();
     }
+}
+
+void tst_CoalescingPolicy::streamOfLoneMessagesIsHeld()
+{
+    // One message per pass with nothing read between: a stream. Only its
+    // first message leaves inside the call; the others wait for the socket to
+    // be writable, so that several passes leave in one send.
+    CoalescingPolicy policy;
+    QVERIFY(lone(policy, 1));
+    for (quint64 turn = 3; turn <= 21; turn += 2) {
+        QVERIFY2(!lone(policy, turn), qPrintable(QStringLiteral("turn %1").arg(turn)));
+        QCOMPARE(policy.whenQueued(), When::Writable);
+        QVERIFY(policy.isStreaming());
+    }
+}
+
+void tst_CoalescingPolicy::replyEndsStream()
+{
+    CoalescingPolicy policy;
+    QVERIFY(lone(policy, 1));
+    QVERIFY(!lone(policy, 2)); // streaming
+    policy.noteRead();
+    // The next pass after a read: a reply, at once.
+    QVERIFY(lone(policy, 3));
+    QCOMPARE(policy.whenQueued(), When::EndOfTurn);
+}
+
+void tst_CoalescingPolicy::readInTurnEndsHold()
+{
+    // A read in the middle of a held turn: what follows answers it, so the
+    // queue leaves at the end of this turn, not after more passes.
+    CoalescingPolicy policy;
+    QVERIFY(lone(policy, 1));
+    QVERIFY(!lone(policy, 2));
+    QCOMPARE(policy.whenQueued(), When::Writable);
+    policy.noteRead();
+    QVERIFY(!policy.sendsImmediately(2, false, true, now)); // queued behind the held one
+    QCOMPARE(policy.whenQueued(), When::EndOfTurn);
+    QVERIFY(policy.releasesHeldStream(2, 2));
+}
+
+void tst_CoalescingPolicy::idlePause_data()
+{
+    QTest::addColumn<quint64>("turnGap");
+    QTest::addColumn<qint64>("pauseNs");
+    QTest::addColumn<bool>("immediate");
+
+    // A loop that blocked in poll() is two turns on however long it slept:
+    // the time since the last message tells a timer's tick from a stream.
+    QTest::addRow("next-pass-busy") << quint64(2) << BusyPassNs << false;
+    QTest::addRow("next-pass-just-under") << quint64(2) << CoalescingPolicy::IdlePauseNs - 1 << false;
+    QTest::addRow("next-pass-idle") << quint64(2) << CoalescingPolicy::IdlePauseNs << true;
+    QTest::addRow("next-pass-60hz-tick") << quint64(2) << qint64(16666667) << true;
+    QTest::addRow("next-turn-busy") << quint64(1) << BusyPassNs << false;
+    QTest::addRow("passes-skipped") << quint64(3) << BusyPassNs << true;
+    QTest::addRow("long-ago") << quint64(1000) << BusyPassNs << true;
+}
+
+void tst_CoalescingPolicy::idlePause()
+{
+    QFETCH(quint64, turnGap);
+    QFETCH(qint64, pauseNs);
+    QFETCH(bool, immediate);
+
+    CoalescingPolicy policy;
+    QVERIFY(lone(policy, 10));
+    fakeNow += pauseNs - BusyPassNs; // lone() adds a busy pass
+    QCOMPARE(lone(policy, 10 + turnGap), immediate);
+    QCOMPARE(policy.whenQueued(), immediate ? When::EndOfTurn : When::Writable);
+}
+
+void tst_CoalescingPolicy::releasesHeldStream_data()
+{
+    QTest::addColumn<quint64>("heldSince");
+    QTest::addColumn<quint64>("turn");
+    QTest::addColumn<bool>("releases");
+
+    const quint64 hold = CoalescingPolicy::StreamHoldTurns;
+    QTest::addRow("same-turn") << quint64(100) << quint64(100) << false;
+    QTest::addRow("one-short") << quint64(100) << 100 + hold - 1 << false;
+    QTest::addRow("held-long-enough") << quint64(100) << 100 + hold << true;
+    QTest::addRow("held-longer") << quint64(100) << 100 + hold + 50 << true;
+}
+
+void tst_CoalescingPolicy::releasesHeldStream()
+{
+    QFETCH(quint64, heldSince);
+    QFETCH(quint64, turn);
+    QFETCH(bool, releases);
+
+    CoalescingPolicy policy;
+    burst(policy, heldSince - 1, 3);
+    QVERIFY(!lone(policy, heldSince));
+    QVERIFY(policy.isStreaming());
+    QCOMPARE(policy.releasesHeldStream(turn, heldSince), releases);
+    // No longer a stream (a read came in): the queue leaves at the next chance.
+    policy.noteRead();
+    QVERIFY(!policy.sendsImmediately(heldSince, false, true, now));
+    QVERIFY(policy.releasesHeldStream(heldSince, heldSince));
 }
 
 void tst_CoalescingPolicy::streamingSender_data()
@@ -134,21 +252,10 @@ void tst_CoalescingPolicy::streamEnds()
 {
     CoalescingPolicy policy;
     burst(policy, 1, 5);
-    QVERIFY(!lone(policy, 2)); // still streaming: 5 messages in turn 1
+    QVERIFY(!lone(policy, 2)); // still streaming
     QCOMPARE(policy.whenQueued(), When::Writable);
-    // Turn 2 had one message: turn 3's first message leaves at once again.
-    QVERIFY(lone(policy, 3));
-    QCOMPARE(policy.whenQueued(), When::EndOfTurn);
-}
-
-void tst_CoalescingPolicy::loneMessageAfterIdleTurns()
-{
-    // A burst, then a long quiet time (many turns without a message), then
-    // one message: the turn before it was idle, the sender is not streaming,
-    // and the message must not wait for a writable notification.
-    CoalescingPolicy policy;
-    burst(policy, 1, 5);
-    QVERIFY(lone(policy, 1000));
+    // A pass without a message: the next one starts afresh.
+    QVERIFY(lone(policy, 5));
     QCOMPARE(policy.whenQueued(), When::EndOfTurn);
 }
 
@@ -171,7 +278,7 @@ void tst_CoalescingPolicy::notImmediate()
     QFETCH(bool, immediate);
 
     CoalescingPolicy policy;
-    QCOMPARE(policy.sendsImmediately(5, queueEmpty, writable), immediate);
+    QCOMPARE(policy.sendsImmediately(5, queueEmpty, writable, now), immediate);
 }
 
 void tst_CoalescingPolicy::notImmediateStillCounts()
@@ -179,8 +286,8 @@ void tst_CoalescingPolicy::notImmediateStillCounts()
     // Messages that could not leave count for the turn all the same: two of
     // them make the sender a streaming one in the next turn.
     CoalescingPolicy policy;
-    QVERIFY(!policy.sendsImmediately(1, false, true));
-    QVERIFY(!policy.sendsImmediately(1, false, true));
+    QVERIFY(!policy.sendsImmediately(1, false, true, now));
+    QVERIFY(!policy.sendsImmediately(1, false, true, now));
     QVERIFY(!lone(policy, 2));
     QCOMPARE(policy.whenQueued(), When::Writable);
 }

@@ -528,12 +528,13 @@ void tst_Lifecycle::lastSendErrorOnEveryRefusal()
         for (int i = 0; i < 10000 && !refused; ++i)
             refused = !socket.sendMessage(MessageType::Ack, quint32(i), QByteArray(1000, 'q'));
     } else if (refusal == u"peer-gone") {
-        // Not reading, the socket cannot see the hang-up before it sends; in
-        // a new turn the message leaves inside the call and meets EPIPE.
+        // Not reading, the socket cannot see the hang-up before it sends;
+        // after an idle pause (a 1 ms timer: no stream) the message leaves
+        // inside the call and meets EPIPE.
         socket.setReadingPaused(true);
         ::close(std::exchange(fds[1], -1));
         bool nextTurn = false;
-        QTimer::singleShot(0, this, [&] { nextTurn = true; });
+        QTimer::singleShot(1, this, [&] { nextTurn = true; });
         QTRY_VERIFY(nextTurn);
         refused = !socket.sendMessage(MessageType::Ack, 2, QByteArray(1000, 'g'));
     }

@@ -117,6 +117,23 @@ void tst_SendQueue::largeMessageCopyHasOwnPiece()
              headerFor(1) + payloadFor(1, 10) + header + payload + headerFor(3) + payloadFor(3, 10));
 }
 
+void tst_SendQueue::copyLargerThanStaging()
+{
+    // A raw copy larger than a staging array (a borrowed array queued while
+    // connecting) gets an array of its own size; what follows goes on in a
+    // fresh staging array.
+    SendQueue queue;
+    appendMessage(queue, 1, 10);
+    const QByteArray large = payloadFor(2, SendQueue::StagingCapacity * 4 + 3);
+    queue.appendCopy(large.constData(), large.size(), 2);
+    appendMessage(queue, 3, 10);
+    QCOMPARE(queue.pieceCount(), 3);
+    QCOMPARE(queue.messageCount(), quint64(3));
+    const Drained drained = drain(queue);
+    QCOMPARE(drained.bytes, headerFor(1) + payloadFor(1, 10) + large + headerFor(3) + payloadFor(3, 10));
+    QCOMPARE(drained.messages, quint64(3));
+}
+
 void tst_SendQueue::appendCopyInParts()
 {
     SendQueue queue;

@@ -95,6 +95,7 @@ private Q_SLOTS:
     void stagingCapacity_data();
     void stagingCapacity();
     void largeMessageCopyHasOwnPiece();
+    void copyLargerThanStaging();
     void appendCopyInParts();
     void datagramNeverMerges();
     void appendSharedKeepsSharing();
