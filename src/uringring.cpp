@@ -252,6 +252,15 @@ UringRegistration UringRing::registerBuffers(const QList<UringRegion> &regions, 
         if (kernel < 0) {
             result.error = -kernel;
             kernel = 0;
+        } else if (kernel < int(vectors.size())) {
+            // A partial update returns only the count: ask for the next one
+            // alone to learn why (ENOMEM: memlock charged elsewhere).
+            const int next = io_uring_register_buffers_update_tag(&m_ring, unsigned(kernel), &vectors[size_t(kernel)],
+                                                                  nullptr, 1);
+            if (next == 1)
+                ++kernel; // it fits now after all
+            else if (next < 0)
+                result.error = -next;
         }
     }
     m_registered = kernel;
