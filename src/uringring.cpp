@@ -137,6 +137,8 @@ UringRing::QueueResult UringRing::queue(UringSend send)
                                     unsigned(send.bufferIndex));
     else
         io_uring_prep_send_zc(sqe, send.fd, send.data, send.size, flags, zeroCopyFlags);
+    if (send.linkNext)
+        sqe->flags |= IOSQE_IO_LINK;
     const quint64 tag = m_nextTag++;
     io_uring_sqe_set_data64(sqe, tag);
     m_pending.insert(tag, Pending{send.userData, std::move(send.hold)});

@@ -37,6 +37,10 @@ struct UringSend
     bool reportUsage = false;         //!< ask the notification to say whether the kernel copied
     int msgFlags = 0;                 //!< MSG_* flags; MSG_NOSIGNAL is always added
     std::shared_ptr<const void> hold; //!< kept until the send's last completion
+    /*! Link the next queued send to this one (IOSQE_IO_LINK): it starts only
+        after this one completed in full, and is cancelled (-ECANCELED) if
+        this one fails or is short. Keeps a stream's sends in order. */
+    bool linkNext = false;
 };
 
 /*! A region of memory to register as a fixed buffer. */

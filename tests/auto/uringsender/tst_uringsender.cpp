@@ -205,6 +205,7 @@ private Q_SLOTS:
     void memlockBudget();
     void submissionQueueFull();
     void completionQueueOverflow();
+    void linkedStreamSends();
     void destroyWithSendsInFlight();
     void reapTimeoutFrees();
     void reaperFreedWhenThreadEnds();
@@ -555,6 +556,62 @@ void tst_UringSender::completionQueueOverflow()
         QCOMPARE(collector.of(quint64(i), false).size(), 1);
         QCOMPARE(collector.of(quint64(i), true).size(), 1);
     }
+}
+
+void tst_UringSender::linkedStreamSends()
+{
+    // Sends larger than the window go partly async; linked, they reach the
+    // peer in order. A failing link cancels the rest of its chain.
+    Fd sender;
+    Fd receiver;
+    QVERIFY(tcpPair(&sender, &receiver, 64 * 1024));
+    UringSender uring;
+    QVERIFY2(uring.init(16), qPrintable(uring.errorString()));
+    Collector collector;
+    collector.attach(&uring);
+    constexpr int Sends = 6;
+    constexpr int Size = 512 * 1024;
+    QList<QByteArray> payloads;
+    QByteArray expected;
+    for (int i = 0; i < Sends; ++i) {
+        payloads.append(pattern(Size, 20 + i));
+        expected += payloads[i];
+    }
+    for (int i = 0; i < Sends; ++i) {
+        UringSend send{sender.fd, payloads[i].constData(), quint32(Size), quint64(i), -1, false, MSG_WAITALL, {}};
+        send.linkNext = i + 1 < Sends;
+        QCOMPARE(uring.queue(send), QueueResult::Queued);
+    }
+    QCOMPARE(uring.submit(), Sends);
+    QByteArray received;
+    QSocketNotifier readable(receiver.fd, QSocketNotifier::Read);
+    connect(&readable, &QSocketNotifier::activated, this, [&] { received += readAvailable(receiver.fd); });
+    QTRY_COMPARE_WITH_TIMEOUT(received.size(), expected.size(), 20000);
+    QVERIFY(received == expected);
+    QTRY_COMPARE(uring.outstanding(), 0);
+    for (int i = 0; i < Sends; ++i)
+        QCOMPARE(collector.of(quint64(i), false).value(0).result, Size);
+
+    // A chain of three whose first fails (a TCP socket never connected):
+    // the kernel cancels the other two; nothing of them is sent.
+    collector.records.clear();
+    const QByteArray small = pattern(1000, 30);
+    UringSend bad{-1, small.constData(), quint32(small.size()), 100, -1, false, 0, {}, true};
+    QCOMPARE(uring.queue(bad), QueueResult::Invalid);                  // refused before the kernel sees it
+    Fd closedSocket(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)); // never connected: the send fails
+    UringSend first{closedSocket.fd, small.constData(), quint32(small.size()), 101, -1, false, 0, {}, true};
+    UringSend second{sender.fd, small.constData(), quint32(small.size()), 102, -1, false, 0, {}, true};
+    UringSend third{sender.fd, small.constData(), quint32(small.size()), 103, -1, false, 0, {}, false};
+    QCOMPARE(uring.queue(first), QueueResult::Queued);
+    QCOMPARE(uring.queue(second), QueueResult::Queued);
+    QCOMPARE(uring.queue(third), QueueResult::Queued);
+    QCOMPARE(uring.submit(), 3);
+    QTRY_COMPARE(uring.outstanding(), 0);
+    QVERIFY(collector.of(101, false).value(0).result < 0);
+    qInfo("unconnected TCP socket: %s", std::strerror(-collector.of(101, false).value(0).result));
+    QCOMPARE(collector.of(102, false).value(0).result, -ECANCELED);
+    QCOMPARE(collector.of(103, false).value(0).result, -ECANCELED);
+    QCOMPARE(readAvailable(receiver.fd).size(), 0);
 }
 
 void tst_UringSender::destroyWithSendsInFlight()
