@@ -74,7 +74,7 @@ struct ChildResult
 
 // Forks; the child installs the filter, probes with \a disabledPath and
 // writes "<available>\n<reason>" to a pipe; the parent reads it to the end.
-ChildResult probeInSeccompChild(int error, const QString &disabledPath)
+[[maybe_unused]] ChildResult probeInSeccompChild(int error, const QString &disabledPath)
 {
     ChildResult result;
     int fds[2];
@@ -141,7 +141,7 @@ ChildResult probeInSeccompChild(int error, const QString &disabledPath)
 }
 
 // Whether the running kernel is at least major.minor.
-bool kernelAtLeast(int major, int minor)
+[[maybe_unused]] bool kernelAtLeast(int major, int minor)
 {
     utsname name{};
     if (::uname(&name) != 0)
