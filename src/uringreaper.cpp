@@ -45,6 +45,8 @@ UringReaper::UringReaper(std::unique_ptr<UringRing> ring, int timeoutMs)
 
 UringReaper::~UringReaper()
 {
+    // The notifier goes before the ring closes its eventfd.
+    delete m_notifier;
     --s_live;
 }
 
