@@ -23,8 +23,9 @@ namespace Blight {
     Back-pressure: queue() answers Full when the submission queue has no
     free entry; nothing is dropped, the caller submits and tries again
     later (after completionsReady(), for example). A CQ overflow is flushed
-    by the drain. TCP sends that do not fit the socket buffer wait in the
-    kernel (io_uring polls the socket), they do not fail with EAGAIN.
+    by the drain. A TCP send that finds the socket buffer full waits in the
+    kernel (io_uring polls the socket) instead of failing with EAGAIN; once
+    part of it went, it completes short unless MSG_WAITALL is set.
 
     Lifetime: the ring and everything the sends hold (UringSend::hold, the
     keep-alive of the registered buffers) outlive their completions. If the
