@@ -31,38 +31,7 @@
 using namespace Blight;
 using QueueResult = UringRing::QueueResult;
 
-namespace {
-
 using namespace UringTest;
-
-// Switches the child to \a uid, a user with no capabilities and nothing
-// charged to its memlock account yet.
-bool becomeUnprivileged(uid_t uid)
-{
-    return ::setgroups(0, nullptr) == 0 && ::setresgid(uid, uid, uid) == 0 && ::setresuid(uid, uid, uid) == 0
-        && !MemlockBudget::current().exempt;
-}
-
-// Waits (poll, no timer) for the ring's eventfd and drains until \a userData's
-// send has its last completion; returns the send completion's result.
-int waitForSend(UringRing *ring, quint64 userData)
-{
-    int result = INT_MIN;
-    while (ring->outstanding() > 0) {
-        pollfd poll{ring->eventFd(), POLLIN, 0};
-        if (::poll(&poll, 1, 5000) != 1)
-            return INT_MIN;
-        QList<UringCompletion> records;
-        ring->drain(&records);
-        for (const UringCompletion &record : records) {
-            if (record.userData == userData && !record.notification)
-                result = record.result;
-        }
-    }
-    return result;
-}
-
-} // namespace
 
 class tst_UringSender : public QObject
 {
@@ -79,6 +48,7 @@ private Q_SLOTS:
     void submissionQueueFull();
     void completionQueueOverflow();
     void linkedStreamSends();
+    void shortStreamSend();
     void destroyWithSendsInFlight();
     void reapTimeoutFrees();
     void reaperFreedWhenThreadEnds();
@@ -485,6 +455,36 @@ void tst_UringSender::linkedStreamSends()
     QCOMPARE(collector.of(102, false).value(0).result, -ECANCELED);
     QCOMPARE(collector.of(103, false).value(0).result, -ECANCELED);
     QCOMPARE(readAvailable(receiver.fd).size(), 0);
+}
+
+void tst_UringSender::shortStreamSend()
+{
+    // Without MSG_WAITALL, a TCP SEND_ZC larger than the room in the socket
+    // completes with what fit; the caller sends the rest.
+    Fd sender;
+    Fd receiver;
+    QVERIFY(tcpPair(&sender, &receiver, 64 * 1024));
+    UringSender uring;
+    QVERIFY2(uring.init(), qPrintable(uring.errorString()));
+    Collector collector;
+    collector.attach(&uring);
+    constexpr int Size = 4 * 1024 * 1024;
+    const QByteArray payload = pattern(Size, 40);
+    UringSend send{sender.fd, payload.constData(), quint32(Size), 1, -1, false, 0, {}};
+    QCOMPARE(uring.queue(send), QueueResult::Queued);
+    QCOMPARE(uring.submit(), 1);
+    QTRY_COMPARE(collector.of(1, false).size(), 1);
+    const int sent = collector.of(1, false).value(0).result;
+    qInfo("a %d-byte send into a 64 KiB window completed with %d", Size, sent);
+    QVERIFY(sent > 0);
+    QVERIFY(sent < Size);
+    // Its notification comes once the peer has read what was sent.
+    QByteArray received;
+    QSocketNotifier readable(receiver.fd, QSocketNotifier::Read);
+    connect(&readable, &QSocketNotifier::activated, this, [&] { received += readAvailable(receiver.fd); });
+    QTRY_COMPARE(received.size(), qsizetype(sent));
+    QTRY_COMPARE(uring.outstanding(), 0);
+    QCOMPARE(received, payload.left(sent));
 }
 
 void tst_UringSender::destroyWithSendsInFlight()

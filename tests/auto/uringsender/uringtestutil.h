@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Helpers of the io_uring sender tests: loopback socket pairs, test
-// patterns, page-aligned memory and a collector of completion records.
+// patterns, page-aligned memory, a collector of completion records, and
+// what the memlock child needs (an unprivileged user, a blocking wait).
 #pragma once
 
 #include "uringsender_p.h"
@@ -10,6 +11,9 @@
 #include <QtCore/QObject>
 
 #include <arpa/inet.h>
+#include <climits>
+#include <grp.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -150,5 +154,32 @@ struct Collector
         return found;
     }
 };
+
+// Switches the child to \a uid, a user with no capabilities and nothing
+// charged to its memlock account yet.
+inline bool becomeUnprivileged(uid_t uid)
+{
+    return ::setgroups(0, nullptr) == 0 && ::setresgid(uid, uid, uid) == 0 && ::setresuid(uid, uid, uid) == 0
+        && !MemlockBudget::current().exempt;
+}
+
+// Waits (poll, no timer) for the ring's eventfd and drains until \a userData's
+// send has its last completion; returns the send completion's result.
+inline int waitForSend(UringRing *ring, quint64 userData)
+{
+    int result = INT_MIN;
+    while (ring->outstanding() > 0) {
+        pollfd poll{ring->eventFd(), POLLIN, 0};
+        if (::poll(&poll, 1, 5000) != 1)
+            return INT_MIN;
+        QList<UringCompletion> records;
+        ring->drain(&records);
+        for (const UringCompletion &record : records) {
+            if (record.userData == userData && !record.notification)
+                result = record.result;
+        }
+    }
+    return result;
+}
 
 } // namespace UringTest
