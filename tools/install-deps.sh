@@ -14,5 +14,5 @@ apt-get install -y --no-install-recommends \
     qml6-module-qtqml-workerscript qml6-module-qtquick-controls \
     qml6-module-qtquick-layouts qml6-module-qtquick-templates \
     fonts-dejavu-core iproute2 dbus-daemon \
-    pkg-config doxygen clang-format \
+    pkg-config doxygen clang-format liburing-dev \
     g++-arm-linux-gnueabihf g++-aarch64-linux-gnu
