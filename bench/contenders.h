@@ -31,6 +31,9 @@ Sample runPlainUdp(VethNamespaces &veth, const ColdPool &pool, const RunRequest 
 Sample runMemcpy(const ColdPool &pool, const RunRequest &request);
 
 // Qt's own sockets.
+/*! The event loop alone: one posted turn per "message", nothing sent. What
+    one turn costs, to set beside burst-1's per-message figures. */
+Sample runEventLoopTurns(const RunRequest &request);
 Sample runQLocalSocketSmall(int burst, const RunRequest &request);
 Sample runQLocalSocketRtt(const RunRequest &request);
 Sample runQTcpSocketFrames(const ColdPool &pool, const RunRequest &request);

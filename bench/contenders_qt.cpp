@@ -17,6 +17,29 @@ using Clock = std::chrono::steady_clock;
 
 } // namespace
 
+Sample runEventLoopTurns(const RunRequest &request)
+{
+    // The same posting loop as the burst-1 contenders, without a socket.
+    Sample s;
+    EventLoopRun run;
+    quint64 turns = 0;
+    std::function<void()> turn = [&] {
+        if (++turns < request.count)
+            run.post(turn);
+        else
+            run.quit();
+    };
+    Meter meter;
+    meter.start(request.warmup);
+    run.post(turn);
+    run.exec();
+    meter.stop(&s);
+    s.messages = turns;
+    s.ok = !run.failed() && turns == request.count;
+    s.error = run.failed() ? run.error() : QString();
+    return s;
+}
+
 Sample runQLocalSocketSmall(int burst, const RunRequest &request)
 {
     Sample s;

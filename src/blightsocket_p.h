@@ -13,6 +13,7 @@
 #include "sendledger_p.h"
 #include "sendqueue_p.h"
 #include "sharedmemorysession_p.h"
+#include "socketutil_p.h"
 #include "turnclock_p.h"
 #include "zerocopypolicy_p.h"
 
@@ -107,7 +108,12 @@ public:
     /*! A buffer's payload, after \a header (nullptr: a raw chunk). */
     quint64 enqueueBuffer(const Header *header, const BlightBuffer &buffer);
     quint64 enqueueRaw(const QByteArray &data);
-    bool sendsImmediately();
+    /*! Whether the message being accepted leaves inside the call (CoalescingPolicy). */
+    bool sendsImmediately()
+    {
+        const bool writable = state == BlightSocket::State::Connected && !writeBlocked && !noBuffersTimer.isActive();
+        return coalescing.sendsImmediately(currentTurn(), queue.isEmpty(), writable, SocketUtil::monotonicNs);
+    }
     static constexpr int UnixSendBuffer = 1024 * 1024;
     void growSendBuffer();
     /*! This thread's turn (TurnClock), read through a pointer fetched once per thread. */

@@ -61,12 +61,6 @@ bool BlightSocketPrivate::fitsDatagram(qsizetype total)
     return fits;
 }
 
-bool BlightSocketPrivate::sendsImmediately()
-{
-    const bool writable = state == BlightSocket::State::Connected && !writeBlocked && !noBuffersTimer.isActive();
-    return coalescing.sendsImmediately(currentTurn(), queue.isEmpty(), writable, monotonicNs);
-}
-
 quint64 BlightSocketPrivate::enqueueMessageCopy(const Header &header, QByteArrayView payload)
 {
     const qsizetype total = HeaderSize + payload.size();
