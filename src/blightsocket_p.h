@@ -112,18 +112,10 @@ public:
     bool sendsImmediately()
     {
         const bool writable = state == BlightSocket::State::Connected && !writeBlocked && !noBuffersTimer.isActive();
-        return coalescing.sendsImmediately(currentTurn(), queue.isEmpty(), writable, SocketUtil::monotonicNs);
+        return coalescing.sendsImmediately(TurnClock::current(), queue.isEmpty(), writable, SocketUtil::monotonicNs);
     }
     static constexpr int UnixSendBuffer = 1024 * 1024;
     void growSendBuffer();
-    /*! This thread's turn (TurnClock), read through a pointer fetched once per thread. */
-    quint64 currentTurn()
-    {
-        if (Q_UNLIKELY(!turnCounter))
-            turnCounter = TurnClock::counter();
-        return *turnCounter;
-    }
-    const quint64 *turnCounter = nullptr; // reset when the engine changes threads
     quint64 trySendImmediately(const char *header, QByteArrayView payload, const QByteArray *owner,
                                const BufferHold *hold);
     void afterEnqueue(bool immediate);

@@ -124,7 +124,6 @@ bool BlightSocketPrivate::event(QEvent *e)
         // The turn clock is per thread: leave this one's and flush in the new
         // thread's first turn instead.
         TurnClock::cancel(this);
-        turnCounter = nullptr;
         coalescing.restart();
         streamHeldSince = 0;
         if (flushScheduled || releaseScheduled || !queue.isEmpty()) {
@@ -161,7 +160,7 @@ void BlightSocketPrivate::scheduleFlush()
         // stays on while the stream goes on (each switch costs the dispatcher
         // a wake-up).
         if (streamHeldSince == 0)
-            streamHeldSince = currentTurn();
+            streamHeldSince = TurnClock::current();
         writeNotifier->setEnabled(true);
         return;
     }

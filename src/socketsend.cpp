@@ -396,7 +396,7 @@ bool BlightSocketPrivate::onWritable()
 {
     const bool blocked = std::exchange(writeBlocked, false);
     if (!blocked && streamHeldSince != 0 && !queue.isEmpty()
-        && !coalescing.releasesHeldStream(currentTurn(), streamHeldSince))
+        && !coalescing.releasesHeldStream(TurnClock::current(), streamHeldSince))
         return true; // a held stream: one more pass adds its messages
     // While the sender streams the notifier stays on for the next pass's
     // messages; a pass that queued nothing switches it off.

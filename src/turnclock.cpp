@@ -44,6 +44,12 @@ void onTurnEdge()
     clock.flushing.pop_back();
     batch.clear();
     clock.spares.push_back(std::move(batch));
+    // A listener that scheduled work (a slot on sendsReleased that sent more)
+    // must not wait for whatever wakes the loop next: this edge may be the
+    // last one before the loop blocks, so make its poll return and the next
+    // edge run that work.
+    if (!clock.pending.empty() && clock.dispatcher)
+        clock.dispatcher->wakeUp();
 }
 
 bool hook()
@@ -65,12 +71,6 @@ quint64 current()
 {
     hook();
     return clock.turn;
-}
-
-const quint64 *counter()
-{
-    hook();
-    return &clock.turn;
 }
 
 bool schedule(TurnListener *listener)

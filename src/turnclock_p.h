@@ -27,10 +27,6 @@ namespace TurnClock {
 
 /*! The current turn of this thread (never 0). */
 quint64 current();
-/*! Where this thread's turn number lives, for a caller that reads it on
-    every send and so saves the lookup of the thread's clock. Valid while the
-    thread runs, in this thread only. */
-const quint64 *counter();
 /*! Runs \a listener at the end of this thread's turn. Returns false when the
     thread has no event dispatcher yet (then nothing was scheduled). */
 bool schedule(TurnListener *listener);
