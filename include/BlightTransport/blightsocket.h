@@ -27,13 +27,19 @@ class BlightSocketPrivate;
     inside the call (one sendmsg(), no allocation), later ones in the same
     turn are coalesced into one sendmsg() when control returns to the event
     loop, or as soon as flushThreshold() bytes are queued, or on flush(). A
-    socket that sent a burst in its previous turn is taken to be streaming:
-    then the first message of a turn waits with the rest, and the queue leaves
-    when the socket reports itself writable, after the next pass has added its
-    messages too. The end of a turn is seen through the thread's event
+    socket that sent in the pass just before (less than 200 us ago) and has
+    read nothing since is taken to be streaming: then the first message of a
+    turn waits with the rest, and the queue leaves when the socket reports
+    itself writable, after two more passes have added their messages. A
+    message after a read (a reply) or after an idle pause leaves at once. The
+    end of a turn is seen through the thread's event
     dispatcher (aboutToBlock()/awake()), so it costs no system call; messages
     queued outside a running event loop leave on flush() or when the
-    threshold is reached.
+    threshold is reached. On an AF_UNIX stream whose SO_SNDBUF is still the
+    system's default (net.core.wmem_default), the socket asks for 1 MiB when
+    it adopts the descriptor (the kernel caps it at net.core.wmem_max), so
+    that a fast sender does not stall at every refill of a small buffer; a
+    size the application set is kept.
 
     \section zc Zero-copy
 
