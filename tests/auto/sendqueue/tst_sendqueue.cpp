@@ -124,7 +124,9 @@ void tst_SendQueue::copyLargerThanStaging()
     // fresh staging array.
     SendQueue queue;
     appendMessage(queue, 1, 10);
-    const QByteArray large = payloadFor(2, SendQueue::StagingCapacity * 4 + 3);
+    QByteArray large(SendQueue::StagingCapacity * 4 + 3, Qt::Uninitialized);
+    for (qsizetype i = 0; i < large.size(); ++i)
+        large[i] = char(i * 7 + i / 251); // no period that a misplaced copy could hide in
     queue.appendCopy(large.constData(), large.size(), 2);
     appendMessage(queue, 3, 10);
     QCOMPARE(queue.pieceCount(), 3);
