@@ -488,8 +488,13 @@ void tst_SendIds::producerInAnotherThread()
     QObject::connect(&producerThread, &QThread::started, producer, [&] {
         pool = new BlightBufferPool(3, Size, producer);
         const auto produce = [&] {
-            for (BlightBuffer buffer = pool.load()->acquire(); !buffer.isNull() && produced < Frames;
-                 buffer = pool.load()->acquire()) {
+            // Done producing, it acquires nothing more: a buffer taken and
+            // dropped here would make available() dip below 3 while the main
+            // thread waits for it to be 3.
+            while (produced < Frames) {
+                BlightBuffer buffer = pool.load()->acquire();
+                if (buffer.isNull())
+                    return;
                 std::memset(buffer.data(), produced % 251, size_t(Size));
                 ++produced;
                 Q_EMIT producer->frame(buffer);
