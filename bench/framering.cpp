@@ -57,29 +57,6 @@ struct RingConnection
     std::optional<TcpPair> tcpPair;
 };
 
-// Runs the loop until the two sockets agreed on shared memory, so that no
-// timed frame of the pool takes the copy path.
-bool awaitSharedMemory(BlightSocket &socket, EventLoopRun &run, QString *error)
-{
-    if (!socket.isSharedMemoryActive()) {
-        bool quitting = false; // one quit only: a second would end the timed run
-        const QMetaObject::Connection watch = QObject::connect(&socket, &BlightSocket::zeroCopyStateChanged,
-                                                               run.context(), [&] {
-                                                                   if (!quitting && socket.isSharedMemoryActive()) {
-                                                                       quitting = true;
-                                                                       run.quit();
-                                                                   }
-                                                               });
-        run.exec();
-        QObject::disconnect(watch);
-    }
-    if (!socket.isSharedMemoryActive()) {
-        *error = run.failed() ? run.error() : u"shared memory not agreed: "_s + socket.zeroCopyReason();
-        return false;
-    }
-    return true;
-}
-
 } // namespace
 
 Sample runFrameRing(RingLink link, RingProducer producer, const RunRequest &request)
@@ -195,7 +172,7 @@ Sample runFrameRing(RingLink link, RingProducer producer, const RunRequest &requ
     receiver.setAllReceived([&run] { run.quit(); });
     receiver.start([&run](bool) { run.quit(); });
     QString error;
-    if (link == RingLink::Unix && !awaitSharedMemory(socket, run, &error)) {
+    if (link == RingLink::Unix && !awaitAgreement(socket, run, &error)) {
         receiver.abort();
         receiver.wait();
         s.error = error;

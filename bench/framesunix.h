@@ -18,6 +18,10 @@
 #include <functional>
 #include <memory>
 
+namespace Blight {
+class BlightSocket;
+}
+
 namespace Bench {
 
 /*! One frame of the reMarkable 2's screen: 1404 x 1872 pixels, 4 bytes each. */
@@ -155,6 +159,13 @@ private:
     sample's messages and thread CPU filled in). */
 void addFrameFigures(Sample *s, double receiverCpu, double checksumCpu, quint64 frames);
 void addFrameFigures(Sample *s, const FramesReceiverThread &receiver);
+
+class EventLoopRun;
+
+/*! Waits in \a run's loop until \a socket and its peer agreed on shared
+    memory (both offers crossed), so that no timed frame takes the copy path;
+    false with \a error set if they did not. */
+bool awaitAgreement(Blight::BlightSocket &socket, EventLoopRun &run, QString *error);
 
 Sample runFramesUnixPlain(const RunRequest &request);
 Sample runFramesUnixQLocalSocket(const RunRequest &request);

@@ -97,8 +97,8 @@ private:
     Blight::SocketStatistics m_statistics;
 };
 
-// Waits in the event loop until the two sockets agreed on shared memory
-// (both offers crossed), so that no timed frame takes the copy path.
+} // namespace
+
 bool awaitAgreement(BlightSocket &socket, EventLoopRun &run, QString *error)
 {
     if (!socket.isSharedMemoryActive()) {
@@ -119,8 +119,6 @@ bool awaitAgreement(BlightSocket &socket, EventLoopRun &run, QString *error)
     }
     return true;
 }
-
-} // namespace
 
 Sample runFramesUnixTransport(bool sharedMemory, const RunRequest &request)
 {

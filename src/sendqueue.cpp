@@ -112,16 +112,7 @@ void SendQueue::appendMessageCopyToNewPiece(const char *header, qsizetype header
         appendShared(whole, 0, false, id);
         return;
     }
-    Piece &piece = stagingBack(size);
-    char *out = piece.bytes.data() + piece.length;
-    std::memcpy(out, header, size_t(headerSize));
-    if (!payload.isEmpty())
-        std::memcpy(out + headerSize, payload.data(), size_t(payload.size()));
-    piece.length += size;
-    piece.messagesEnding += 1;
-    piece.boundaryAtEnd = true;
-    m_bytes += size;
-    endMessage(id);
+    copyIntoStaging(stagingBack(size), header, headerSize, payload, id);
 }
 
 bool SendQueue::putPriority(const char *message, qsizetype size)

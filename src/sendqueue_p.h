@@ -143,19 +143,7 @@ public:
         const qsizetype size = headerSize + payload.size();
         if (Q_LIKELY(!m_datagram && payload.size() <= StageLimit && !m_pieces.empty() && m_pieces.back().staging
                      && m_pieces.back().length + size <= m_pieces.back().bytes.size())) {
-            Piece &piece = m_pieces.back();
-            char *out = piece.bytes.data() + piece.length;
-            if (headerSize == BlightHeaderSize)
-                std::memcpy(out, header, BlightHeaderSize); // a few moves, not a call
-            else
-                std::memcpy(out, header, size_t(headerSize));
-            if (!payload.isEmpty())
-                std::memcpy(out + headerSize, payload.data(), size_t(payload.size()));
-            piece.length += size;
-            piece.messagesEnding += 1;
-            piece.boundaryAtEnd = true;
-            m_bytes += size;
-            endMessage(id);
+            copyIntoStaging(m_pieces.back(), header, headerSize, payload, id);
             return;
         }
         appendMessageCopyToNewPiece(header, headerSize, payload, id);
@@ -193,6 +181,24 @@ public:
 private:
     Piece &stagingBack(qsizetype room);
     void appendMessageCopyToNewPiece(const char *header, qsizetype headerSize, QByteArrayView payload, quint64 id);
+    /*! Copies a whole message to the end of the staging \a piece, which has room for it. */
+    Q_ALWAYS_INLINE void copyIntoStaging(Piece &piece, const char *header, qsizetype headerSize, QByteArrayView payload,
+                                         quint64 id)
+    {
+        char *out = piece.bytes.data() + piece.length;
+        if (headerSize == BlightHeaderSize)
+            std::memcpy(out, header, BlightHeaderSize); // a few moves, not a call
+        else
+            std::memcpy(out, header, size_t(headerSize));
+        if (!payload.isEmpty())
+            std::memcpy(out + headerSize, payload.data(), size_t(payload.size()));
+        const qsizetype size = headerSize + payload.size();
+        piece.length += size;
+        piece.messagesEnding += 1;
+        piece.boundaryAtEnd = true;
+        m_bytes += size;
+        endMessage(id);
+    }
     void push(Piece piece, quint64 endsId);
     void endMessage(quint64 id)
     {
