@@ -6,6 +6,8 @@
 #include "uringprobe_p.h"
 #include "uringreaper_p.h"
 #include "uringsender_p.h"
+
+#include <QtCore/QPointer>
 #include "uringtestutil.h"
 
 #include <QtCore/QSocketNotifier>
@@ -50,6 +52,7 @@ private Q_SLOTS:
     void linkedStreamSends();
     void shortStreamSend();
     void destroyWithSendsInFlight();
+    void deleteFromCompletionsReady();
     void reapTimeoutFrees();
     void reaperFreedWhenThreadEnds();
 };
@@ -521,6 +524,41 @@ void tst_UringSender::destroyWithSendsInFlight()
     QCOMPARE(received, expected);
     QTRY_COMPARE(UringReaper::liveCount(), reapersBefore);
     QVERIFY(watch.expired());
+}
+
+void tst_UringSender::deleteFromCompletionsReady()
+{
+    // A slot may delete the sender that emitted completionsReady(); nothing
+    // after the emit touches it (ASan watches), and what is still in flight
+    // goes to a reaper.
+    Fd sender;
+    Fd receiver;
+    QVERIFY(udpPair(&sender, &receiver));
+    constexpr int Size = 16 * 1024;
+    auto bytes = std::make_shared<QByteArray>(pattern(Size, 13));
+    bytes->detach();
+    std::weak_ptr<QByteArray> watch = bytes;
+    const int reapersBefore = UringReaper::liveCount();
+    auto *created = new UringSender;
+    QVERIFY2(created->init(), qPrintable(created->errorString()));
+    QPointer<UringSender> uring = created;
+    int batches = 0;
+    connect(uring.data(), &UringSender::completionsReady, this, [&](const QList<UringCompletion> &records) {
+        ++batches;
+        QVERIFY(!records.isEmpty());
+        delete uring.data();
+    });
+    UringSend send{sender.fd, bytes->constData(), quint32(Size), 9, -1, false, 0, bytes};
+    bytes.reset();
+    QCOMPARE(created->queue(std::move(send)), QueueResult::Queued);
+    QCOMPARE(created->submit(), 1);
+    QTRY_VERIFY(uring.isNull());
+    QCOMPARE(batches, 1);
+    QCOMPARE(readAvailable(receiver.fd).size(), qsizetype(Size));
+    // Whether the notification came with the send's completion or after it,
+    // the bytes are freed once it is in, and no reaper is left behind.
+    QTRY_COMPARE(UringReaper::liveCount(), reapersBefore);
+    QTRY_VERIFY(watch.expired());
 }
 
 void tst_UringSender::reapTimeoutFrees()
