@@ -7,6 +7,8 @@
 
 #include <QtCore/QAtomicInt>
 
+#include <memory>
+
 namespace Blight::Detail {
 
 /*! One buffer's bytes and count of handles; what happens to the bytes when
@@ -20,6 +22,10 @@ struct BufferBlock
         them ended: never hand them (and the rest of their region) out again.
         Only a shared pool's buffers act on it. */
     virtual void retireRegion() { }
+    /*! Keeps the memory of this buffer's whole region mapped while the
+        result lives (a ring's registration of it); null when the bytes
+        are not a pool's. */
+    virtual std::shared_ptr<const void> keepRegionAlive() { return {}; }
 
     QAtomicInt ref{1};
     // Holds of sends that wrote their header into the header room; while

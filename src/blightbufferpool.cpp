@@ -55,6 +55,7 @@ struct PoolSlot final : BufferBlock
     int index = 0;
     void recycle() override;
     void retireRegion() override;
+    std::shared_ptr<const void> keepRegionAlive() override;
 };
 
 /*! One allocation of count buffers. Retired: its buffers are not handed out
@@ -224,6 +225,16 @@ void PoolSlot::recycle()
 void PoolSlot::retireRegion()
 {
     state->retire(region);
+}
+
+std::shared_ptr<const void> PoolSlot::keepRegionAlive()
+{
+    // The pool's state frees its regions only when its last reference goes
+    // (regions of an anonymous pool are never retired).
+    state->ref.ref();
+    return std::shared_ptr<const void>(state, [](const void *held) {
+        const_cast<PoolState *>(static_cast<const PoolState *>(held))->deref();
+    });
 }
 
 } // namespace Detail

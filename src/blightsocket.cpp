@@ -124,9 +124,33 @@ QString BlightSocket::zeroCopyReason() const
     Q_D(const BlightSocket);
     if (isSharedMemoryActive())
         return d->sharedMemoryReason();
-    const QString sharedMemory = d->sharedMemoryReason();
-    return sharedMemory.isEmpty() ? d->zeroCopy.reason() : d->zeroCopy.reason() + QStringLiteral("; ") + sharedMemory;
+    QString reason = d->zeroCopy.reason();
+    if (const QString backend = d->backendReason(); !backend.isEmpty())
+        reason += QStringLiteral("; ") + backend;
+    if (const QString sharedMemory = d->sharedMemoryReason(); !sharedMemory.isEmpty())
+        reason += QStringLiteral("; ") + sharedMemory;
+    return reason;
 }
+BlightSocket::ZeroCopyBackend BlightSocket::zeroCopyBackend() const
+{
+    return d_func()->backendRequested;
+}
+
+void BlightSocket::setZeroCopyBackend(ZeroCopyBackend backend)
+{
+    Q_D(BlightSocket);
+    Busy busy(d);
+    const ZeroCopyBackend before = std::exchange(d->backendRequested, backend);
+    const ZeroCopyBackend activeBefore = activeZeroCopyBackend();
+    if (d->notifyChange(before, backend, &BlightSocket::zeroCopyBackendChanged))
+        d->notifyChange(activeBefore, activeZeroCopyBackend(), &BlightSocket::zeroCopyStateChanged);
+}
+
+BlightSocket::ZeroCopyBackend BlightSocket::activeZeroCopyBackend() const
+{
+    return d_func()->backendChoice().backend;
+}
+
 qint64 BlightSocket::zeroCopyThreshold() const
 {
     return d_func()->zeroCopy.threshold();

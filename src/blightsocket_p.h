@@ -15,6 +15,7 @@
 #include "sharedmemorysession_p.h"
 #include "socketutil_p.h"
 #include "turnclock_p.h"
+#include "zerocopybackend_p.h"
 #include "zerocopypolicy_p.h"
 
 #include <BlightTransport/blightsocket.h>
@@ -34,6 +35,9 @@
 namespace Blight {
 
 class ReleaseChannel;
+struct UringBackend;
+struct UringCompletion;
+struct UringFlight;
 
 /*!
     The engine behind a BlightSocket. It is a QObject child of the public
@@ -111,7 +115,8 @@ public:
     /*! Whether the message being accepted leaves inside the call (CoalescingPolicy). */
     bool sendsImmediately()
     {
-        const bool writable = state == BlightSocket::State::Connected && !writeBlocked && !noBuffersTimer.isActive();
+        const bool writable = state == BlightSocket::State::Connected && !writeBlocked && !uringBlocking
+            && !noBuffersTimer.isActive();
         return coalescing.sendsImmediately(TurnClock::current(), queue.isEmpty(), writable, SocketUtil::monotonicNs);
     }
     static constexpr int UnixSendBuffer = 1024 * 1024;
@@ -161,9 +166,34 @@ public:
     void onHangUp();
     bool drainErrorQueue(bool *sawAny = nullptr, bool followUp = true);
     bool handleCompletion(quint32 lo, quint32 hi, bool copied);
+    /*! After completions came in: the budget, a retry, a close that waited. */
+    bool afterCompletions();
     bool applyZeroCopyChange();
     void onProbeTimer();
     void retryAfterNoBuffers();
+
+    // The io_uring SEND_ZC backend (socketuring.cpp).
+    ZeroCopyBackendPolicy::Choice backendChoice() const;
+    QString backendReason() const;
+    /*! Settles the backend at the first zero-copy send of a connection;
+        true when that is io_uring (its ring is set up). */
+    bool settleBackend();
+    BatchResult sendBatchUring(const SendQueue::Batch &batch, const iovec *iov, CompletionTracker::Buffers held);
+    /*! Hands the queued SEND_ZC requests to the kernel, one io_uring_enter. */
+    bool submitUring();
+    /*! Queues the datagrams that wait to go again; false while they must wait. */
+    bool resubmitDatagrams();
+    /*! The connection ended: the ring goes to a reaper with what it holds. */
+    void closeUring();
+#ifdef BLIGHT_HAVE_LIBURING
+    int fixedBufferFor(const SendQueue::Piece &piece, const void *data, quint32 size);
+    bool queueUring(const UringFlight &flight);
+    void onUringCompletions(const QList<UringCompletion> &records);
+    bool uringSendDone(const UringCompletion &record);
+    bool streamSendDone(const UringFlight &flight, qint32 sent);
+    bool streamSendFailed(int errorNumber);
+    bool datagramSendFailed(UringFlight flight, int errorNumber);
+#endif
 
     // Shared memory on AF_UNIX (socketsharedmemory.cpp).
     bool sharedMemoryPossible() const;
@@ -195,7 +225,10 @@ public:
         delivered; received regions are let go of (handles keep theirs). */
     void endSharedMemory();
     /*! A graceful close waits for the peer's releases of frames it holds. */
-    bool awaitingReleases() const { return closing && !tornDown && shm.framesOut() > 0; }
+    bool awaitingReleases() const
+    {
+        return closing && !tornDown && shm.framesOut() > 0;
+    }
     /*! Reads what arrived and was never read before an AF_UNIX stream closes:
         unread data makes the kernel reset the peer's end (an Offer a plain
         peer never reads, say), where it should see an orderly close. */
@@ -288,6 +321,11 @@ public:
 
     // Zero-copy.
     QBasicTimer probeTimer;
+    BlightSocket::ZeroCopyBackend backendRequested = BlightSocket::ZeroCopyBackend::Auto;
+    bool backendSettled = false; // at the first zero-copy send of a connection
+    ZeroCopyBackendPolicy::Choice settledBackend;
+    UringBackend *uring = nullptr; // io_uring chosen and its ring set up
+    bool uringBlocking = false;    // a TCP SEND_ZC in flight: nothing may overtake it
 
     // Shared memory.
     bool sharedMemoryEnabled = false;

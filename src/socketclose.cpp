@@ -178,6 +178,7 @@ void BlightSocketPrivate::finalize()
             *notifier = nullptr;
         }
     }
+    closeUring(); // its ring keeps what it sent until the kernel lets go
     if (!tracker.isEmpty()) {
         const qint64 bytes = tracker.pendingBytes();
         const qint64 sends = tracker.pendingCount();

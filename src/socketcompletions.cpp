@@ -84,10 +84,15 @@ bool BlightSocketPrivate::drainErrorQueue(bool *sawAny, bool followUp)
     }
     if (!followUp)
         return true;
+    return afterCompletions();
+}
+
+bool BlightSocketPrivate::afterCompletions()
+{
     if (zeroCopy.budgetFreed() && !applyZeroCopyChange())
         return false;
     noBuffersTimer.stop(); // completions retry the send
-    if (!queue.isEmpty() && !flushQueue())
+    if (!flushQueue())
         return false;
     if (closing)
         maybeFinishClose();

@@ -31,6 +31,7 @@ BlightSocketPrivate::BlightSocketPrivate(BlightSocket *q, BlightSocket::Mode soc
 BlightSocketPrivate::~BlightSocketPrivate()
 {
     TurnClock::cancel(this);
+    closeUring();
     if (connectingFd >= 0)
         ::close(connectingFd);
     if (releaseChannel) {

@@ -157,7 +157,7 @@ void BlightSocketPrivate::answerPing(quint32 ackid)
     // Always through the queue as the one rewritable answer, so that an
     // answer the kernel did not take at once is still the one a later ping
     // rewrites, never an older answer left behind a newer one.
-    const bool idle = queue.isEmpty() && !writeBlocked && !noBuffersTimer.isActive();
+    const bool idle = queue.isEmpty() && !writeBlocked && !uringBlocking && !noBuffersTimer.isActive();
     queue.putPriority(bytes, HeaderSize);
     if (idle)
         flushQueue();
@@ -170,8 +170,10 @@ bool BlightSocketPrivate::flushQueue()
     if (fd < 0 || tornDown || (state != BlightSocket::State::Connected && !closing))
         return !gone();
     const bool hadQueue = !queue.isEmpty();
+    if (uring && !resubmitDatagrams())
+        return submitUring();
     while (!queue.isEmpty()) {
-        if (writeBlocked || zeroCopy.isWaitingForCompletions() || noBuffersTimer.isActive())
+        if (writeBlocked || uringBlocking || zeroCopy.isWaitingForCompletions() || noBuffersTimer.isActive())
             break;
         const BatchResult result = sendBatch();
         if (result == BatchResult::Gone)
@@ -179,6 +181,8 @@ bool BlightSocketPrivate::flushQueue()
         if (result == BatchResult::Stop)
             break;
     }
+    if (uring && !submitUring())
+        return false;
     if (queue.isEmpty())
         streamHeldSince = 0;
     if (hadQueue && queue.isEmpty())
@@ -214,6 +218,8 @@ BlightSocketPrivate::BatchResult BlightSocketPrivate::sendBatch()
             zeroCopy.waitForCompletions(tracker.pendingBytes(), tracker.pendingCount());
             return applyZeroCopyChange() ? BatchResult::Stop : BatchResult::Gone;
         }
+        if (settleBackend())
+            return sendBatchUring(batch, iov, std::move(held));
         tracker.add(std::move(held), batch.bytes, monotonicNs(), queue.idAt(0), queue.idAt(batch.bytes - 1));
     }
     msghdr message{};

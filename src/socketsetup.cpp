@@ -96,6 +96,8 @@ void BlightSocketPrivate::startConnection()
     // A socket object can carry one connection after another: each starts
     // like a new object, except for the limits and modes the user set.
     dropQueue();
+    closeUring();
+    backendSettled = false;
     tracker = CompletionTracker();
     coalescing.restart();
     streamHeldSince = 0;

@@ -125,18 +125,22 @@ UringRing::~UringRing()
 
 UringRing::QueueResult UringRing::queue(UringSend send)
 {
-    if (send.fd < 0 || (send.bufferIndex >= 0 && send.bufferIndex >= m_tableSize))
+    if (send.fd < 0 || (send.bufferIndex >= 0 && (send.bufferIndex >= m_tableSize || send.message)))
         return QueueResult::Invalid;
     io_uring_sqe *sqe = io_uring_get_sqe(&m_ring);
     if (!sqe)
         return QueueResult::Full;
     const unsigned zeroCopyFlags = send.reportUsage ? IORING_SEND_ZC_REPORT_USAGE : 0;
     const int flags = send.msgFlags | MSG_NOSIGNAL;
-    if (send.bufferIndex >= 0)
+    if (send.message) {
+        io_uring_prep_sendmsg_zc(sqe, send.fd, send.message, unsigned(flags));
+        sqe->ioprio |= zeroCopyFlags;
+    } else if (send.bufferIndex >= 0) {
         io_uring_prep_send_zc_fixed(sqe, send.fd, send.data, send.size, flags, zeroCopyFlags,
                                     unsigned(send.bufferIndex));
-    else
+    } else {
         io_uring_prep_send_zc(sqe, send.fd, send.data, send.size, flags, zeroCopyFlags);
+    }
     if (send.linkNext)
         sqe->flags |= IOSQE_IO_LINK;
     const quint64 tag = m_nextTag++;

@@ -11,6 +11,8 @@
 
 #include <memory>
 
+struct msghdr;
+
 namespace Blight {
 
 /*! One completion of the ring, as the socket consumes it. Every SEND_ZC
@@ -41,6 +43,10 @@ struct UringSend
         after this one completed in full, and is cancelled (-ECANCELED) if
         this one fails or is short. Keeps a stream's sends in order. */
     bool linkNext = false;
+    /*! A SENDMSG_ZC of several pieces (data and size unused; never fixed):
+        the message and its iovec must stay valid until the send completes,
+        so hold them. */
+    const msghdr *message = nullptr;
 };
 
 /*! A region of memory to register as a fixed buffer. */

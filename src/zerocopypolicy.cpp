@@ -17,7 +17,7 @@ void ZeroCopyPolicy::set(State state, const QString &reason)
 
 QString ZeroCopyPolicy::activeReason() const
 {
-    return QStringLiteral("payloads of %1 bytes or more go with MSG_ZEROCOPY").arg(m_threshold);
+    return QStringLiteral("payloads of %1 bytes or more go zero-copy").arg(m_threshold);
 }
 
 void ZeroCopyPolicy::detect(bool inet, int soZeroCopyError)

@@ -111,6 +111,8 @@ public:
     /*! A send went through: the next ENOBUFS starts with a short delay again. */
     void resetNoBuffersDelay() { m_noBuffersDelay = 1; }
 
+    /*! Something the socket's reason includes changed (the backend). */
+    void markChanged() { m_changed = true; }
     /*! Whether the state or reason changed since the last call. */
     bool takeChange() { return std::exchange(m_changed, false); }
 

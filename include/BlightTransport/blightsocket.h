@@ -74,11 +74,33 @@ class BlightSocketPrivate;
     buffers still go back to their pools, and release functions of
     BlightBuffer::fromForeign() are still called, when the kernel lets go.
     buffersReleased() is a different thing: the kernel's own MSG_ZEROCOPY
-    counter ranges, one per sendmsg() call.
+    counter ranges, one per sendmsg() call (on io_uring, the socket's own
+    numbering: see \ref uring).
 
     To reuse frame buffers without copying, send them from a
     BlightBufferPool with sendBuffer(): a buffer returns to its pool by
     itself once its send is released and the caller dropped its handle.
+
+    \section uring io_uring SEND_ZC
+
+    With zeroCopyBackend() IoUring (or Auto, where activeZeroCopyBackend()
+    then says IoUring) eligible payloads go as io_uring SEND_ZC requests on a
+    ring of the socket's own, several per io_uring_enter(); completions come
+    into the event loop through an eventfd and a QSocketNotifier. The first
+    non-shared BlightBufferPool region a socket sends from is registered
+    with the ring once, within RLIMIT_MEMLOCK, and its buffers go as fixed
+    sends that pin nothing per send; other memory goes as plain SEND_ZC,
+    which pins per send as MSG_ZEROCOPY does. Everything else holds as on
+    MSG_ZEROCOPY: send ids, the pinned budget, back-pressure (a full ring or
+    -ENOBUFS keeps the message queued), the COPIED back-off, close and
+    destruction with sends in flight (the ring outlives them), thread moves
+    (the ring moves with the socket). buffersReleased(lo, hi) then carries
+    the socket's own count of SEND_ZC requests on the connection, one id per
+    request, lo == hi. A TCP socket keeps one SEND_ZC in flight at a time
+    (with MSG_WAITALL), so the stream stays in order; UDP keeps up to
+    pendingBuffersLimit(). Where io_uring is missing, disabled or refused,
+    the socket uses MSG_ZEROCOPY and zeroCopyReason() says why.
+    docs/io-uring.md has the details.
 
     \section shm Shared memory on AF_UNIX
 
@@ -107,6 +129,9 @@ class BLIGHTTRANSPORT_EXPORT BlightSocket : public QObject
     Q_PROPERTY(bool zeroCopyActive READ isZeroCopyActive NOTIFY zeroCopyStateChanged)
     Q_PROPERTY(ZeroCopyState zeroCopyState READ zeroCopyState NOTIFY zeroCopyStateChanged)
     Q_PROPERTY(QString zeroCopyReason READ zeroCopyReason NOTIFY zeroCopyStateChanged)
+    Q_PROPERTY(
+        ZeroCopyBackend zeroCopyBackend READ zeroCopyBackend WRITE setZeroCopyBackend NOTIFY zeroCopyBackendChanged)
+    Q_PROPERTY(ZeroCopyBackend activeZeroCopyBackend READ activeZeroCopyBackend NOTIFY zeroCopyStateChanged)
     Q_PROPERTY(
         qint64 zeroCopyThreshold READ zeroCopyThreshold WRITE setZeroCopyThreshold NOTIFY zeroCopyThresholdChanged)
     Q_PROPERTY(
@@ -162,6 +187,15 @@ public:
     */
     enum class ZeroCopyState { Unsupported, Disabled, Active, BackedOff, Budget, SharedMemory };
     Q_ENUM(ZeroCopyState)
+    /*!
+        How zero-copy sends reach the kernel on TCP and UDP (see \ref uring).
+        MsgZeroCopy: sendmsg() with MSG_ZEROCOPY, released through the error
+        queue. IoUring: io_uring SEND_ZC, from registered pool buffers where
+        it can. Auto: io_uring where it works, can report copies and was
+        measured cheaper for the kind of socket; MSG_ZEROCOPY elsewhere.
+    */
+    enum class ZeroCopyBackend { Auto, MsgZeroCopy, IoUring };
+    Q_ENUM(ZeroCopyBackend)
     enum class Error {
         NoError,
         InvalidDescriptor, //!< not a socket, listening, closed, or an unsupported family
@@ -221,6 +255,14 @@ public:
     bool isZeroCopyActive() const;
     ZeroCopyState zeroCopyState() const;
     QString zeroCopyReason() const;
+    /*! The backend asked for (Auto by default). It is settled at the first
+        zero-copy send of each connection: a change after that applies from
+        the next connection on. */
+    ZeroCopyBackend zeroCopyBackend() const;
+    void setZeroCopyBackend(ZeroCopyBackend backend);
+    /*! The backend zero-copy sends take on this connection: MsgZeroCopy or
+        IoUring, never Auto (MsgZeroCopy on sockets without zero-copy). */
+    ZeroCopyBackend activeZeroCopyBackend() const;
     qint64 zeroCopyThreshold() const;
     void setZeroCopyThreshold(qint64 bytes);
     qint64 pendingBytesLimit() const;
@@ -381,6 +423,7 @@ Q_SIGNALS:
     void statisticsChanged();
     void zeroCopyModeChanged();
     void zeroCopyStateChanged();
+    void zeroCopyBackendChanged();
     void zeroCopyThresholdChanged();
     void pendingBytesLimitChanged();
     void pendingBuffersLimitChanged();

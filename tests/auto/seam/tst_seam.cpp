@@ -65,6 +65,9 @@ Pair makePair(int type)
     FakeKernel::install(a);
     pair.socket = std::make_unique<BlightSocket>();
     pair.peer = std::make_unique<BlightSocket>();
+    // The fake kernel stands in for sendmsg() and the error queue: the
+    // MSG_ZEROCOPY backend, whatever Auto would choose here.
+    pair.socket->setZeroCopyBackend(BlightSocket::ZeroCopyBackend::MsgZeroCopy);
     if (!pair.socket->setSocketDescriptor(a) || !pair.peer->setSocketDescriptor(b)) {
         pair.socket.reset();
         pair.peer.reset();

@@ -38,9 +38,9 @@ void tst_ZeroCopyPolicy::detect_data()
     QTest::addRow("inet-off") << true << 0 << int(Mode::Off) << int(State::Disabled) << true
                               << QStringLiteral("switched off");
     QTest::addRow("inet-auto") << true << 0 << int(Mode::Auto) << int(State::Active) << true
-                               << QStringLiteral("MSG_ZEROCOPY");
+                               << QStringLiteral("go zero-copy");
     QTest::addRow("inet-on") << true << 0 << int(Mode::On) << int(State::Active) << true
-                             << QStringLiteral("MSG_ZEROCOPY");
+                             << QStringLiteral("go zero-copy");
 }
 
 void tst_ZeroCopyPolicy::detect()
@@ -219,7 +219,7 @@ void tst_ZeroCopyPolicy::budget()
     QVERIFY(policy.budgetFreed());
     QCOMPARE(policy.state(), State::Active);
     QVERIFY(!policy.isWaitingForCompletions());
-    QVERIFY(policy.reason().contains(QStringLiteral("MSG_ZEROCOPY")));
+    QVERIFY(policy.reason().contains(QStringLiteral("go zero-copy")));
     QVERIFY(policy.takeChange());
     QVERIFY(!policy.budgetFreed());
     QVERIFY(!policy.takeChange());
