@@ -148,6 +148,7 @@ void SocketProbe::publish(bool sample)
     snapshot.zeroCopyMode = socket->zeroCopyMode();
     snapshot.zeroCopyState = socket->zeroCopyState();
     snapshot.zeroCopyReason = socket->zeroCopyReason();
+    snapshot.zeroCopyBackend = socket->activeZeroCopyBackend();
     snapshot.readingPaused = socket->isReadingPaused();
     snapshot.threshold = socket->zeroCopyThreshold();
     snapshot.pendingBytesLimit = socket->pendingBytesLimit();

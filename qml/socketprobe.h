@@ -42,6 +42,7 @@ struct SocketSnapshot
     BlightSocket::ZeroCopyMode zeroCopyMode = BlightSocket::ZeroCopyMode::Auto;
     BlightSocket::ZeroCopyState zeroCopyState = BlightSocket::ZeroCopyState::Unsupported;
     QString zeroCopyReason;
+    BlightSocket::ZeroCopyBackend zeroCopyBackend = BlightSocket::ZeroCopyBackend::MsgZeroCopy; //!< the active one
     bool readingPaused = false;
     qint64 threshold = 0;
     qint64 pendingBytesLimit = 0;

@@ -121,6 +121,7 @@ void TransportMonitor::attach(BlightSocket *socket)
     m_wasConnected = false;
     m_zeroCopyState = ZeroCopyState::NoSocket;
     m_zeroCopyReason.clear();
+    m_zeroCopyBackend = BlightSocket::ZeroCopyBackend::MsgZeroCopy;
     m_threshold = m_pendingBytesLimit = 0;
     m_pendingBuffersLimit = 0;
     m_stats = SocketStatistics();
@@ -308,7 +309,9 @@ QString TransportMonitor::badgeText() const
             return QStringLiteral("ZERO-COPY, PART COPIED");
         if (m_stats.zeroCopySends == 0)
             return QStringLiteral("ZERO-COPY READY");
-        return QStringLiteral("ZERO-COPY ACTIVE");
+        return m_zeroCopyBackend == BlightSocket::ZeroCopyBackend::IoUring
+            ? QStringLiteral("ZERO-COPY ACTIVE, IO_URING")
+            : QStringLiteral("ZERO-COPY ACTIVE");
     case ZeroCopyState::Unsupported:
         if (isUnix(m_kind))
             return QStringLiteral("COPY PATH: AF_UNIX");
@@ -325,6 +328,14 @@ QString TransportMonitor::badgeText() const
         return movedSharedFrames(m_stats) ? QStringLiteral("SHARED MEMORY") : QStringLiteral("SHARED MEMORY READY");
     }
     return {};
+}
+
+QString TransportMonitor::zeroCopyBackend() const
+{
+    if (m_zeroCopyState == ZeroCopyState::NoSocket || isUnix(m_kind) || m_kind == BlightSocket::SocketKind::None)
+        return QString();
+    return m_zeroCopyBackend == BlightSocket::ZeroCopyBackend::IoUring ? QStringLiteral("io_uring")
+                                                                       : QStringLiteral("MSG_ZEROCOPY");
 }
 
 QString TransportMonitor::pathText() const
@@ -392,9 +403,11 @@ void TransportMonitor::applyIdentity(const SocketSnapshot &snapshot)
 void TransportMonitor::applyZeroCopy(const SocketSnapshot &snapshot)
 {
     const ZeroCopyState state = fromSocket(snapshot.zeroCopyState);
-    if (state != m_zeroCopyState || snapshot.zeroCopyReason != m_zeroCopyReason) {
+    if (state != m_zeroCopyState || snapshot.zeroCopyReason != m_zeroCopyReason
+        || snapshot.zeroCopyBackend != m_zeroCopyBackend) {
         m_zeroCopyState = state;
         m_zeroCopyReason = snapshot.zeroCopyReason;
+        m_zeroCopyBackend = snapshot.zeroCopyBackend;
         Q_EMIT zeroCopyChanged();
     }
     if (snapshot.zeroCopyMode != m_zeroCopyMode || snapshot.readingPaused != m_readingPaused) {

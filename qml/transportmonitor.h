@@ -46,6 +46,8 @@ class BLIGHTTRANSPORTQML_EXPORT TransportMonitor : public QObject
     Q_PROPERTY(bool zeroCopyActive READ zeroCopyActive NOTIFY zeroCopyChanged)
     Q_PROPERTY(ZeroCopyState zeroCopyState READ zeroCopyState NOTIFY zeroCopyChanged)
     Q_PROPERTY(QString zeroCopyReason READ zeroCopyReason NOTIFY zeroCopyChanged)
+    /*! "io_uring" or "MSG_ZEROCOPY" on TCP and UDP, empty where there is no zero-copy. */
+    Q_PROPERTY(QString zeroCopyBackend READ zeroCopyBackend NOTIFY zeroCopyChanged)
     Q_PROPERTY(QString badgeText READ badgeText NOTIFY zeroCopyChanged)
     Q_PROPERTY(QString pathText READ pathText NOTIFY zeroCopyChanged)
 
@@ -126,6 +128,7 @@ public:
     bool zeroCopyActive() const { return m_zeroCopyState == ZeroCopyState::Active; }
     ZeroCopyState zeroCopyState() const { return m_zeroCopyState; }
     QString zeroCopyReason() const { return m_zeroCopyReason; }
+    QString zeroCopyBackend() const;
     /*! The panel badge: what happened in words, never by colour alone;
         "KERNEL COPIED" when every completion came back COPIED, "SHARED
         MEMORY" once frames went through a shared-memory pool. */
@@ -249,6 +252,7 @@ private:
     bool m_wasConnected = false;
     ZeroCopyState m_zeroCopyState = ZeroCopyState::NoSocket;
     QString m_zeroCopyReason;
+    BlightSocket::ZeroCopyBackend m_zeroCopyBackend = BlightSocket::ZeroCopyBackend::MsgZeroCopy;
     BlightSocket::ZeroCopyMode m_zeroCopyMode = BlightSocket::ZeroCopyMode::Auto;
     bool m_readingPaused = false;
     qint64 m_threshold = 0;

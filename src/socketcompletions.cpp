@@ -144,7 +144,7 @@ void BlightSocketPrivate::onProbeTimer()
 void BlightSocketPrivate::retryAfterNoBuffers()
 {
     noBuffersTimer.stop();
-    if (!tracker.isEmpty() && !drainErrorQueue())
+    if (!uring && !tracker.isEmpty() && !drainErrorQueue())
         return;
     if (flushQueue())
         emitStatistics();

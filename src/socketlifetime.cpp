@@ -30,8 +30,8 @@ BlightSocketPrivate::BlightSocketPrivate(BlightSocket *q, BlightSocket::Mode soc
 
 BlightSocketPrivate::~BlightSocketPrivate()
 {
+    closeUring(); // before the clock forgets this engine: it may schedule a release
     TurnClock::cancel(this);
-    closeUring();
     if (connectingFd >= 0)
         ::close(connectingFd);
     if (releaseChannel) {

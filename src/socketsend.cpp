@@ -409,7 +409,7 @@ bool BlightSocketPrivate::onWritable()
     const bool hadStream = std::exchange(streamHeldSince, 0) != 0 && !queue.isEmpty();
     if (!hadStream || !coalescing.isStreaming())
         writeNotifier->setEnabled(false);
-    if (!tracker.isEmpty() && !drainErrorQueue())
+    if (!uring && !tracker.isEmpty() && !drainErrorQueue())
         return false;
     if (!flushQueue() || !reportQueueEmpty())
         return false;

@@ -248,8 +248,10 @@ void BlightSocketPrivate::onUringCompletions(const QList<UringCompletion> &recor
 
 bool BlightSocketPrivate::uringSendDone(const UringCompletion &record)
 {
-    const auto found = uring ? uring->flights.find(quint32(record.userData)) : decltype(uring->flights.end())();
-    if (!uring || found == uring->flights.end())
+    if (!uring)
+        return !gone();
+    const auto found = uring->flights.find(quint32(record.userData));
+    if (found == uring->flights.end())
         return !gone();
     UringFlight flight = std::move(*found);
     uring->flights.erase(found);

@@ -2,26 +2,18 @@
 // Tests of UringProbe: the real probe on this machine, the sysctl reader on
 // files of our own, and each refusal reason with a seccomp filter installed
 // in a forked child (never the global sysctl).
+#include "seccompchild.h"
 #include "uringprobe_p.h"
 
 #include <QtCore/QTemporaryDir>
 #include <QtTest/QTest>
 
 #include <cerrno>
-#include <cstddef>
 #include <cstring>
 #include <cstdio>
-#include <fcntl.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <iterator>
 #include <thread>
 #include <vector>
 
@@ -30,38 +22,9 @@ using Disabled = UringProbe::Disabled;
 
 namespace {
 
-#if defined(__x86_64__)
-constexpr quint32 NativeArch = AUDIT_ARCH_X86_64;
-#elif defined(__aarch64__)
-constexpr quint32 NativeArch = AUDIT_ARCH_AARCH64;
-#elif defined(__arm__)
-constexpr quint32 NativeArch = AUDIT_ARCH_ARM;
-#else
-constexpr quint32 NativeArch = 0;
-#endif
-
 QString errnoText(int error)
 {
     return QString::fromLocal8Bit(std::strerror(error));
-}
-
-// A filter that makes io_uring_setup fail with \a error and allows the rest.
-// Other architectures (a compat syscall) are allowed: their numbers differ.
-bool installSetupRefusal(int error)
-{
-    sock_filter filter[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NativeArch, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (quint32(error) & SECCOMP_RET_DATA)),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    sock_fprog program{static_cast<unsigned short>(std::size(filter)), filter};
-    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-        return false;
-    return ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) == 0;
 }
 
 struct ChildResult
@@ -72,59 +35,21 @@ struct ChildResult
     QString reason;
 };
 
-// Forks; the child installs the filter, probes with \a disabledPath and
-// writes "<available>\n<reason>" to a pipe; the parent reads it to the end.
+// The child installs the filter, probes with \a disabledPath and answers
+// "<available>\n<reason>".
 [[maybe_unused]] ChildResult probeInSeccompChild(int error, const QString &disabledPath)
 {
+    const TestUtil::ChildOutput child = TestUtil::runInChild([error, disabledPath]() -> QByteArray {
+        if (!TestUtil::installIoUringSetupRefusal(error))
+            return "!seccomp filter refused: " + QByteArray(std::strerror(errno));
+        const UringSupport support = UringProbe::run(disabledPath);
+        return QByteArray(support.available ? "1\n" : "0\n") + support.reason.toUtf8();
+    });
     ChildResult result;
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) {
-        result.failure = QStringLiteral("pipe: %1").arg(errnoText(errno));
+    result.failure = child.failure;
+    const QByteArray &in = child.out;
+    if (!child.ran)
         return result;
-    }
-    const QByteArray path = disabledPath.toLocal8Bit();
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-        result.failure = QStringLiteral("fork: %1").arg(errnoText(errno));
-        ::close(fds[0]);
-        ::close(fds[1]);
-        return result;
-    }
-    if (pid == 0) {
-        ::close(fds[0]);
-        QByteArray out;
-        if (!installSetupRefusal(error)) {
-            out = "!seccomp filter refused: " + QByteArray(std::strerror(errno));
-        } else {
-            const UringSupport support = UringProbe::run(QString::fromLocal8Bit(path));
-            out = QByteArray(support.available ? "1\n" : "0\n") + support.reason.toUtf8();
-        }
-        qsizetype done = 0;
-        while (done < out.size()) {
-            const ssize_t n = ::write(fds[1], out.constData() + done, size_t(out.size() - done));
-            if (n <= 0)
-                break;
-            done += n;
-        }
-        ::_exit(0);
-    }
-    ::close(fds[1]);
-    QByteArray in;
-    char buffer[512];
-    for (;;) {
-        const ssize_t n = ::read(fds[0], buffer, sizeof(buffer));
-        if (n > 0)
-            in.append(buffer, n);
-        else if (n == 0 || errno != EINTR)
-            break;
-    }
-    ::close(fds[0]);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        result.failure = QStringLiteral("the child did not exit cleanly (status %1)").arg(status);
-        return result;
-    }
     if (in.startsWith('!')) {
         result.failure = QString::fromUtf8(in.mid(1));
         return result;
@@ -290,7 +215,7 @@ void tst_UringProbe::refused()
     QFETCH(int, error);
     QFETCH(QByteArray, sysctl);
     QFETCH(QString, expected);
-    if (NativeArch == 0)
+    if (TestUtil::SeccompArch == 0)
         QSKIP("no seccomp architecture constant for this CPU in the test");
     if (!UringProbe::probe().available)
         QSKIP(qPrintable(QStringLiteral("io_uring unavailable here already: %1").arg(UringProbe::probe().reason)));
