@@ -249,6 +249,8 @@ Sample runTransportFrames(const ColdPool &pool, ZeroCopy zeroCopy, const RunRequ
     }
     pair.releaseSender();
     socket.setZeroCopyMode(modeFor(zeroCopy));
+    // These contenders measure MSG_ZEROCOPY: Auto would take io_uring on UDP.
+    socket.setZeroCopyBackend(BlightSocket::ZeroCopyBackend::MsgZeroCopy);
     socket.setSendQueueLimit(FrameQueueBound);
 
     EventLoopRun run;
@@ -303,6 +305,7 @@ Sample runTransportUdp(VethNamespaces &veth, const ColdPool &pool, const RunRequ
         return s;
     }
     socket.setZeroCopyMode(BlightSocket::ZeroCopyMode::On);
+    socket.setZeroCopyBackend(BlightSocket::ZeroCopyBackend::MsgZeroCopy);
     socket.setSendQueueLimit(FrameQueueBound);
     if (!socket.isZeroCopyActive()) {
         s.error = u"zero-copy not active on the veth UDP socket: "_s + socket.zeroCopyReason();
@@ -391,6 +394,7 @@ Sample runTransportReleaseLatency(VethNamespaces *veth, const ColdPool &pool, co
         return s;
     }
     socket.setZeroCopyMode(BlightSocket::ZeroCopyMode::On);
+    socket.setZeroCopyBackend(BlightSocket::ZeroCopyBackend::MsgZeroCopy);
     if (!socket.isZeroCopyActive()) {
         s.error = u"zero-copy not active: "_s + socket.zeroCopyReason();
         return s;
