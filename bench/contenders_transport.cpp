@@ -249,7 +249,7 @@ Sample runTransportFrames(const ColdPool &pool, ZeroCopy zeroCopy, const RunRequ
     }
     pair.releaseSender();
     socket.setZeroCopyMode(modeFor(zeroCopy));
-    // These contenders measure MSG_ZEROCOPY: Auto would take io_uring on UDP.
+    // These contenders measure MSG_ZEROCOPY, whatever Auto takes.
     socket.setZeroCopyBackend(BlightSocket::ZeroCopyBackend::MsgZeroCopy);
     socket.setSendQueueLimit(FrameQueueBound);
 

@@ -7,11 +7,10 @@ namespace Blight {
 
 bool ZeroCopyBackendPolicy::uringMeasuredCheaper(Kind kind)
 {
-    // From the full benchmark run in docs/benchmark.md: on UDP through a
-    // device (tiles-udp-veth) SEND_ZC from registered pool buffers costs less
-    // CPU per GB than MSG_ZEROCOPY; TCP was measured on loopback only, where
-    // the kernel copies on both backends and Auto backs off anyway.
-    return SocketUtil::isUdp(kind);
+    // No kind yet: the benchmark has no io_uring contender so far
+    // (docs/io-uring.md), and Auto takes io_uring only on a measurement.
+    Q_UNUSED(kind);
+    return false;
 }
 
 ZeroCopyBackendPolicy::Choice ZeroCopyBackendPolicy::choose(Backend requested, Kind kind, const UringSupport &support)
@@ -32,7 +31,8 @@ ZeroCopyBackendPolicy::Choice ZeroCopyBackendPolicy::choose(Backend requested, K
         return choice;
     }
     if (requested == Backend::Auto && !uringMeasuredCheaper(kind)) {
-        choice.reason = QStringLiteral("MSG_ZEROCOPY, measured cheaper than io_uring on %1")
+        choice.reason = QStringLiteral("MSG_ZEROCOPY: Auto takes io_uring only where the benchmark measured it "
+                                       "cheaper, not for %1")
                             .arg(SocketUtil::isTcp(kind) ? QStringLiteral("TCP") : QStringLiteral("UDP"));
         return choice;
     }

@@ -5,6 +5,7 @@
 // where nothing refuses it, the same socket uses io_uring.
 #include "seccompchild.h"
 #include "uringprobe_p.h"
+#include "zerocopybackend_p.h"
 
 #include <BlightTransport/blightsocket.h>
 
@@ -136,9 +137,11 @@ void tst_UringFallback::usedWhereAvailable()
     socket.setZeroCopyBackend(requested);
     QVERIFY(socket.setSocketDescriptor(fd));
     socket.setZeroCopyMode(BlightSocket::ZeroCopyMode::On);
-    const Backend expected = requested == Backend::MsgZeroCopy || (requested == Backend::Auto && !support.reportUsage)
-        ? Backend::MsgZeroCopy
-        : Backend::IoUring;
+    const bool autoTakesUring = support.reportUsage
+        && ZeroCopyBackendPolicy::uringMeasuredCheaper(BlightSocket::SocketKind::Udp4);
+    const Backend expected = requested == Backend::IoUring || (requested == Backend::Auto && autoTakesUring)
+        ? Backend::IoUring
+        : Backend::MsgZeroCopy;
     QCOMPARE(socket.activeZeroCopyBackend(), expected);
     QSignalSpy released(&socket, &BlightSocket::buffersReleased);
     QCOMPARE(socket.sendMessage(MessageType::Ack, 1, QByteArray(60 * 1000, 'z')), quint64(1));
