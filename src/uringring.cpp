@@ -229,10 +229,12 @@ UringRegistration UringRing::registerBuffers(const QList<UringRegion> &regions, 
     // this user has locked elsewhere, so it may still refuse some.
     const qint64 pageSize = ::sysconf(_SC_PAGESIZE);
     const qint64 pageBudget = m_budget.isUnlimited() ? -1 : m_budget.limitBytes / pageSize;
+    // The kernel refuses a larger table outright (EINVAL), not in part.
+    const int tableSize = int(qMin<qsizetype>(regions.size(), MaxRegisteredBuffers));
     std::vector<iovec> vectors;
     qint64 pages = 0;
     bool emptyRegion = false;
-    for (const UringRegion &region : regions) {
+    for (const UringRegion &region : regions.first(tableSize)) {
         if (!region.data || region.size <= 0) {
             emptyRegion = true;
             break;
@@ -245,13 +247,13 @@ UringRegistration UringRing::registerBuffers(const QList<UringRegion> &regions, 
     }
     // A sparse table of every region, filled in order by one update: the
     // kernel registers until the first one it refuses and says how many.
-    int kernel = io_uring_register_buffers_sparse(&m_ring, unsigned(regions.size()));
+    int kernel = io_uring_register_buffers_sparse(&m_ring, unsigned(tableSize));
     if (kernel < 0) {
         result.error = -kernel;
         result.reason = QStringLiteral("buffer table refused: %1").arg(errnoText(-kernel));
         return result;
     }
-    m_tableSize = int(regions.size());
+    m_tableSize = tableSize;
     m_regionsAlive = std::move(keepAlive);
     if (!vectors.empty()) {
         kernel = io_uring_register_buffers_update_tag(&m_ring, 0, vectors.data(), nullptr, unsigned(vectors.size()));
@@ -285,6 +287,11 @@ UringRegistration UringRing::registerBuffers(const QList<UringRegion> &regions, 
                             .arg(result.registered)
                             .arg(result.requested)
                             .arg(errnoText(result.error), budgetText);
+    else if (result.registered == tableSize && tableSize < result.requested)
+        result.reason = QStringLiteral("registered %1 of %2: a ring's table holds at most %3 buffers")
+                            .arg(result.registered)
+                            .arg(result.requested)
+                            .arg(MaxRegisteredBuffers);
     else if (emptyRegion)
         result.reason
             = QStringLiteral("registered %1 of %2: region %1 is empty").arg(result.registered).arg(result.requested);

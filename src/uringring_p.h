@@ -82,6 +82,8 @@ struct UringRegistration
 class UringRing
 {
 public:
+    static constexpr int MaxRegisteredBuffers = 1 << 14; //!< the kernel's IORING_MAX_REG_BUFFERS
+
     enum class QueueResult {
         Queued,  //!< in the batch; submit() sends it
         Full,    //!< no free submission entry: submit, drain, then try again

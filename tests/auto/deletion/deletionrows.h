@@ -51,6 +51,11 @@ enum class Scenario {
     SetZeroCopyModeOff,
     ZeroCopyBudgetThresholdFlush, // pendingBuffersLimit 1, flushThreshold small, burst
     RaisePendingBuffersLimit,     // waiting on the budget, then a higher limit frees it
+    // The same on the io_uring backend (skipped where it is missing).
+    UringSend,
+    UringBurst, // on UDP: several in flight at once
+    UringBackOff,
+    CloseAfterUring,
     // Flow control.
     QueueFullInSend,
     RaiseQueueLimit,  // canSend false, then a higher sendQueueLimit

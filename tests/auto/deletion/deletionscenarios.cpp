@@ -28,9 +28,36 @@ QByteArray message(MessageType type, quint32 ackid = 0)
 
 void tst_Deletion::run(Scenario scenario)
 {
-    const auto needZeroCopy = [this] {
-        if (!m_socket->isZeroCopySupported())
+    // The io_uring rows run the MSG_ZEROCOPY rows' scenarios on the other
+    // backend (UringBurst has its own): the same emission sites, reached
+    // from the ring's completions.
+    bool uring = true;
+    switch (scenario) {
+    case Scenario::UringBurst:
+        break;
+    case Scenario::UringSend:
+        scenario = Scenario::ZeroCopySend;
+        break;
+    case Scenario::UringBackOff:
+        scenario = Scenario::ZeroCopyBackOff;
+        break;
+    case Scenario::CloseAfterUring:
+        scenario = Scenario::CloseAfterZeroCopy;
+        break;
+    default:
+        uring = false;
+        break;
+    }
+    const auto needZeroCopy = [this, uring] {
+        if (!m_socket->isZeroCopySupported()) {
             m_skip = QStringLiteral("zero-copy is not supported here: ") + m_socket->zeroCopyReason();
+            return false;
+        }
+        const auto backend = uring ? BlightSocket::ZeroCopyBackend::IoUring
+                                   : BlightSocket::ZeroCopyBackend::MsgZeroCopy;
+        m_socket->setZeroCopyBackend(backend);
+        if (m_socket->activeZeroCopyBackend() != backend)
+            m_skip = QStringLiteral("io_uring is not available here: ") + m_socket->zeroCopyReason();
         return m_skip.isEmpty();
     };
     const auto closeRawPeer = [this] {
@@ -266,6 +293,17 @@ void tst_Deletion::run(Scenario scenario)
             return;
         }
         call([&] { sendSome(1, TestUtil::pattern(256 * 1024, 1)); });
+        return;
+    case Scenario::UringBurst:
+        // On TCP io_uring keeps one send in flight, and its release comes
+        // before the next goes; datagrams go many per submission.
+        QVERIFY(adoptUdpPair(BlightSocket::Mode::Messages));
+        if (!needZeroCopy())
+            return;
+        m_socket->setZeroCopyMode(BlightSocket::ZeroCopyMode::On);
+        m_socket->setZeroCopyThreshold(1024);
+        arm();
+        call([&] { sendSome(8, TestUtil::pattern(32 * 1024, 1)); });
         return;
     case Scenario::ZeroCopyBudgetThresholdFlush:
     case Scenario::RaisePendingBuffersLimit:

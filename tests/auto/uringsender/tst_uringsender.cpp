@@ -47,6 +47,7 @@ private Q_SLOTS:
     void fixedBufferBounds();
     void memlockBudget_data();
     void memlockBudget();
+    void tableLimit();
     void submissionQueueFull();
     void completionQueueOverflow();
     void linkedStreamSends();
@@ -334,6 +335,32 @@ void tst_UringSender::memlockBudget()
     QCOMPARE(fields.value(4).toInt(), 1024);
     if (expected < Buffers)
         QCOMPARE(fields.value(5).toInt(), -EFAULT);
+}
+
+void tst_UringSender::tableLimit()
+{
+    // More regions than a ring's table can hold: the kernel would refuse the
+    // whole table (EINVAL), so the ring registers at most its maximum and
+    // says why the rest went unregistered.
+    const long page = ::sysconf(_SC_PAGESIZE);
+    constexpr int Count = UringRing::MaxRegisteredBuffers + 1;
+    Mapping memory{size_t(Count) * size_t(page)};
+    QVERIFY(memory.data != MAP_FAILED);
+    QString error;
+    const std::unique_ptr<UringRing> ring = UringRing::create(8, 32, &error);
+    QVERIFY2(ring, qPrintable(error));
+    QList<UringRegion> regions;
+    regions.reserve(Count);
+    for (int i = 0; i < Count; ++i)
+        regions.append({memory.bytes() + qsizetype(i) * page, page});
+    const UringRegistration registration = ring->registerBuffers(regions, {});
+    QCOMPARE(registration.requested, Count);
+    QVERIFY2(registration.registered > 0, qPrintable(registration.reason));
+    QVERIFY(registration.registered <= UringRing::MaxRegisteredBuffers);
+    if (registration.budget.isUnlimited()) {
+        QCOMPARE(registration.registered, UringRing::MaxRegisteredBuffers);
+        QVERIFY2(registration.reason.contains(u"holds at most 16384"), qPrintable(registration.reason));
+    }
 }
 
 void tst_UringSender::submissionQueueFull()
