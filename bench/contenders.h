@@ -12,6 +12,11 @@
 #include <chrono>
 #include <functional>
 
+namespace Blight {
+class BlightSocket;
+struct SocketStatistics;
+} // namespace Blight
+
 namespace Bench {
 
 class VethNamespaces;
@@ -44,11 +49,43 @@ enum class ZeroCopy { Off, Auto, On };
 enum class Releases { Ignored, Counted };
 Sample runTransportSmall(int burst, Releases releases, const RunRequest &request);
 Sample runTransportRtt(const RunRequest &request);
-Sample runTransportFrames(const ColdPool &pool, ZeroCopy zeroCopy, const RunRequest &request);
-Sample runTransportUdp(VethNamespaces &veth, const ColdPool &pool, const RunRequest &request);
+/*
+    The zero-copy contenders below measure one backend each, whatever Auto
+    takes. With \a uring null: MSG_ZEROCOPY, sending the ColdPool's
+    QByteArrays with send(). With \a uring (the same bytes in a
+    BlightBufferPool): io_uring SEND_ZC, sending its buffers with
+    sendRawBuffer(), so that each send is one fixed SEND_ZC from the
+    registered pool region (transport-uring).
+*/
+Sample runTransportFrames(const ColdPool &pool, ZeroCopy zeroCopy, const PooledFrames *uring,
+                          const RunRequest &request);
+Sample runTransportUdp(VethNamespaces &veth, const ColdPool &pool, const PooledFrames *uring,
+                       const RunRequest &request);
 /*! One frame in flight at a time: send, wait for buffersReleased, repeat.
     With \a veth null the path is TCP over loopback. */
-Sample runTransportReleaseLatency(VethNamespaces *veth, const ColdPool &pool, const RunRequest &request);
+Sample runTransportReleaseLatency(VethNamespaces *veth, const ColdPool &pool, const PooledFrames *uring,
+                                  const RunRequest &request);
+
+// The io_uring side of those contenders (contenders_uring.cpp).
+/*! Asks \a socket (connected, nothing sent yet) for io_uring; returns why
+    the socket cannot have it (the probe's reason: the run is then skipped,
+    Sample::skipped), or an empty string. */
+QString requireUring(Blight::BlightSocket &socket);
+/*!
+    Sends \a frame once and waits for its release, outside the timed part:
+    the socket registers the pool region with its ring at its first send
+    from it, once per connection, and that is set-up, not the steady cost.
+    Returns false with \a sample's error set when that failed; \a sample
+    gets the time it took (uring_setup_ms).
+*/
+bool primeUring(Blight::BlightSocket &socket, const Blight::BlightBuffer &frame, Sample *sample);
+/*!
+    After a run: fails \a sample if the socket left io_uring or registered
+    none of the pool's buffers, records how many it registered
+    (registered_buffers, registered_pct) and keeps zeroCopyReason() as the
+    sample's note.
+*/
+void recordUring(Sample *sample, const Blight::BlightSocket &socket);
 
 /*!
     A QEventLoop with a watchdog: exec() returns false when fail() was called

@@ -25,9 +25,20 @@ quint64 transportCalls(const Blight::SocketStatistics &stats)
     return stats.sendCalls + stats.receiveCalls + stats.errorQueueCalls;
 }
 
-void addTransportStatistics(Sample *s, const BlightSocket &socket)
+// \a before: counters of set-up sends that the run should not count.
+void addTransportStatistics(Sample *s, const BlightSocket &socket, const Blight::SocketStatistics &before = {})
 {
-    const Blight::SocketStatistics stats = socket.statistics();
+    Blight::SocketStatistics stats = socket.statistics();
+    stats.sendCalls -= before.sendCalls;
+    stats.receiveCalls -= before.receiveCalls;
+    stats.errorQueueCalls -= before.errorQueueCalls;
+    stats.zeroCopySends -= before.zeroCopySends;
+    stats.copySends -= before.copySends;
+    stats.completions -= before.completions;
+    stats.copiedCompletions -= before.copiedCompletions;
+    stats.backOffs -= before.backOffs;
+    stats.wouldBlock -= before.wouldBlock;
+    stats.noBufferErrors -= before.noBufferErrors;
     s->syscalls = double(transportCalls(stats));
     s->extra[u"send_calls"_s] = double(stats.sendCalls);
     s->extra[u"zerocopy_sends"_s] = double(stats.zeroCopySends);
@@ -90,6 +101,30 @@ struct CompletionCount
             s->extra[u"uncopied_pct"_s] = 100.0 * double(uncopied) / double(total);
     }
 };
+
+// The backend a zero-copy contender measures (see contenders.h). False
+// when it cannot run: \a s has the error, or the reason the run is skipped
+// (io_uring unavailable here).
+bool chooseBackend(BlightSocket &socket, const PooledFrames *uring, Sample *s)
+{
+    if (!uring) {
+        socket.setZeroCopyBackend(BlightSocket::ZeroCopyBackend::MsgZeroCopy);
+        return true;
+    }
+    if (!uring->error().isEmpty()) {
+        s->error = uring->error();
+        return false;
+    }
+    s->skipped = requireUring(socket);
+    return s->skipped.isEmpty();
+}
+
+// One frame the way the contender sends it: a QByteArray of the cold pool
+// with send(), or the same bytes from the pooled copy with sendRawBuffer().
+quint64 sendFrame(BlightSocket &socket, const ColdPool &pool, const PooledFrames *uring, quint64 index)
+{
+    return uring ? socket.sendRawBuffer(uring->frame(index)) : socket.send(pool.frame(index));
+}
 
 } // namespace
 
@@ -233,7 +268,7 @@ Sample runTransportRtt(const RunRequest &request)
     return s;
 }
 
-Sample runTransportFrames(const ColdPool &pool, ZeroCopy zeroCopy, const RunRequest &request)
+Sample runTransportFrames(const ColdPool &pool, ZeroCopy zeroCopy, const PooledFrames *uring, const RunRequest &request)
 {
     Sample s;
     TcpPair pair;
@@ -249,8 +284,10 @@ Sample runTransportFrames(const ColdPool &pool, ZeroCopy zeroCopy, const RunRequ
     }
     pair.releaseSender();
     socket.setZeroCopyMode(modeFor(zeroCopy));
-    // These contenders measure MSG_ZEROCOPY, whatever Auto takes.
-    socket.setZeroCopyBackend(BlightSocket::ZeroCopyBackend::MsgZeroCopy);
+    // The pool region is registered at the first frame, inside the timed
+    // run: the receiver counts every frame, so there is no priming send.
+    if (!chooseBackend(socket, uring, &s))
+        return s;
     socket.setSendQueueLimit(FrameQueueBound);
 
     EventLoopRun run;
@@ -258,7 +295,7 @@ Sample runTransportFrames(const ColdPool &pool, ZeroCopy zeroCopy, const RunRequ
     quint64 frame = 0;
     auto pump = [&] {
         while (frame < request.count) {
-            if (!socket.send(pool.frame(frame))) {
+            if (!sendFrame(socket, pool, uring, frame)) {
                 if (socket.lastSendError() != BlightSocket::Error::QueueFull)
                     run.fail(u"send refused: %1"_s.arg(int(socket.lastSendError())));
                 return; // resumed by canSendChanged(true)
@@ -284,11 +321,13 @@ Sample runTransportFrames(const ColdPool &pool, ZeroCopy zeroCopy, const RunRequ
     addTransportStatistics(&s, socket);
     completions.report(&s);
     s.extra[u"zerocopy_active_at_end"_s] = socket.isZeroCopyActive() ? 1 : 0;
+    if (uring)
+        recordUring(&s, socket);
     socket.abort();
     return s;
 }
 
-Sample runTransportUdp(VethNamespaces &veth, const ColdPool &pool, const RunRequest &request)
+Sample runTransportUdp(VethNamespaces &veth, const ColdPool &pool, const PooledFrames *uring, const RunRequest &request)
 {
     Sample s;
     QString error;
@@ -305,12 +344,16 @@ Sample runTransportUdp(VethNamespaces &veth, const ColdPool &pool, const RunRequ
         return s;
     }
     socket.setZeroCopyMode(BlightSocket::ZeroCopyMode::On);
-    socket.setZeroCopyBackend(BlightSocket::ZeroCopyBackend::MsgZeroCopy);
+    if (!chooseBackend(socket, uring, &s))
+        return s;
     socket.setSendQueueLimit(FrameQueueBound);
     if (!socket.isZeroCopyActive()) {
         s.error = u"zero-copy not active on the veth UDP socket: "_s + socket.zeroCopyReason();
         return s;
     }
+    if (uring && !primeUring(socket, uring->frame(0), &s))
+        return s;
+    const Blight::SocketStatistics primed = socket.statistics();
 
     EventLoopRun run;
     CompletionCount completions;
@@ -321,7 +364,7 @@ Sample runTransportUdp(VethNamespaces &veth, const ColdPool &pool, const RunRequ
     };
     auto pump = [&] {
         while (sent < request.count) {
-            if (!socket.send(pool.frame(sent))) {
+            if (!sendFrame(socket, pool, uring, sent)) {
                 if (socket.lastSendError() != BlightSocket::Error::QueueFull)
                     run.fail(u"send refused: %1"_s.arg(int(socket.lastSendError())));
                 return; // resumed by canSendChanged(true)
@@ -346,26 +389,29 @@ Sample runTransportUdp(VethNamespaces &veth, const ColdPool &pool, const RunRequ
     run.post(pump);
     run.exec();
     meter.stop(&s);
-    addTransportStatistics(&s, socket);
+    addTransportStatistics(&s, socket, primed);
     completions.report(&s);
     const Blight::SocketStatistics stats = socket.statistics();
+    const quint64 bytesSent = stats.bytesSent - primed.bytesSent;
     s.messages = sent;
-    s.bytes = stats.bytesSent;
+    s.bytes = bytesSent;
     s.error = run.error();
     const auto after = veth.senderTxPackets(&error);
     if (s.error.isEmpty() && !error.isEmpty())
         s.error = error;
     if (s.error.isEmpty() && before && after && *after - *before < sent)
         s.error = u"veth counted %1 packets out for %2 datagrams"_s.arg(*after - *before).arg(sent);
-    if (s.error.isEmpty() && stats.bytesSent != quint64(sent) * pool.frameSize())
-        s.error = u"%1 bytes handed to the kernel, %2 expected"_s.arg(stats.bytesSent)
-                      .arg(quint64(sent) * pool.frameSize());
+    if (s.error.isEmpty() && bytesSent != quint64(sent) * pool.frameSize())
+        s.error = u"%1 bytes handed to the kernel, %2 expected"_s.arg(bytesSent).arg(quint64(sent) * pool.frameSize());
     s.ok = s.error.isEmpty() && sent == request.count;
+    if (uring)
+        recordUring(&s, socket);
     socket.abort();
     return s;
 }
 
-Sample runTransportReleaseLatency(VethNamespaces *veth, const ColdPool &pool, const RunRequest &request)
+Sample runTransportReleaseLatency(VethNamespaces *veth, const ColdPool &pool, const PooledFrames *uring,
+                                  const RunRequest &request)
 {
     Sample s;
     QString error;
@@ -394,11 +440,16 @@ Sample runTransportReleaseLatency(VethNamespaces *veth, const ColdPool &pool, co
         return s;
     }
     socket.setZeroCopyMode(BlightSocket::ZeroCopyMode::On);
-    socket.setZeroCopyBackend(BlightSocket::ZeroCopyBackend::MsgZeroCopy);
+    if (!chooseBackend(socket, uring, &s))
+        return s;
     if (!socket.isZeroCopyActive()) {
         s.error = u"zero-copy not active: "_s + socket.zeroCopyReason();
         return s;
     }
+    // On TCP the receiver counts every frame: no priming send there.
+    if (uring && veth && !primeUring(socket, uring->frame(0), &s))
+        return s;
+    const Blight::SocketStatistics primed = socket.statistics();
 
     EventLoopRun run;
     CompletionCount completions;
@@ -408,7 +459,7 @@ Sample runTransportReleaseLatency(VethNamespaces *veth, const ColdPool &pool, co
     Clock::time_point sentAt;
     auto sendOne = [&] {
         sentAt = Clock::now();
-        if (!socket.send(pool.frame(sent)))
+        if (!sendFrame(socket, pool, uring, sent))
             run.fail(u"send refused: %1"_s.arg(int(socket.lastSendError())));
         ++sent;
     };
@@ -448,7 +499,7 @@ Sample runTransportReleaseLatency(VethNamespaces *veth, const ColdPool &pool, co
         if (s.error.isEmpty() && !r.ok)
             s.error = r.error;
     }
-    addTransportStatistics(&s, socket);
+    addTransportStatistics(&s, socket, primed);
     completions.report(&s);
     addLatencies(&s, u"release"_s, latencies);
     const Blight::SocketStatistics stats = socket.statistics();
@@ -459,6 +510,8 @@ Sample runTransportReleaseLatency(VethNamespaces *veth, const ColdPool &pool, co
     if (s.error.isEmpty() && latencies.size() != request.count)
         s.error = u"%1 of %2 frames released"_s.arg(latencies.size()).arg(request.count);
     s.ok = s.error.isEmpty();
+    if (uring)
+        recordUring(&s, socket);
     socket.abort();
     return s;
 }

@@ -87,6 +87,8 @@ Sample runFrameRing(RingLink link, RingProducer producer, const RunRequest &requ
     // The same socket settings for both producers; zero-copy stays at its default.
     if (link == RingLink::Unix)
         socket.setSharedMemoryEnabled(true);
+    else
+        socket.setZeroCopyBackend(BlightSocket::ZeroCopyBackend::MsgZeroCopy); // whatever Auto takes
     // The in-flight bound must be what holds the producer back, not the queue.
     socket.setSendQueueLimit(qint64(RingFramesInFlight + 1) * qint64(UnixFrameBytes));
 

@@ -188,6 +188,8 @@ std::map<QString, Metric> &metricRegistry()
             {u"release_p99_us", u"release p99 us"},
             {u"transport_release_p50_us", u"transport's own p50 us"},
             {u"uncopied_pct", u"% not COPIED"},
+            {u"registered_pct", u"% pool buffers registered"},
+            {u"uring_setup_ms", u"io_uring set-up ms"},
             {u"checksum_gb_per_s", u"checksum GB/s"},
             {u"sender_cpu_us_per_frame", u"send-thread CPU us/frame"},
             {u"send_call_cpu_us_per_frame", u"in sendBuffer us/frame"},
@@ -339,7 +341,7 @@ QString ratioName(const RatioDef &ratio)
 bool ScenarioResult::allOk() const
 {
     for (const ContenderResult &c : contenders) {
-        if (!c.errors.isEmpty() || c.rounds.empty())
+        if (c.skipReason.isEmpty() && (!c.errors.isEmpty() || c.rounds.empty()))
             return false;
     }
     return ran;
@@ -445,7 +447,7 @@ std::vector<ScenarioResult> Runner::run(const std::vector<Scenario> &scenarios)
             continue;
         }
         for (const Contender &c : scenario.contenders)
-            result.contenders.push_back(ContenderResult{c.name, {}, {}, {}});
+            result.contenders.push_back(ContenderResult{c.name, {}, {}, {}, {}, {}});
 
         auto runOne = [&](size_t index, bool warmup, int round) {
             const Contender &c = scenario.contenders[index];
@@ -454,12 +456,23 @@ std::vector<ScenarioResult> Runner::run(const std::vector<Scenario> &scenarios)
                                                                                     : u"round %1/%2"_s.arg(round).arg(
                                                                                         m_config.rounds)));
             RunRequest request{warmup, warmup ? scenario.warmupCount : scenario.count};
-            Sample sample = c.run(request);
             ContenderResult &r = result.contenders[index];
+            if (!r.skipReason.isEmpty()) {
+                ++done;
+                return;
+            }
+            Sample sample = c.run(request);
+            if (!sample.skipped.isEmpty()) {
+                r.skipReason = sample.skipped;
+                ++done;
+                return;
+            }
             if (!sample.ok) {
                 const QString what = warmup ? u"warm-up"_s : u"round %1"_s.arg(round);
                 r.errors.append(what + u": "_s + (sample.error.isEmpty() ? u"failed"_s : sample.error));
             }
+            if (!sample.note.isEmpty() && !r.notes.contains(sample.note))
+                r.notes.append(sample.note);
             if (warmup)
                 r.warmup = sample;
             else
@@ -529,6 +542,10 @@ void Runner::printTable(const Scenario &scenario, const ScenarioResult &result) 
           << "): " << (stat ? formatStat(*stat, 3) + u'x' : u"n/a"_s) << "\n";
     }
     for (const ContenderResult &c : result.contenders) {
+        if (!c.skipReason.isEmpty())
+            o << "  SKIPPED " << c.name << ": " << c.skipReason << "\n";
+        for (const QString &note : c.notes)
+            o << "  NOTE " << c.name << ": " << note << "\n";
         for (const QString &error : c.errors)
             o << "  ERROR " << c.name << ": " << error << "\n";
     }
@@ -556,6 +573,10 @@ std::vector<TargetResult> Runner::evaluate(const std::vector<ScenarioResult> &re
         const auto stat = t.ratio ? sr->ratioStat(*t.ratio) : sr->metricStat(t.contender, t.metric);
         if (!stat) {
             r.note = u"no measurement"_s;
+            for (const QString &name : t.ratio ? QStringList{t.ratio->a, t.ratio->b} : QStringList{t.contender}) {
+                if (const ContenderResult *c = sr->contender(name); c && !c->skipReason.isEmpty())
+                    r.note = name + u" skipped: "_s + c->skipReason;
+            }
             evaluated.push_back(r);
             continue;
         }
@@ -628,7 +649,10 @@ QJsonObject Runner::toJson(const std::vector<Scenario> &scenarios, const std::ve
             QJsonObject cj{{u"ok"_s, c.errors.isEmpty()},
                            {u"rounds"_s, int(c.rounds.size())},
                            {u"warmup_ok"_s, c.warmup.ok},
-                           {u"errors"_s, QJsonArray::fromStringList(c.errors)}};
+                           {u"errors"_s, QJsonArray::fromStringList(c.errors)},
+                           {u"notes"_s, QJsonArray::fromStringList(c.notes)}};
+            if (!c.skipReason.isEmpty())
+                cj[u"skip_reason"_s] = c.skipReason;
             QStringList keys = {u"wall_s"_s,
                                 u"msgs_per_s"_s,
                                 u"frames_per_s"_s,

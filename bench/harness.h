@@ -29,6 +29,10 @@ struct Sample
     double threadSyscalls = -1;   //!< every system call of the sending thread (kernel tracepoint, warm-up only)
     double peakRssMiB = 0;
     std::map<QString, double> extra; //!< scenario-specific figures (latencies, COPIED share, ...)
+    QString note;                    //!< what the contender wants on record (the zero-copy backend's reason)
+    /*! Set: the contender cannot run on this machine (why), e.g. io_uring
+        refused; it gives no figure, and that is not an error. */
+    QString skipped;
 };
 
 /*! What a contender is asked to do in one run. */
@@ -131,6 +135,8 @@ struct ContenderResult
     std::vector<Sample> rounds;
     Sample warmup;
     QStringList errors;
+    QStringList notes;  //!< the runs' distinct notes
+    QString skipReason; //!< set by the first run that was skipped; no more runs then
 };
 
 struct ScenarioResult

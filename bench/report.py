@@ -73,6 +73,51 @@ def frame_ring_table(data):
     print()
 
 
+def target_verdict(data, key, ratio_name):
+    """MET / NOT MET for the target on ratio_name in scenario key, if any."""
+    for target in data.get("targets", []):
+        if target["scenario"] == key and target.get("ratio") == ratio_name:
+            if not target.get("evaluated"):
+                return f"{target['compare']} {target['threshold']}: not judged"
+            verdict = "met" if target["met"] else "**NOT MET**"
+            return f"{target['compare']} {target['threshold']}: {verdict}"
+    return "not judged"
+
+
+def tiles_uring_table(data):
+    """tiles-udp-veth: io_uring against plain send() and MSG_ZEROCOPY per size, with the targets."""
+    keys = [k for k in data.get("scenario_order", data["scenarios"].keys())
+            if k.startswith("tiles-udp-veth/") and data["scenarios"][k]["ran"]
+            and "transport-uring" in data["scenarios"][k]["contenders"]]
+    if not keys:
+        return
+    print("### tiles-udp-veth: io_uring SEND_ZC against plain send() and MSG_ZEROCOPY")
+    print()
+    print("Process CPU per GB; GB/s for information.")
+    print()
+    print("| size | plain-send s/GB | zerocopy-on s/GB | uring s/GB | uring/plain | target | uring/zerocopy-on "
+          "| target | uring/plain GB/s | uring/zerocopy-on GB/s | pool buffers registered |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for key in keys:
+        scenario = data["scenarios"][key]
+        contenders = scenario["contenders"]
+        ratios = scenario.get("ratios", {})
+
+        def cpu(name):
+            metrics = contenders.get(name, {}).get("metrics", {})
+            return stat_text(metrics.get("process_cpu_s_per_gb"))
+
+        plain = "ratio_transport-uring_vs_plain-send"
+        zerocopy = "ratio_transport-uring_vs_transport-zerocopy-on"
+        registered = stat_text(contenders["transport-uring"]["metrics"].get("registered_pct"), " %")
+        print(f"| {key.split('/', 1)[1]} | {cpu('plain-send')} | {cpu('transport-zerocopy-on')} "
+              f"| {cpu('transport-uring')} | {stat_text(ratios.get(plain), 'x')} | {target_verdict(data, key, plain)} "
+              f"| {stat_text(ratios.get(zerocopy), 'x')} | {target_verdict(data, key, zerocopy)} "
+              f"| {stat_text(ratios.get(plain + '_gb_per_s'), 'x')} "
+              f"| {stat_text(ratios.get(zerocopy + '_gb_per_s'), 'x')} | {registered} |")
+    print()
+
+
 def main():
     with open(sys.argv[1]) as handle:
         data = json.load(handle)
@@ -100,14 +145,25 @@ def main():
         for name in scenario.get("contender_order", scenario["contenders"].keys()):
             contender = scenario["contenders"][name]
             cells = [stat_text(contender["metrics"].get(c["key"])) for c in columns]
-            flag = "" if contender["ok"] else " (ERRORS)"
+            flag = " (SKIPPED)" if contender.get("skip_reason") else "" if contender["ok"] else " (ERRORS)"
             print(f"| {name}{flag} | " + " | ".join(cells) + " |")
         print()
+        for name in scenario.get("contender_order", scenario["contenders"].keys()):
+            contender = scenario["contenders"][name]
+            if contender.get("skip_reason"):
+                print(f"- {name} skipped: {contender['skip_reason']}")
+            for note in contender.get("notes", []):
+                print(f"- {name}: {note}")
+            for error in contender.get("errors", []):
+                print(f"- {name} ERROR: {error}")
+        if any(c.get("notes") or c.get("errors") or c.get("skip_reason") for c in scenario["contenders"].values()):
+            print()
         for name, ratio in scenario.get("ratios", {}).items():
             print(f"- `{name}` ({ratio['label']}): {stat_text(ratio, 'x')}")
         if scenario.get("ratios"):
             print()
     frame_ring_table(data)
+    tiles_uring_table(data)
     print("### Targets")
     print()
     print("| target | figure | required | measured (median) | |")

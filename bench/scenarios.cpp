@@ -56,6 +56,14 @@ ColdPool &framePool(BenchContext &context, const Sizes &sizes)
     return *context.frames;
 }
 
+/*! The copy of \a source that transport-uring sends from, made once. */
+const PooledFrames *pooled(std::unique_ptr<PooledFrames> &slot, const ColdPool &source)
+{
+    if (!slot)
+        slot = std::make_unique<PooledFrames>(source);
+    return slot.get();
+}
+
 QString sizeText(size_t bytes)
 {
     if (bytes % MiB == 0)
@@ -162,17 +170,24 @@ std::vector<Scenario> makeScenarios(BenchContext &context)
         s.warmupCount = sizes.framesWarmup;
         s.unit = u"frames"_s;
         s.setup = [ctx, sizes] {
-            framePool(*ctx, sizes);
+            pooled(ctx->pooledFrames, framePool(*ctx, sizes));
             return QString();
         };
+        s.teardown = [ctx] { ctx->pooledFrames.reset(); };
         s.contenders = {
             {u"plain-send"_s, [ctx](const RunRequest &r) { return runPlainFramesTcp(*ctx->frames, r); }},
             {u"qtcpsocket"_s, [ctx](const RunRequest &r) { return runQTcpSocketFrames(*ctx->frames, r); }},
-            {u"transport"_s, [ctx](const RunRequest &r) { return runTransportFrames(*ctx->frames, ZeroCopy::Off, r); }},
+            {u"transport"_s,
+             [ctx](const RunRequest &r) { return runTransportFrames(*ctx->frames, ZeroCopy::Off, nullptr, r); }},
             {u"transport-zerocopy-auto"_s,
-             [ctx](const RunRequest &r) { return runTransportFrames(*ctx->frames, ZeroCopy::Auto, r); }},
+             [ctx](const RunRequest &r) { return runTransportFrames(*ctx->frames, ZeroCopy::Auto, nullptr, r); }},
             {u"transport-zerocopy-on"_s,
-             [ctx](const RunRequest &r) { return runTransportFrames(*ctx->frames, ZeroCopy::On, r); }},
+             [ctx](const RunRequest &r) { return runTransportFrames(*ctx->frames, ZeroCopy::On, nullptr, r); }},
+            // io_uring SEND_ZC of the same bytes from a registered BlightBufferPool.
+            {u"transport-uring"_s,
+             [ctx](const RunRequest &r) {
+                 return runTransportFrames(*ctx->frames, ZeroCopy::On, ctx->pooledFrames.get(), r);
+             }},
         };
         s.columns = {u"gb_per_s"_s,         u"thread_cpu_s_per_gb"_s,     u"process_cpu_s_per_gb"_s,
                      u"syscalls_per_msg"_s, u"thread_syscalls_per_msg"_s, u"uncopied_pct"_s,
@@ -183,7 +198,11 @@ std::vector<Scenario> makeScenarios(BenchContext &context)
                     {u"transport-zerocopy-on"_s, u"plain-send"_s, u"gb_per_s"_s},
                     {u"transport"_s, u"plain-send"_s, u"process_cpu_s_per_gb"_s},
                     {u"transport-zerocopy-auto"_s, u"plain-send"_s, u"process_cpu_s_per_gb"_s},
-                    {u"transport-zerocopy-auto"_s, u"transport"_s, u"process_cpu_s_per_gb"_s}};
+                    {u"transport-zerocopy-auto"_s, u"transport"_s, u"process_cpu_s_per_gb"_s},
+                    {u"transport-uring"_s, u"plain-send"_s, u"process_cpu_s_per_gb"_s},
+                    {u"transport-uring"_s, u"transport-zerocopy-on"_s, u"process_cpu_s_per_gb"_s},
+                    {u"transport-uring"_s, u"plain-send"_s, u"gb_per_s"_s},
+                    {u"transport-uring"_s, u"transport-zerocopy-on"_s, u"gb_per_s"_s}};
         scenarios.push_back(std::move(s));
     }
 
@@ -272,17 +291,29 @@ std::vector<Scenario> makeScenarios(BenchContext &context)
             if (!reason.isEmpty())
                 return reason;
             ctx->tiles = std::make_unique<ColdPool>(sizes.tilesPool, size);
+            pooled(ctx->pooledTiles, *ctx->tiles);
             return QString();
         };
-        s.teardown = [ctx] { ctx->tiles.reset(); };
+        s.teardown = [ctx] {
+            ctx->pooledTiles.reset();
+            ctx->tiles.reset();
+        };
         s.contenders = {
             {u"plain-send"_s, [ctx](const RunRequest &r) { return runPlainUdp(ctx->veth, *ctx->tiles, r); }},
             {u"transport-zerocopy-on"_s,
-             [ctx](const RunRequest &r) { return runTransportUdp(ctx->veth, *ctx->tiles, r); }},
+             [ctx](const RunRequest &r) { return runTransportUdp(ctx->veth, *ctx->tiles, nullptr, r); }},
+            // The same tiles from a registered BlightBufferPool: one fixed SEND_ZC per datagram.
+            {u"transport-uring"_s,
+             [ctx](const RunRequest &r) { return runTransportUdp(ctx->veth, *ctx->tiles, ctx->pooledTiles.get(), r); }},
         };
-        s.columns = {u"gb_per_s"_s,         u"thread_cpu_s_per_gb"_s, u"process_cpu_s_per_gb"_s,
-                     u"syscalls_per_msg"_s, u"uncopied_pct"_s,        u"peak_rss_mib"_s};
-        s.ratios = {{u"transport-zerocopy-on"_s, u"plain-send"_s, u"process_cpu_s_per_gb"_s}};
+        s.columns = {u"gb_per_s"_s,     u"thread_cpu_s_per_gb"_s, u"process_cpu_s_per_gb"_s, u"syscalls_per_msg"_s,
+                     u"uncopied_pct"_s, u"registered_pct"_s,      u"uring_setup_ms"_s,       u"peak_rss_mib"_s};
+        s.ratios = {{u"transport-zerocopy-on"_s, u"plain-send"_s, u"process_cpu_s_per_gb"_s},
+                    {u"transport-uring"_s, u"plain-send"_s, u"process_cpu_s_per_gb"_s},
+                    {u"transport-uring"_s, u"transport-zerocopy-on"_s, u"process_cpu_s_per_gb"_s},
+                    // GB/s for information: the dropping peer, not the sender, may set the pace.
+                    {u"transport-uring"_s, u"plain-send"_s, u"gb_per_s"_s},
+                    {u"transport-uring"_s, u"transport-zerocopy-on"_s, u"gb_per_s"_s}};
         scenarios.push_back(std::move(s));
     }
 
@@ -304,11 +335,21 @@ std::vector<Scenario> makeScenarios(BenchContext &context)
             }
             if (!ctx->latencyFrames)
                 ctx->latencyFrames = std::make_unique<ColdPool>(sizes.latencyPool, LatencyFrameSize);
+            if (veth)
+                pooled(ctx->pooledLatencyFrames, *ctx->latencyFrames);
             return QString();
         };
         s.contenders = {{u"transport-zerocopy-on"_s, [ctx, veth](const RunRequest &r) {
-                             return runTransportReleaseLatency(veth ? &ctx->veth : nullptr, *ctx->latencyFrames, r);
+                             return runTransportReleaseLatency(veth ? &ctx->veth : nullptr, *ctx->latencyFrames,
+                                                               nullptr, r);
                          }}};
+        if (veth) {
+            s.contenders.push_back({u"transport-uring"_s, [ctx](const RunRequest &r) {
+                                        return runTransportReleaseLatency(&ctx->veth, *ctx->latencyFrames,
+                                                                          ctx->pooledLatencyFrames.get(), r);
+                                    }});
+            s.ratios = {{u"transport-uring"_s, u"transport-zerocopy-on"_s, u"release_median_us"_s}};
+        }
         s.columns = {u"release_median_us"_s, u"release_p99_us"_s, u"transport_release_p50_us"_s, u"uncopied_pct"_s};
         scenarios.push_back(std::move(s));
     }
@@ -374,6 +415,14 @@ std::vector<Target> makeTargets()
         u"transport-zerocopy-on"_s, u"uncopied_pct"_s, C::AtLeast, 100.0);
     own(u"release-latency on the veth path: median under 100 us"_s, u"release-latency/veth"_s,
         u"transport-zerocopy-on"_s, u"release_median_us"_s, C::Below, 100.0);
+    // Issue 16: io_uring SEND_ZC from registered pool buffers on the veth path.
+    for (const auto &[kib, most] : {std::pair{16, 0.8}, std::pair{32, 0.6}, std::pair{60, 0.45}}) {
+        const QString key = u"tiles-udp-veth/%1k"_s.arg(kib);
+        ratio(u"tiles-udp-veth at %1 KB: io_uring CPU per GB at most %2x the plain loop's"_s.arg(kib).arg(most), key,
+              u"transport-uring"_s, u"plain-send"_s, u"process_cpu_s_per_gb"_s, C::AtMost, most);
+        ratio(u"tiles-udp-veth at %1 KB: io_uring CPU per GB below MSG_ZEROCOPY's"_s.arg(kib), key,
+              u"transport-uring"_s, u"transport-zerocopy-on"_s, u"process_cpu_s_per_gb"_s, C::Below, 1.0);
+    }
     // Issue 13: frames in shared memory over AF_UNIX.
     ratio(u"frames-unix: transport-shm at least 2.5x the transport's copy path (frames/s)"_s, u"frames-unix"_s,
           u"transport-shm"_s, u"transport"_s, u"frames_per_s"_s, C::AtLeast, 2.5);

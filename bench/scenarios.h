@@ -19,6 +19,10 @@ struct BenchContext
     std::unique_ptr<ColdPool> frames; //!< 5 MiB frames for frames-tcp and memcpy-limit
     std::unique_ptr<ColdPool> tiles;  //!< datagrams of the current tiles scenario
     std::unique_ptr<ColdPool> latencyFrames;
+    // The same bytes in BlightBufferPools, for the transport-uring contenders.
+    std::unique_ptr<PooledFrames> pooledFrames;
+    std::unique_ptr<PooledFrames> pooledTiles;
+    std::unique_ptr<PooledFrames> pooledLatencyFrames;
 };
 
 std::vector<Scenario> makeScenarios(BenchContext &context);

@@ -2,6 +2,8 @@
 // Messages, checksums, the cold pool and socket helpers shared by all contenders.
 #include "workload.h"
 
+#include <BlightTransport/blightbufferpool.h>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -113,6 +115,32 @@ ColdPool::ColdPool(size_t totalBytes, size_t frameSize)
         m_checksums.push_back(positionalChecksum(data, frameSize, 0, 0));
         m_frames.push_back(std::move(frame));
     }
+}
+
+PooledFrames::PooledFrames(const ColdPool &source)
+    : m_source(source)
+{
+    m_pool = std::make_unique<Blight::BlightBufferPool>(int(source.size()), qsizetype(source.frameSize()));
+    if (!m_pool->isValid()) {
+        m_error = u"BlightBufferPool of %1 x %2 bytes: no memory"_s.arg(source.size()).arg(source.frameSize());
+        return;
+    }
+    m_buffers.reserve(source.size());
+    for (size_t i = 0; i < source.size(); ++i) {
+        Blight::BlightBuffer buffer = m_pool->acquire();
+        if (buffer.isNull()) {
+            m_error = u"BlightBufferPool gave %1 of %2 buffers"_s.arg(i).arg(source.size());
+            m_buffers.clear();
+            return;
+        }
+        std::memcpy(buffer.data(), source.frame(i).constData(), source.frameSize());
+        m_buffers.push_back(std::move(buffer));
+    }
+}
+
+PooledFrames::~PooledFrames()
+{
+    m_buffers.clear(); // before the pool, although the pool would wait for them
 }
 
 SocketPair::SocketPair()

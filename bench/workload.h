@@ -3,13 +3,19 @@
 // number, their checksums, the cold pool of frames, and socket helpers.
 #pragma once
 
+#include <BlightTransport/blightbuffer.h>
 #include <BlightTransport/protocol.h>
 
 #include <QtCore/QByteArray>
 #include <QtCore/QString>
 
 #include <cstddef>
+#include <memory>
 #include <vector>
+
+namespace Blight {
+class BlightBufferPool;
+} // namespace Blight
 
 namespace Bench {
 
@@ -55,6 +61,36 @@ private:
     size_t m_frameSize = 0;
     std::vector<QByteArray> m_frames;
     std::vector<quint64> m_checksums;
+};
+
+/*!
+    The frames of a ColdPool copied once into a BlightBufferPool of as many
+    buffers, each held here for the pool's life: the same bytes and the same
+    amount of memory as the ColdPool, but in one pool region that an io_uring
+    socket registers, so that each frame leaves as one fixed SEND_ZC. The
+    handles are never written after the copy, so sends may share them.
+*/
+class PooledFrames
+{
+public:
+    explicit PooledFrames(const ColdPool &source);
+    ~PooledFrames();
+    PooledFrames(const PooledFrames &) = delete;
+    PooledFrames &operator=(const PooledFrames &) = delete;
+
+    /*! Empty when the pool's memory could not be had. */
+    QString error() const { return m_error; }
+    size_t size() const { return m_buffers.size(); }
+    size_t frameSize() const { return m_source.frameSize(); }
+    const ColdPool &source() const { return m_source; }
+    /*! Holds the same bytes as source().frame(index). */
+    const Blight::BlightBuffer &frame(quint64 index) const { return m_buffers[size_t(index % m_buffers.size())]; }
+
+private:
+    const ColdPool &m_source;
+    std::unique_ptr<Blight::BlightBufferPool> m_pool;
+    std::vector<Blight::BlightBuffer> m_buffers;
+    QString m_error;
 };
 
 /*! Both ends of an AF_UNIX socketpair(SOCK_STREAM); closes what it still owns. */
