@@ -60,6 +60,8 @@ void SendQueue::appendWithDescriptor(const char *bytes, qsizetype size, OwnedFd 
 quint64 SendQueue::idAt(qsizetype offset) const
 {
     const quint64 position = m_sent + quint64(offset);
+    if (!m_ends.empty() && position < m_ends.front().position)
+        return m_ends.front().id; // the front message: most calls
     const auto end = std::upper_bound(m_ends.begin(), m_ends.end(), position,
                                       [](quint64 byte, const End &messageEnd) { return byte < messageEnd.position; });
     return end == m_ends.end() ? NoId : end->id;

@@ -15,6 +15,7 @@
 #  include "syscalls_p.h"
 #endif
 
+#include <algorithm>
 #include <cerrno>
 
 namespace Blight {
@@ -159,7 +160,7 @@ bool BlightSocketPrivate::queueUring(const UringFlight &flight)
         noBuffersTimer.start(zeroCopy.noBuffersDelay(), this);
         return false;
     }
-    uring->flights.insert(flight.id, flight);
+    uring->flights.push_back(flight);
     ++stats.zeroCopySends;
     stats.zeroCopyBytes += flight.size;
     return true;
@@ -170,7 +171,7 @@ BlightSocketPrivate::BatchResult BlightSocketPrivate::sendBatchUring(const SendQ
 {
     UringFlight flight;
     flight.payload = std::make_shared<UringPayload>();
-    flight.payload->held = held;
+    flight.payload->held = std::move(held);
     flight.size = quint32(batch.bytes);
     if (batch.count == 1) {
         flight.data = iov[0].iov_base;
@@ -182,7 +183,7 @@ BlightSocketPrivate::BatchResult BlightSocketPrivate::sendBatchUring(const SendQ
     }
     flight.firstId = queue.idAt(0);
     flight.lastId = queue.idAt(batch.bytes - 1);
-    flight.id = tracker.add(std::move(held), batch.bytes, monotonicNs(), flight.firstId, flight.lastId);
+    flight.id = tracker.add({}, batch.bytes, monotonicNs(), flight.firstId, flight.lastId);
     if (!queueUring(flight)) {
         tracker.rollbackLast();
         return BatchResult::Stop;
@@ -250,11 +251,16 @@ bool BlightSocketPrivate::uringSendDone(const UringCompletion &record)
 {
     if (!uring)
         return !gone();
-    const auto found = uring->flights.find(quint32(record.userData));
+    const quint32 id = quint32(record.userData);
+    const auto found = std::find_if(uring->flights.begin(), uring->flights.end(),
+                                    [id](const UringFlight &flight) { return flight.id == id; });
     if (found == uring->flights.end())
         return !gone();
     UringFlight flight = std::move(*found);
-    uring->flights.erase(found);
+    if (found == uring->flights.begin())
+        uring->flights.pop_front();
+    else
+        uring->flights.erase(found);
     if (!record.more) {
         // No notification follows: the kernel holds none of these bytes.
         const CompletionTracker::Release released = tracker.release(flight.id, flight.id, monotonicNs());
@@ -320,7 +326,7 @@ bool BlightSocketPrivate::datagramSendFailed(UringFlight flight, int errorNumber
         // It goes again under a new id, taken now so that its send ids
         // stay pending until the new send is released.
         flight.retried = flight.retried || icmpReport;
-        flight.id = tracker.add(flight.payload->held, flight.size, monotonicNs(), flight.firstId, flight.lastId);
+        flight.id = tracker.add({}, flight.size, monotonicNs(), flight.firstId, flight.lastId);
         uring->retries.push_back(std::move(flight));
         noBuffersTimer.start(zeroCopy.noBuffersDelay(), this);
         return !gone();

@@ -17,7 +17,10 @@
 namespace Blight {
 
 /*! The bytes of one SEND_ZC and what describes them; the ring holds it
-    until the send's last completion, also after the socket is gone. */
+    until the send's last completion, also after the socket is gone. It
+    alone holds the bytes: the tracker's entry for the send holds none, so
+    that they are let go by the ring, when the kernel has let go of them,
+    before the socket reports the release. */
 struct UringPayload
 {
     msghdr message{};
@@ -42,9 +45,10 @@ struct UringBackend
 {
     UringSender *sender = nullptr; // child of the engine: it moves with it
     bool reportUsage = false;
-    QHash<quint32, UringFlight> flights; // by tracker id, until the send completion
-    std::deque<UringFlight> retries;     // datagrams to submit again, ids already taken
-    bool streamInFlight = false;         // TCP: one SEND_ZC at a time keeps the stream in order
+    // Until the send completion; mostly in id order, so found at the front.
+    std::deque<UringFlight> flights;
+    std::deque<UringFlight> retries; // datagrams to submit again, ids already taken
+    bool streamInFlight = false;     // TCP: one SEND_ZC at a time keeps the stream in order
     // The pool region registered with the ring (once per ring).
     bool registrationTried = false;
     quint64 registeredSerial = 0;

@@ -118,9 +118,9 @@ UringRing::~UringRing()
         io_uring_queue_exit(&m_ring);
     if (m_eventFd >= 0)
         ::close(m_eventFd);
-    if (!m_pending.isEmpty())
+    if (m_outstanding > 0)
         qCWarning(lcZeroCopy, "io_uring: ring closed with %lld sends without their last completion",
-                  qint64(m_pending.size()));
+                  qint64(m_outstanding));
 }
 
 UringRing::QueueResult UringRing::queue(UringSend send)
@@ -145,8 +145,21 @@ UringRing::QueueResult UringRing::queue(UringSend send)
         sqe->flags |= IOSQE_IO_LINK;
     const quint64 tag = m_nextTag++;
     io_uring_sqe_set_data64(sqe, tag);
-    m_pending.insert(tag, Pending{send.userData, std::move(send.hold)});
+    m_pending.push_back(Pending{tag, send.userData, std::move(send.hold), false});
+    ++m_outstanding;
     return QueueResult::Queued;
+}
+
+UringRing::Pending *UringRing::findPending(quint64 tag)
+{
+    // Tags are consecutive from the front's: the entry is at their distance.
+    if (m_pending.empty() || tag < m_pending.front().tag)
+        return nullptr;
+    const quint64 index = tag - m_pending.front().tag;
+    if (index >= m_pending.size())
+        return nullptr;
+    Pending &pending = m_pending[size_t(index)];
+    return pending.done ? nullptr : &pending;
 }
 
 int UringRing::submit()
@@ -179,8 +192,8 @@ void UringRing::drain(QList<UringCompletion> *out)
         io_uring_for_each_cqe(&m_ring, head, cqe)
         {
             ++seen;
-            const auto found = m_pending.find(cqe->user_data);
-            if (found == m_pending.end()) {
+            Pending *found = findPending(cqe->user_data);
+            if (!found) {
                 qCWarning(lcZeroCopy, "io_uring: completion for an unknown send %llu", cqe->user_data);
                 continue;
             }
@@ -194,8 +207,13 @@ void UringRing::drain(QList<UringCompletion> *out)
                 record.more = cqe->flags & IORING_CQE_F_MORE;
             }
             // A notification is always the last; a send without F_MORE too.
-            if (record.notification || !record.more)
-                m_pending.erase(found);
+            if (record.notification || !record.more) {
+                found->done = true;
+                found->hold.reset();
+                --m_outstanding;
+                while (!m_pending.empty() && m_pending.front().done)
+                    m_pending.pop_front();
+            }
             out->append(record);
         }
         io_uring_cq_advance(&m_ring, seen);

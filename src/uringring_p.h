@@ -9,6 +9,7 @@
 #include <QtCore/QList>
 #include <QtCore/QString>
 
+#include <deque>
 #include <memory>
 
 struct msghdr;
@@ -111,7 +112,7 @@ public:
     unsigned queuedCount() const;
     unsigned sqSpaceLeft() const;
     /*! Sends whose last completion has not come (queued ones included). */
-    qsizetype outstanding() const { return m_pending.size(); }
+    qsizetype outstanding() const { return m_outstanding; }
 
     /*! Reads the eventfd and every completion, flushing a CQ overflow by
         entering the kernel; appends the records to \a out. Releases what a
@@ -131,9 +132,12 @@ private:
 
     struct Pending
     {
+        quint64 tag = 0;
         quint64 userData = 0;
         std::shared_ptr<const void> hold;
+        bool done = false; // its last completion came; dropped once those before it are done too
     };
+    Pending *findPending(quint64 tag);
 
     io_uring m_ring{};
     bool m_ringReady = false;
@@ -142,7 +146,10 @@ private:
     unsigned m_cqEntries = 0;
     MemlockBudget m_budget;
     quint64 m_nextTag = 1; // the SQE's user_data: ours, so caller ids may repeat
-    QHash<quint64, Pending> m_pending;
+    // In tag order (tags only grow): completions come mostly in order, so
+    // the finished ones leave from the front.
+    std::deque<Pending> m_pending;
+    qsizetype m_outstanding = 0;
     quint64 m_overflowFlushes = 0;
     int m_tableSize = -1; // registered-buffer table, -1 until registerBuffers()
     int m_registered = 0;
