@@ -84,7 +84,8 @@ class BlightSocketPrivate;
     \section uring io_uring SEND_ZC
 
     With zeroCopyBackend() IoUring (or Auto, where the benchmark measured
-    io_uring cheaper for the kind of socket: for none yet) eligible payloads go as io_uring SEND_ZC requests on a
+    io_uring cheaper for the kind of socket: UDP) eligible payloads go as
+    io_uring SEND_ZC requests on a
     ring of the socket's own, several per io_uring_enter(); completions come
     into the event loop through an eventfd and a QSocketNotifier. The first
     non-shared BlightBufferPool region a socket sends from is registered

@@ -46,10 +46,10 @@ void tst_ZeroCopyBackend::choose_data()
     const Backend A = Backend::Auto;
     const Backend M = Backend::MsgZeroCopy;
     const Backend U = Backend::IoUring;
-    // Auto follows the measured default, which has no kind yet.
-    QTest::newRow("auto-udp") << A << Kind::Udp4 << true << true << M << false << "measured it cheaper, not for UDP";
-    QTest::newRow("auto-udp6") << A << Kind::Udp6 << true << true << M << false << "not for UDP";
-    QTest::newRow("auto-tcp") << A << Kind::Tcp4 << true << true << M << false << "not for TCP";
+    // Auto follows the measured default: io_uring on UDP, not on TCP.
+    QTest::newRow("auto-udp") << A << Kind::Udp4 << true << true << U << true << "io_uring SEND_ZC";
+    QTest::newRow("auto-udp6") << A << Kind::Udp6 << true << true << U << true << "io_uring SEND_ZC";
+    QTest::newRow("auto-tcp") << A << Kind::Tcp4 << true << true << M << false << "measured it cheaper, not for TCP";
     // Auto never takes io_uring where the COPIED back-off cannot work.
     QTest::newRow("auto-udp-no-report") << A << Kind::Udp4 << true << false << M << false << "REPORT_USAGE";
     // Unavailable: MSG_ZEROCOPY, with the probe's reason.
@@ -88,8 +88,8 @@ void tst_ZeroCopyBackend::measuredDefaults_data()
 {
     QTest::addColumn<Kind>("kind");
     QTest::addColumn<bool>("cheaper");
-    QTest::newRow("udp4") << Kind::Udp4 << false;
-    QTest::newRow("udp6") << Kind::Udp6 << false;
+    QTest::newRow("udp4") << Kind::Udp4 << true;
+    QTest::newRow("udp6") << Kind::Udp6 << true;
     QTest::newRow("tcp4") << Kind::Tcp4 << false;
     QTest::newRow("tcp6") << Kind::Tcp6 << false;
     QTest::newRow("unix") << Kind::UnixStream << false;
