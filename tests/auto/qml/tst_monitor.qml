@@ -15,6 +15,9 @@ TestCase {
     readonly property int modeAuto: 0
     readonly property int modeOn: 1
     readonly property int modeOff: 2
+    // BlightSocket::ZeroCopyBackend
+    readonly property int backendMsgZeroCopy: 1
+    readonly property int backendIoUring: 2
 
     Component {
         id: monitorComponent
@@ -127,14 +130,24 @@ TestCase {
     function test_zeroCopyRanges_data() {
         return [
             // Loopback copies every send: forced on, the badge says what the kernel did.
-            { tag: "forced-on", mode: modeOn, badge: "KERNEL COPIED", state: TransportMonitor.Active },
-            { tag: "auto-backs-off", mode: modeAuto, badge: "BACKED OFF: KERNEL COPIES", state: TransportMonitor.BackedOff },
+            { tag: "forced-on", mode: modeOn, backend: backendMsgZeroCopy, badge: "KERNEL COPIED",
+              state: TransportMonitor.Active, backendText: "MSG_ZEROCOPY" },
+            { tag: "auto-backs-off", mode: modeAuto, backend: backendMsgZeroCopy, badge: "BACKED OFF: KERNEL COPIES",
+              state: TransportMonitor.BackedOff, backendText: "MSG_ZEROCOPY" },
+            { tag: "forced-on-io_uring", mode: modeOn, backend: backendIoUring, badge: "KERNEL COPIED",
+              state: TransportMonitor.Active, backendText: "io_uring" },
+            { tag: "auto-backs-off-io_uring", mode: modeAuto, backend: backendIoUring,
+              badge: "BACKED OFF: KERNEL COPIES", state: TransportMonitor.BackedOff, backendText: "io_uring" },
         ];
     }
 
     function test_zeroCopyRanges(data) {
         const pair = BlightTest.tcpPair(data.mode, 4096);
         compare(pair.length, 2, BlightTest.lastError);
+        // Before the first send: the probe's verdict for this socket.
+        pair[0].zeroCopyBackend = data.backend;
+        if (pair[0].activeZeroCopyBackend !== data.backend)
+            skip("backend not available here: " + pair[0].zeroCopyReason);
         const sender = watch(pair[0]);
         const receiver = watch(pair[1]);
         compare(sender.socketKind, "TCP / IPv4");
@@ -152,6 +165,7 @@ TestCase {
         }, 10000, "ranges " + sender.rangeLog.count + ", badge " + sender.badgeText);
 
         compare(sender.zeroCopyState, data.state);
+        compare(sender.zeroCopyBackend, data.backendText);
         verify(sender.zeroCopySends > 0);
         verify(sender.completions >= 3);
         verify(sender.copiedCompletions >= 3);
