@@ -12,9 +12,17 @@ namespace Blight::TurnClock {
 
 namespace {
 
-struct Clock
+// What every send reads: trivially initialised, so that reading it needs no
+// thread-local init guard, only the thread's block.
+struct Hot
 {
     quint64 turn = 1;
+    bool hooked = false; // cleared when the thread's dispatcher goes
+};
+constinit thread_local Hot hot;
+
+struct Clock
+{
     QPointer<QAbstractEventDispatcher> dispatcher;
     std::vector<TurnListener *> pending;
     // Batches being flushed; more than one when a listener runs a nested loop.
@@ -26,7 +34,7 @@ thread_local Clock clock;
 
 void onTurnEdge()
 {
-    ++clock.turn;
+    ++hot.turn;
     if (clock.pending.empty())
         return;
     std::vector<TurnListener *> batch;
@@ -54,14 +62,18 @@ void onTurnEdge()
 
 bool hook()
 {
-    if (Q_LIKELY(!clock.dispatcher.isNull()))
+    if (Q_LIKELY(hot.hooked))
         return true;
     QAbstractEventDispatcher *dispatcher = QAbstractEventDispatcher::instance();
     if (!dispatcher)
         return false;
     clock.dispatcher = dispatcher;
+    hot.hooked = true;
     QObject::connect(dispatcher, &QAbstractEventDispatcher::aboutToBlock, dispatcher, onTurnEdge, Qt::DirectConnection);
     QObject::connect(dispatcher, &QAbstractEventDispatcher::awake, dispatcher, onTurnEdge, Qt::DirectConnection);
+    // A thread's dispatcher is destroyed in that thread (a new application
+    // object may bring another): hook that one when it comes.
+    QObject::connect(dispatcher, &QObject::destroyed, [] { hot.hooked = false; });
     return true;
 }
 
@@ -69,8 +81,9 @@ bool hook()
 
 quint64 current()
 {
-    hook();
-    return clock.turn;
+    if (Q_UNLIKELY(!hot.hooked))
+        hook();
+    return hot.turn;
 }
 
 bool schedule(TurnListener *listener)
