@@ -413,7 +413,9 @@ Q_SIGNALS:
     void sendsReleased(const QList<Blight::SendIdRange> &ranges);
     /*! The kernel's MSG_ZEROCOPY counter: it released the zero-copy
         sendmsg() calls numbered lo..hi (inclusive, may wrap). These count
-        system calls, not the caller's sends: see sendsReleased(). */
+        system calls, not the caller's sends: see sendsReleased(). On the
+        io_uring backend each SEND_ZC request has its own number (0, 1, 2,
+        ... per connection) and lo == hi (see \ref uring). */
     void buffersReleased(quint32 lo, quint32 hi);
     /*! Every completion range, with the kernel's COPIED flag. */
     void completionReceived(quint32 lo, quint32 hi, bool copied);
