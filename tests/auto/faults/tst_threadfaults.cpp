@@ -197,15 +197,18 @@ void tst_ThreadFaults::movedWithSendsInFlight()
     socket->flush();
     QVERIFY2(socket->pendingBuffers() > 0, "nothing was in flight at the move: the test proves nothing");
 
+    // Nothing runs in this thread's event loop between these lines. The
+    // worker starts after the move, so that what the move did here (the
+    // socket's ThreadChange) is ordered before the worker's first event for
+    // TSan too (pthread_create), not only by Qt's own, uninstrumented locks.
+    deleteSocket.dismiss(); // the worker deletes it
+    owner.store(&worker);
+    socket->moveToThread(&worker);
     worker.start();
     auto stopWorker = qScopeGuard([&worker] {
         worker.quit();
         worker.wait(10000);
     });
-    // Nothing runs in this thread's event loop between these two lines.
-    deleteSocket.dismiss(); // the worker deletes it
-    owner.store(&worker);
-    socket->moveToThread(&worker);
     QMetaObject::invokeMethod(
         socket,
         [&frames, socket] {
