@@ -17,6 +17,17 @@
 
 namespace TestUtil {
 
+/*! Asks \a socket (nothing sent yet) for \a backend. Empty when the socket
+    now uses it, else why not (the probe's reason): the caller skips with it. */
+inline QString useZeroCopyBackend(Blight::BlightSocket &socket, Blight::BlightSocket::ZeroCopyBackend backend)
+{
+    socket.setZeroCopyBackend(backend);
+    // Before the first send this is the probe's verdict for this socket.
+    if (socket.activeZeroCopyBackend() == backend)
+        return QString();
+    return QStringLiteral("backend not available here: ") + socket.zeroCopyReason();
+}
+
 /*! A connected pair of BlightSockets of the given kind ("unix", "tcp4", "tcp6", "udp4"). */
 struct Pair
 {

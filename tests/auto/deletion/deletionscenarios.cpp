@@ -53,11 +53,9 @@ void tst_Deletion::run(Scenario scenario)
             m_skip = QStringLiteral("zero-copy is not supported here: ") + m_socket->zeroCopyReason();
             return false;
         }
-        const auto backend = uring ? BlightSocket::ZeroCopyBackend::IoUring
-                                   : BlightSocket::ZeroCopyBackend::MsgZeroCopy;
-        m_socket->setZeroCopyBackend(backend);
-        if (m_socket->activeZeroCopyBackend() != backend)
-            m_skip = QStringLiteral("io_uring is not available here: ") + m_socket->zeroCopyReason();
+        m_skip = TestUtil::useZeroCopyBackend(*m_socket,
+                                              uring ? BlightSocket::ZeroCopyBackend::IoUring
+                                                    : BlightSocket::ZeroCopyBackend::MsgZeroCopy);
         return m_skip.isEmpty();
     };
     const auto closeRawPeer = [this] {

@@ -49,15 +49,6 @@ void addBackendRows(const char *suffix, const std::function<void(QTestData &)> &
     }
 }
 
-// Empty when \a socket (nothing sent yet) now uses \a backend, else why not.
-QString useBackend(BlightSocket &socket, Backend backend)
-{
-    socket.setZeroCopyBackend(backend);
-    if (socket.activeZeroCopyBackend() == backend)
-        return QString();
-    return QStringLiteral("backend not available here: ") + socket.zeroCopyReason();
-}
-
 } // namespace
 
 void tst_ThreadFaults::initTestCase()
@@ -93,7 +84,7 @@ void tst_ThreadFaults::destroyedInWorkerWithBuffersPending()
     QVERIFY(socket);
     socket->setParent(nullptr);
     socket->setZeroCopyMode(BlightSocket::ZeroCopyMode::On);
-    if (const QString why = useBackend(*socket, backend); !why.isEmpty()) {
+    if (const QString why = TestUtil::useZeroCopyBackend(*socket, backend); !why.isEmpty()) {
         delete socket;
         QSKIP(qPrintable(why));
     }
@@ -166,7 +157,7 @@ void tst_ThreadFaults::movedWithSendsInFlight()
     BlightSocket *socket = pair.a.release(); // no parent: it may move
     auto deleteSocket = qScopeGuard([socket] { delete socket; });
     socket->setZeroCopyMode(BlightSocket::ZeroCopyMode::On);
-    if (const QString why = useBackend(*socket, backend); !why.isEmpty())
+    if (const QString why = TestUtil::useZeroCopyBackend(*socket, backend); !why.isEmpty())
         QSKIP(qPrintable(why));
     pair.b->setReadingPaused(true);
     QList<QByteArray> received;

@@ -57,9 +57,9 @@ private:
 // missing (a kernel or build without io_uring).
 #define USE_BACKEND(socket) \
   do { \
-    QString why; \
-    if (!useRowBackend(socket, &why)) \
-      QSKIP(qPrintable(why)); \
+    QString backendMissing; \
+    if (!useRowBackend(socket, &backendMissing)) \
+      QSKIP(qPrintable(backendMissing)); \
   } while (false)
 
 void tst_ZeroCopy::initTestCase_data()
@@ -78,12 +78,8 @@ bool tst_ZeroCopy::onUring()
 bool tst_ZeroCopy::useRowBackend(BlightSocket &socket, QString *why)
 {
     QFETCH_GLOBAL(BlightSocket::ZeroCopyBackend, backend);
-    socket.setZeroCopyBackend(backend);
-    // Before the first send this is the probe's verdict for this socket.
-    if (socket.activeZeroCopyBackend() == backend)
-        return true;
-    *why = QStringLiteral("backend not available here: ") + socket.zeroCopyReason();
-    return false;
+    *why = TestUtil::useZeroCopyBackend(socket, backend);
+    return why->isEmpty();
 }
 
 void tst_ZeroCopy::initTestCase()
