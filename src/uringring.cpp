@@ -145,7 +145,9 @@ UringRing::QueueResult UringRing::queue(UringSend send)
         sqe->flags |= IOSQE_IO_LINK;
     const quint64 tag = m_nextTag++;
     io_uring_sqe_set_data64(sqe, tag);
-    m_pending.push_back(Pending{tag, send.userData, std::move(send.hold), false});
+    if (m_pending.empty())
+        m_frontTag = tag;
+    m_pending.push_back(Pending{send.userData, std::move(send.hold), false});
     ++m_outstanding;
     return QueueResult::Queued;
 }
@@ -153,9 +155,9 @@ UringRing::QueueResult UringRing::queue(UringSend send)
 UringRing::Pending *UringRing::findPending(quint64 tag)
 {
     // Tags are consecutive from the front's: the entry is at their distance.
-    if (m_pending.empty() || tag < m_pending.front().tag)
+    if (tag < m_frontTag)
         return nullptr;
-    const quint64 index = tag - m_pending.front().tag;
+    const quint64 index = tag - m_frontTag;
     if (index >= m_pending.size())
         return nullptr;
     Pending &pending = m_pending[size_t(index)];
@@ -211,8 +213,10 @@ void UringRing::drain(QList<UringCompletion> *out)
                 found->done = true;
                 found->hold.reset();
                 --m_outstanding;
-                while (!m_pending.empty() && m_pending.front().done)
+                while (!m_pending.empty() && m_pending.front().done) {
                     m_pending.pop_front();
+                    ++m_frontTag;
+                }
             }
             out->append(record);
         }

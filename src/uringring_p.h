@@ -132,7 +132,6 @@ private:
 
     struct Pending
     {
-        quint64 tag = 0;
         quint64 userData = 0;
         std::shared_ptr<const void> hold;
         bool done = false; // its last completion came; dropped once those before it are done too
@@ -146,9 +145,10 @@ private:
     unsigned m_cqEntries = 0;
     MemlockBudget m_budget;
     quint64 m_nextTag = 1; // the SQE's user_data: ours, so caller ids may repeat
-    // In tag order (tags only grow): completions come mostly in order, so
-    // the finished ones leave from the front.
+    // In tag order, consecutive from m_frontTag: completions come mostly in
+    // order, so the finished ones leave from the front.
     std::deque<Pending> m_pending;
+    quint64 m_frontTag = 1;
     qsizetype m_outstanding = 0;
     quint64 m_overflowFlushes = 0;
     int m_tableSize = -1; // registered-buffer table, -1 until registerBuffers()
