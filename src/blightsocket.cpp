@@ -289,6 +289,7 @@ void BlightSocket::setSendQueueLimit(qint64 bytes)
 {
     Q_D(BlightSocket);
     Busy busy(d);
+    d->queue.closeLane(); // it was sized by the old limit
     const qint64 before = std::exchange(d->sendQueueLimit, qMax<qint64>(bytes, 1));
     if (d->notifyChange(before, d->sendQueueLimit, &BlightSocket::sendQueueLimitChanged))
         d->updateCanSend();
@@ -303,6 +304,7 @@ void BlightSocket::setFlushThreshold(qint64 bytes)
 {
     Q_D(BlightSocket);
     Busy busy(d);
+    d->queue.closeLane(); // it was sized by the old threshold
     const qint64 before = d->coalescing.flushThreshold();
     d->coalescing.setFlushThreshold(bytes);
     d->notifyChange(before, d->coalescing.flushThreshold(), &BlightSocket::flushThresholdChanged);
@@ -443,6 +445,12 @@ BlightReply *BlightSocket::request(MessageType type, const QByteArray &payload, 
 quint64 BlightSocket::sendMessage(MessageType type, quint32 ackid, const QByteArray &payload)
 {
     Q_D(BlightSocket);
+    // A small payload that could not go zero-copy is copied into staging on
+    // the full path too.
+    if (!d->zeroCopy.isEligible(payload.size())) {
+        if (const quint64 id = d->queueBehindTurn(type, ackid, payload))
+            return id;
+    }
     Busy busy(d);
     if (!d->acceptsMessage(type, payload.size()))
         return 0;
@@ -452,6 +460,8 @@ quint64 BlightSocket::sendMessage(MessageType type, quint32 ackid, const QByteAr
 quint64 BlightSocket::sendMessageCopy(MessageType type, quint32 ackid, QByteArrayView payload)
 {
     Q_D(BlightSocket);
+    if (const quint64 id = d->queueBehindTurn(type, ackid, payload))
+        return id; // behind the turn's other messages: nothing else to decide
     Busy busy(d);
     if (!d->acceptsMessage(type, payload.size()))
         return 0;

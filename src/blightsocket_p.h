@@ -119,12 +119,44 @@ public:
             && !noBuffersTimer.isActive();
         return coalescing.sendsImmediately(TurnClock::current(), queue.isEmpty(), writable, SocketUtil::monotonicNs);
     }
+    /*!
+        A small message that joins the ones its turn already queued
+        (CoalescingPolicy::joinsQueuedTurn()) goes straight into the staging
+        array through the queue's lane: every other check of the full path
+        answered the same for the message before it, and openLane() sized the
+        lane so that the queue limit and the flush threshold still hold.
+        Returns its send id, 0 to take the full path. Emits nothing.
+    */
+    Q_ALWAYS_INLINE quint64 queueBehindTurn(MessageType type, quint32 ackid, QByteArrayView payload)
+    {
+        if (!coalescing.joinsQueuedTurn(TurnClock::current()) || state != BlightSocket::State::Connected || closing
+            || !isValidType(qint32(type)) || quint64(payload.size()) > maxPayloadSize
+            || (payload.isEmpty() && requiresPayload(type)))
+            return 0;
+        char headerBytes[HeaderSize];
+        writeHeader(headerBytes, makeHeader(type, ackid, quint32(payload.size())));
+        if (!queue.appendThroughLane(headerBytes, payload, ledger.nextId()))
+            return 0;
+        lastSendError = BlightSocket::Error::NoError;
+        countCopy(payload.size());
+        stats.peakQueuedBytes = qMax(stats.peakQueuedBytes, queue.bytes());
+        return ledger.accept();
+    }
+    /*! After a message was queued by the full path: opens the lane for the
+        next ones of the turn. */
+    void openLane();
     static constexpr int UnixSendBuffer = 1024 * 1024;
     void growSendBuffer();
     quint64 trySendImmediately(const char *header, QByteArrayView payload, const QByteArray *owner,
                                const BufferHold *hold);
     void afterEnqueue(bool immediate);
-    void countCopy(qsizetype payloadBytes);
+    void countCopy(qsizetype payloadBytes)
+    {
+        if (payloadBytes > 0) {
+            ++stats.userSpaceCopies;
+            stats.userSpaceCopyBytes += quint64(payloadBytes);
+        }
+    }
     void answerPing(quint32 ackid);
     void scheduleFlush();
     // Release notifications (socketlifetime.cpp): once per turn at most.

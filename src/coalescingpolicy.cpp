@@ -7,6 +7,7 @@ namespace Blight {
 void CoalescingPolicy::restart()
 {
     m_immediateTurn = 0;
+    m_queuedTurn = 0;
     m_countedTurn = 0;
     m_turnMessages = 0;
     m_countedTurnStart = 0;

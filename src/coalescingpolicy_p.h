@@ -38,6 +38,15 @@ public:
     static constexpr qint64 IdlePauseNs = 200 * 1000;
     /*! The socket read something from its peer: the next message answers it. */
     void noteRead() { m_readSinceSend = true; }
+    /*! The message counted last in \a turn was queued, not sent in the call. */
+    void noteQueued(quint64 turn) { m_queuedTurn = turn; }
+    /*!
+        Whether a message in \a turn just joins the ones queued before it in
+        the same turn: the last one counted was queued in \a turn and nothing
+        was read since. sendsImmediately() would then say false and change
+        nothing a later decision reads, so the socket may skip asking it.
+    */
+    bool joinsQueuedTurn(quint64 turn) const { return turn == m_queuedTurn && !m_readSinceSend; }
     /*! When a message that did not leave inside the call should. */
     When whenQueued() const { return m_streaming ? When::Writable : When::EndOfTurn; }
     /*! Whether the messages of the current turn are held as a stream. */
@@ -70,6 +79,7 @@ public:
 private:
     qint64 m_flushThreshold = 64 * 1024;
     quint64 m_immediateTurn = 0; // the turn of the last message sent inside the call
+    quint64 m_queuedTurn = 0;    // the turn of the last message counted, if it was queued
     quint64 m_countedTurn = 0;   // the turn m_turnMessages counts for
     int m_turnMessages = 0;
     qint64 m_countedTurnStart = 0; // when the first message of m_countedTurn came
@@ -100,6 +110,7 @@ inline bool CoalescingPolicy::sendsImmediately(quint64 turn, bool queueEmpty, bo
     if (m_turnMessages < INT_MAX)
         ++m_turnMessages;
     m_readSinceSend = false;
+    m_queuedTurn = 0; // until noteQueued(): this message may leave in the call
     if (!queueEmpty || !writable || m_immediateTurn == turn || m_streaming)
         return false;
     m_immediateTurn = turn;

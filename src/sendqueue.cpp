@@ -17,10 +17,12 @@ void OwnedFd::reset()
 
 void SendQueue::push(Piece piece, quint64 endsId)
 {
+    closeLane();
     m_bytes += piece.remaining();
     piece.messagesEnding = endsId != NoId ? 1 : 0;
     piece.boundaryAtEnd = endsId != NoId;
     m_pieces.push_back(std::move(piece));
+    ++m_pieceCount;
     if (endsId != NoId)
         endMessage(endsId);
 }
@@ -57,12 +59,22 @@ void SendQueue::appendWithDescriptor(const char *bytes, qsizetype size, OwnedFd 
     m_pieces.back().messagesEnding = 1;
 }
 
+void SendQueue::openLane(qsizetype room)
+{
+    m_laneRoom = 0;
+    if (m_datagram || m_pieces.empty() || !m_pieces.back().staging || room <= 0)
+        return;
+    const Piece &back = m_pieces.back();
+    m_laneRoom = qMin(room, back.bytes.size() - back.length);
+}
+
 quint64 SendQueue::idAt(qsizetype offset) const
 {
     const quint64 position = m_sent + quint64(offset);
-    if (!m_ends.empty() && position < m_ends.front().position)
-        return m_ends.front().id; // the front message: most calls
-    const auto end = std::upper_bound(m_ends.begin(), m_ends.end(), position,
+    const auto front = m_ends.begin() + qsizetype(m_endsHead);
+    if (front != m_ends.end() && position < front->position)
+        return front->id; // the front message: most calls
+    const auto end = std::upper_bound(front, m_ends.end(), position,
                                       [](quint64 byte, const End &messageEnd) { return byte < messageEnd.position; });
     return end == m_ends.end() ? NoId : end->id;
 }
@@ -85,12 +97,14 @@ SendQueue::Piece &SendQueue::stagingBack(qsizetype room)
         }
         piece.staging = true;
         m_pieces.push_back(std::move(piece));
+        ++m_pieceCount;
     }
     return m_pieces.back();
 }
 
 void SendQueue::appendCopy(const char *data, qsizetype size, quint64 endsId)
 {
+    closeLane();
     Piece &piece = stagingBack(size);
     std::memcpy(piece.bytes.data() + piece.length, data, size_t(size));
     piece.length += size;
@@ -119,6 +133,7 @@ void SendQueue::appendMessageCopyToNewPiece(const char *header, qsizetype header
 
 bool SendQueue::putPriority(const char *message, qsizetype size)
 {
+    closeLane();
     for (Piece &piece : m_pieces) {
         if (piece.priority && piece.offset == 0) {
             std::memcpy(piece.bytes.data(), message, size_t(size));
@@ -146,9 +161,10 @@ bool SendQueue::putPriority(const char *message, qsizetype size)
     piece.priority = true;
     m_bytes += size;
     m_pieces.insert(at, std::move(piece));
+    ++m_pieceCount;
     // Messages ending after the insertion point now end later; the answer
     // ends right after it (rare: once per ping, so a linear pass is fine).
-    auto end = std::lower_bound(m_ends.begin(), m_ends.end(), position + 1,
+    auto end = std::lower_bound(m_ends.begin() + qsizetype(m_endsHead), m_ends.end(), position + 1,
                                 [](const End &messageEnd, quint64 byte) { return messageEnd.position < byte; });
     for (auto later = end; later != m_ends.end(); ++later)
         later->position += quint64(size);
@@ -190,17 +206,27 @@ quint64 SendQueue::consume(qsizetype bytes)
 {
     m_sent += quint64(bytes);
     quint64 ended = 0;
-    while (!m_ends.empty() && m_ends.front().position <= m_sent) {
-        if (m_ends.front().id != NoId)
-            m_lastEndedId = m_ends.front().id;
-        m_ends.pop_front();
+    while (m_endsHead < m_ends.size() && m_ends[m_endsHead].position <= m_sent) {
+        if (m_ends[m_endsHead].id != NoId)
+            m_lastEndedId = m_ends[m_endsHead].id;
+        ++m_endsHead;
         ++ended;
+    }
+    if (m_endsHead == m_ends.size()) {
+        m_ends.clear(); // keeps the capacity: the next messages need no allocation
+        m_endsHead = 0;
+    } else if (m_endsHead >= EndsCompactAt && m_endsHead * 2 >= m_ends.size()) {
+        // The passed ends are at least half: moving the rest costs no more
+        // than pushing them did.
+        m_ends.erase(m_ends.begin(), m_ends.begin() + qsizetype(m_endsHead));
+        m_endsHead = 0;
     }
     return ended;
 }
 
 quint64 SendQueue::advance(qsizetype bytes)
 {
+    closeLane();
     m_bytes -= bytes;
     const quint64 completed = consume(bytes);
     while (!m_pieces.empty() && (bytes > 0 || m_pieces.front().remaining() == 0)) {
@@ -216,18 +242,21 @@ quint64 SendQueue::advance(qsizetype bytes)
             && piece.bytes.isDetached())
             m_spareStaging = std::move(piece.bytes);
         m_pieces.pop_front();
+        --m_pieceCount;
     }
     return completed;
 }
 
 qint64 SendQueue::dropFrontDatagram()
 {
+    closeLane();
     // A datagram may be a header piece and a payload piece: drop through the
     // piece that ends it.
     qint64 dropped = 0;
     while (!m_pieces.empty()) {
         const Piece piece = std::move(m_pieces.front());
         m_pieces.pop_front();
+        --m_pieceCount;
         dropped += piece.remaining();
         if (piece.messagesEnding > 0)
             break;
@@ -239,6 +268,7 @@ qint64 SendQueue::dropFrontDatagram()
 
 void SendQueue::makeFrontDatagramCopied()
 {
+    closeLane();
     for (Piece &piece : m_pieces) {
         piece.eligible = false;
         if (piece.messagesEnding > 0)
@@ -248,11 +278,15 @@ void SendQueue::makeFrontDatagramCopied()
 
 SendQueue::Dropped SendQueue::clear()
 {
-    const Dropped dropped{quint64(m_ends.size()), m_bytes, m_ends.empty() ? 0 : m_lastQueuedId};
+    closeLane();
+    const quint64 messages = messageCount();
+    const Dropped dropped{messages, m_bytes, messages == 0 ? 0 : m_lastQueuedId};
     m_pieces.clear();
-    if (!m_ends.empty())
+    m_pieceCount = 0;
+    if (messages > 0)
         m_lastEndedId = m_lastQueuedId;
-    m_ends.clear();
+    m_ends = {}; // the connection's queue is over: give its memory back
+    m_endsHead = 0;
     m_sent += quint64(m_bytes);
     m_bytes = 0;
     m_frontStartsMidMessage = false;

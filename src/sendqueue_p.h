@@ -13,6 +13,7 @@
 #include <cstring>
 #include <deque>
 #include <utility>
+#include <vector>
 
 struct iovec;
 
@@ -95,15 +96,19 @@ public:
     };
 
     /*! In datagram mode every piece is one whole datagram, never merged. */
-    void setDatagram(bool datagram) { m_datagram = datagram; }
+    void setDatagram(bool datagram)
+    {
+        closeLane();
+        m_datagram = datagram;
+    }
     bool isDatagram() const { return m_datagram; }
 
     bool isEmpty() const { return m_pieces.empty(); }
     qint64 bytes() const { return m_bytes; }
-    int pieceCount() const { return int(m_pieces.size()); }
+    int pieceCount() const { return m_pieceCount; }
     const Piece &front() const { return m_pieces.front(); }
     /*! Messages queued whose last byte the kernel has not taken yet. */
-    quint64 messageCount() const { return quint64(m_ends.size()); }
+    quint64 messageCount() const { return quint64(m_ends.size() - m_endsHead); }
 
     /*! Send ids: every message or raw chunk appended ends with the send id
         given (NoId for a piece that does not end one); answers to pings
@@ -122,7 +127,11 @@ public:
     /*! Queues \a length bytes at \a begin, inside the buffer \a hold keeps. */
     void appendBuffer(const BufferHold &hold, const char *begin, qsizetype length, bool eligible, quint64 endsId);
     /*! Ends send \a id at the tail without bytes (an empty raw chunk). */
-    void appendMarker(quint64 id) { endMessage(id); }
+    void appendMarker(quint64 id)
+    {
+        closeLane();
+        endMessage(id);
+    }
     /*! Copies \a size bytes into the staging buffer at the back. */
     void appendCopy(const char *data, qsizetype size, quint64 endsId);
     /*!
@@ -133,13 +142,18 @@ public:
     */
     void appendWithDescriptor(const char *bytes, qsizetype size, OwnedFd descriptor, quint64 endsId);
     /*! The kernel took the front piece's descriptor (with its first byte). */
-    void descriptorSent() { m_pieces.front().descriptor.reset(); }
+    void descriptorSent()
+    {
+        closeLane();
+        m_pieces.front().descriptor.reset();
+    }
     /*! Copies a whole small message (header and payload) into staging, or,
         in datagram mode, into a piece of its own. */
     Q_ALWAYS_INLINE void appendMessageCopy(const char *header, qsizetype headerSize, QByteArrayView payload, quint64 id)
     {
         // Inline for the common case, a small message behind others in a
         // staging array with room: two copies and an end.
+        closeLane();
         const qsizetype size = headerSize + payload.size();
         if (Q_LIKELY(!m_datagram && payload.size() <= StageLimit && !m_pieces.empty() && m_pieces.back().staging
                      && m_pieces.back().length + size <= m_pieces.back().bytes.size())) {
@@ -172,11 +186,36 @@ public:
     qint64 dropFrontDatagram();
     /*! The front piece continues a message whose start already left (a lone
         message the kernel took only in part): no priority answer goes before it. */
-    void continueMessage() { m_frontStartsMidMessage = true; }
+    void continueMessage()
+    {
+        closeLane();
+        m_frontStartsMidMessage = true;
+    }
     /*! The front datagram may no longer go zero-copy (the kernel refused its size). */
     void makeFrontDatagramCopied();
     /*! Drops everything. */
     Dropped clear();
+
+    /*!
+        The lane: up to \a room more bytes of whole blight messages may go
+        into the staging array at the back by appendThroughLane(), with no
+        other check, until anything else changes the queue. The socket opens
+        it when nothing but the staging array's room and \a room limits the
+        next messages of its turn. No lane when the back is no staging array.
+    */
+    void openLane(qsizetype room);
+    void closeLane() { m_laneRoom = 0; }
+    /*! Appends a blight message (12-byte header) through the lane; false,
+        with nothing appended, if the lane is closed or too narrow for it. */
+    Q_ALWAYS_INLINE bool appendThroughLane(const char *header, QByteArrayView payload, quint64 id)
+    {
+        const qsizetype size = BlightHeaderSize + payload.size();
+        if (size > m_laneRoom || payload.size() > StageLimit)
+            return false;
+        m_laneRoom -= size;
+        copyIntoStaging(m_pieces.back(), header, BlightHeaderSize, payload, id);
+        return true;
+    }
 
 private:
     Piece &stagingBack(qsizetype room);
@@ -200,7 +239,7 @@ private:
         endMessage(id);
     }
     void push(Piece piece, quint64 endsId);
-    void endMessage(quint64 id)
+    Q_ALWAYS_INLINE void endMessage(quint64 id)
     {
         // A piece ends at most one message unless it is staging, where each end
         // is recorded as it is appended; either way the end is the current tail.
@@ -210,6 +249,7 @@ private:
     }
     quint64 consume(qsizetype bytes);
 
+    static constexpr size_t EndsCompactAt = 4096;
     struct End
     {
         quint64 position; //!< stream position of the message's end
@@ -217,13 +257,17 @@ private:
     };
 
     std::deque<Piece> m_pieces;
+    int m_pieceCount = 0;      // m_pieces.size(), which a deque computes: asked at every send
     QByteArray m_spareStaging; // a sent staging buffer kept for reuse
     qint64 m_bytes = 0;
+    qsizetype m_laneRoom = 0; // see openLane()
     // Stream positions (bytes since the queue began) where queued messages
     // end, in order; m_sent is the position of the front. A staging piece
     // holds many messages, so completion is counted per message end, not
-    // per piece.
-    std::deque<End> m_ends;
+    // per piece. A vector whose front moves (m_endsHead), because a push at
+    // the back is paid by every message and a vector's is the cheapest.
+    std::vector<End> m_ends;
+    size_t m_endsHead = 0;
     quint64 m_sent = 0;
     quint64 m_lastEndedId = 0;
     quint64 m_lastQueuedId = 0;

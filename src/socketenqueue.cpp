@@ -74,7 +74,22 @@ quint64 BlightSocketPrivate::enqueueMessageCopy(const Header &header, QByteArray
     queue.appendMessageCopy(headerBytes, HeaderSize, payload, id);
     countCopy(payload.size());
     afterEnqueue(false);
+    openLane();
     return id;
+}
+
+void BlightSocketPrivate::openLane()
+{
+    // Only while nothing but bytes could stop the next message of the turn:
+    // below the queue limit, below the flush threshold (the iovec count does
+    // not grow inside a staging array).
+    if (gone() || state != BlightSocket::State::Connected || closing || queue.isEmpty() || datagram)
+        return;
+    const qint64 room = qMin(coalescing.flushThreshold() - 1, sendQueueLimit) - queue.bytes();
+    if (room <= 0)
+        return;
+    coalescing.noteQueued(TurnClock::current());
+    queue.openLane(qsizetype(room));
 }
 
 quint64 BlightSocketPrivate::enqueueMessage(const Header &header, const QByteArray &payload)
@@ -106,6 +121,8 @@ quint64 BlightSocketPrivate::enqueueMessage(const Header &header, const QByteArr
         countCopy(payload.size());
     }
     afterEnqueue(immediate);
+    if (!immediate && !eligible)
+        openLane(); // staged or after its own array: openLane() sees which
     return id;
 }
 
@@ -184,14 +201,6 @@ quint64 BlightSocketPrivate::enqueueRaw(const QByteArray &data)
         queue.appendShared(data, 0, eligible, id);
     afterEnqueue(immediate);
     return id;
-}
-
-void BlightSocketPrivate::countCopy(qsizetype payloadBytes)
-{
-    if (payloadBytes > 0) {
-        ++stats.userSpaceCopies;
-        stats.userSpaceCopyBytes += quint64(payloadBytes);
-    }
 }
 
 void BlightSocketPrivate::afterEnqueue(bool immediate)

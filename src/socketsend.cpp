@@ -167,6 +167,7 @@ void BlightSocketPrivate::answerPing(quint32 ackid)
 
 bool BlightSocketPrivate::flushQueue()
 {
+    queue.closeLane(); // reopened by the next message the full path queues
     if (fd < 0 || tornDown || (state != BlightSocket::State::Connected && !closing))
         return !gone();
     const bool hadQueue = !queue.isEmpty();

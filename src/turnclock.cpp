@@ -10,16 +10,11 @@
 
 namespace Blight::TurnClock {
 
+constinit thread_local Detail::Hot Detail::hot;
+
 namespace {
 
-// What every send reads: trivially initialised, so that reading it needs no
-// thread-local init guard, only the thread's block.
-struct Hot
-{
-    quint64 turn = 1;
-    bool hooked = false; // cleared when the thread's dispatcher goes
-};
-constinit thread_local Hot hot;
+using Detail::hot;
 
 struct Clock
 {
@@ -79,10 +74,9 @@ bool hook()
 
 } // namespace
 
-quint64 current()
+quint64 Detail::hookAndRead()
 {
-    if (Q_UNLIKELY(!hot.hooked))
-        hook();
+    hook();
     return hot.turn;
 }
 

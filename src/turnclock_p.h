@@ -25,8 +25,27 @@ protected:
 */
 namespace TurnClock {
 
+namespace Detail {
+// What every send reads: trivially initialised, so that reading it needs no
+// thread-local init guard. Initial-exec: an offset from the thread pointer,
+// not a __tls_get_addr() call per read; 16 bytes of the static TLS surplus
+// that glibc keeps for libraries loaded later (the plugin's case).
+struct Hot
+{
+    quint64 turn = 1;
+    bool hooked = false; // cleared when the thread's dispatcher goes
+};
+extern constinit thread_local Hot hot __attribute__((tls_model("initial-exec")));
+quint64 hookAndRead();
+} // namespace Detail
+
 /*! The current turn of this thread (never 0). */
-quint64 current();
+inline quint64 current()
+{
+    if (Q_LIKELY(Detail::hot.hooked))
+        return Detail::hot.turn;
+    return Detail::hookAndRead();
+}
 /*! Runs \a listener at the end of this thread's turn. Returns false when the
     thread has no event dispatcher yet (then nothing was scheduled). */
 bool schedule(TurnListener *listener);

@@ -37,6 +37,8 @@ private Q_SLOTS:
     void requestReply();
     void requestTimesOut();
     void backPressureWhenPeerStopsReading();
+    void turnOfSendsKeepsLimits_data();
+    void turnOfSendsKeepsLimits();
     void peerClosesMidMessage_data();
     void peerClosesMidMessage();
     void peerClosesCleanly();
@@ -287,6 +289,79 @@ void tst_BlightSocket::backPressureWhenPeerStopsReading()
     QCOMPARE(canSend.at(1).at(0).toBool(), true);
     QCOMPARE(socket->queuedBytes(), 0);
     QCOMPARE(socket->messagesSent(), quint64(accepted));
+    ::close(peer);
+}
+
+void tst_BlightSocket::turnOfSendsKeepsLimits_data()
+{
+    // Many small messages in one turn: all but the first join the queued
+    // ones (the lane), which must refuse and flush exactly where a message
+    // through the full path would.
+    QTest::addColumn<qint64>("queueLimit");
+    QTest::addColumn<qint64>("flushThreshold");
+    QTest::addColumn<int>("accepted");
+    constexpr qint64 Message = HeaderSize + qint64(sizeof(RepaintPayload));
+    // The first leaves in the call; 20 more fit in 1000 bytes.
+    QTest::addRow("queue limit") << qint64(1000) << qint64(64 * 1024) << 1 + int(1000 / Message);
+    QTest::addRow("queue limit, one message exactly") << Message << qint64(64 * 1024) << 2;
+    QTest::addRow("flush threshold") << qint64(64 * 1024 * 1024) << qint64(1000) << 300;
+    QTest::addRow("flush threshold below a message") << qint64(64 * 1024 * 1024) << qint64(10) << 300;
+}
+
+void tst_BlightSocket::turnOfSendsKeepsLimits()
+{
+    QFETCH(qint64, queueLimit);
+    QFETCH(qint64, flushThreshold);
+    QFETCH(int, accepted);
+    constexpr qint64 Message = HeaderSize + qint64(sizeof(RepaintPayload));
+
+    auto [socket, peer] = TestUtil::makeRawPeer();
+    QVERIFY(socket);
+    socket->setSendQueueLimit(queueLimit);
+    socket->setFlushThreshold(flushThreshold);
+    quint64 firstId = 0;
+    int sent = 0;
+    for (; sent < 300; ++sent) {
+        const qint64 before = socket->queuedBytes();
+        RepaintPayload repaint;
+        repaint.marker = quint32(sent);
+        const quint64 id = socket->sendPayload(MessageType::Repaint, quint32(sent), repaint);
+        if (id == 0) {
+            QCOMPARE(socket->lastSendError(), BlightSocket::Error::QueueFull);
+            QVERIFY(before > 0 && before + Message > queueLimit);
+            break;
+        }
+        QVERIFY2(before == 0 || before + Message <= queueLimit, "accepted past the queue limit");
+        QVERIFY2(socket->queuedBytes() < qMax(flushThreshold, Message), "not flushed at the threshold");
+        if (sent == 0)
+            firstId = id;
+        QCOMPARE(id, firstId + quint64(sent));
+    }
+    QCOMPARE(sent, accepted);
+
+    // Every accepted message arrives, whole and in order.
+    QByteArray expected;
+    for (int i = 0; i < sent; ++i) {
+        RepaintPayload repaint;
+        repaint.marker = quint32(i);
+        expected += TestUtil::headerBytes(qint32(MessageType::Repaint), quint32(i), quint32(sizeof(repaint)));
+        expected += QByteArray(reinterpret_cast<const char *>(&repaint), qsizetype(sizeof(repaint)));
+    }
+    QByteArray got;
+    QByteArray sink(64 * 1024, Qt::Uninitialized);
+    QVERIFY(QTest::qWaitFor(
+        [&] {
+            for (;;) {
+                const ssize_t n = ::recv(peer, sink.data(), size_t(sink.size()), MSG_DONTWAIT);
+                if (n <= 0)
+                    break;
+                got.append(sink.constData(), qsizetype(n));
+            }
+            return got.size() >= expected.size();
+        },
+        5000));
+    QCOMPARE(got, expected);
+    QCOMPARE(socket->messagesSent(), quint64(sent));
     ::close(peer);
 }
 

@@ -3,6 +3,7 @@
 #include "coalescingpolicy_p.h"
 
 #include <QtCore/QList>
+#include <functional>
 #include <QtTest/QTest>
 
 using namespace Blight;
@@ -83,6 +84,8 @@ private Q_SLOTS:
     void flushThresholdIsAtLeastOne();
     void restartForgetsTurns();
     void restartForgetsStreaming();
+    void joinsQueuedTurn_data();
+    void joinsQueuedTurn();
 };
 
 void tst_CoalescingPolicy::firstOfTurnIsImmediate()
@@ -365,6 +368,52 @@ void tst_CoalescingPolicy::restartForgetsStreaming()
     QCOMPARE(policy.whenQueued(), When::EndOfTurn);
     QVERIFY(lone(policy, 2));
     QCOMPARE(policy.whenQueued(), When::EndOfTurn);
+}
+
+void tst_CoalescingPolicy::joinsQueuedTurn_data()
+{
+    // What happens after a message of turn 5 was queued (noteQueued(5)),
+    // and whether a message in turn `asked` then just joins it.
+    QTest::addColumn<std::function<void(CoalescingPolicy &)>>("after");
+    QTest::addColumn<quint64>("asked");
+    QTest::addColumn<bool>("joins");
+    using After = std::function<void(CoalescingPolicy &)>;
+    const After nothing = [](CoalescingPolicy &) {};
+    QTest::newRow("same turn") << nothing << quint64(5) << true;
+    QTest::newRow("next turn") << nothing << quint64(6) << false;
+    QTest::newRow("a read: a reply follows") << After([](CoalescingPolicy &p) { p.noteRead(); }) << quint64(5) << false;
+    QTest::newRow("restart (another thread's clock)")
+        << After([](CoalescingPolicy &p) { p.restart(); }) << quint64(5) << false;
+    // A message counted but not (yet) queued: the socket did not say so.
+    QTest::newRow("counted, not noted") << After([](CoalescingPolicy &p) { p.sendsImmediately(5, false, true, now); })
+                                        << quint64(5) << false;
+    QTest::newRow("counted and noted") << After([](CoalescingPolicy &p) {
+        p.sendsImmediately(5, false, true, now);
+        p.noteQueued(5);
+    }) << quint64(5) << true;
+}
+
+void tst_CoalescingPolicy::joinsQueuedTurn()
+{
+    QFETCH(std::function<void(CoalescingPolicy &)>, after);
+    QFETCH(quint64, asked);
+    QFETCH(bool, joins);
+
+    CoalescingPolicy policy;
+    QVERIFY(!policy.joinsQueuedTurn(5)); // nothing queued yet
+    QVERIFY(lone(policy, 5));            // the first leaves in the call
+    QVERIFY(!policy.joinsQueuedTurn(5)); // it was not queued
+    QVERIFY(!lone(policy, 5));
+    policy.noteQueued(5);
+    after(policy);
+    QCOMPARE(policy.joinsQueuedTurn(asked), joins);
+    if (joins) {
+        // Skipping the policy changes nothing it decides later: a joined
+        // message would have been queued, and the turn's messages still
+        // wait for the end of the turn.
+        QVERIFY(!policy.sendsImmediately(asked, false, true, now));
+        QCOMPARE(policy.whenQueued(), When::EndOfTurn);
+    }
 }
 
 QTEST_APPLESS_MAIN(tst_CoalescingPolicy)

@@ -127,6 +127,14 @@ private Q_SLOTS:
     void clearReturnsDropped();
     void clearAfterPartlySentStaging();
     void clearForgetsMidMessage();
+    void laneClosedUntilOpened();
+    void laneTakesMessagesInOrder();
+    void laneRoom_data();
+    void laneRoom();
+    void laneRefusesLargePayload();
+    void laneNeedsStagingAtBack();
+    void laneClosedByChange_data();
+    void laneClosedByChange();
     void randomStream_data();
     void randomStream();
     void randomDatagrams_data();
