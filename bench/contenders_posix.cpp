@@ -96,7 +96,7 @@ Sample runOxideSmall(const RunRequest &request)
         return s;
     }
     setNonBlocking(pair.sender, true);
-    MessageReceiver receiver(pair.receiver, request.count, request.warmup);
+    MessageReceiver receiver(pair.receiver, request.count);
     Meter meter;
     quint64 calls = 0;
     QString error;
@@ -128,7 +128,7 @@ Sample runOxideRtt(const RunRequest &request)
         return s;
     }
     setNonBlocking(pair.sender, true);
-    MessageReceiver peer(pair.receiver, request.count, request.warmup, true);
+    MessageReceiver peer(pair.receiver, request.count, true);
     std::vector<double> latencies;
     latencies.reserve(request.count);
     Meter meter;

@@ -48,7 +48,7 @@ Sample runQLocalSocketSmall(int burst, const RunRequest &request)
         s.error = pair.error;
         return s;
     }
-    MessageReceiver receiver(pair.receiver, request.count, request.warmup);
+    MessageReceiver receiver(pair.receiver, request.count);
     QLocalSocket socket;
     if (!socket.setSocketDescriptor(pair.sender, QLocalSocket::ConnectedState, QIODevice::ReadWrite)) {
         s.error = u"QLocalSocket::setSocketDescriptor: "_s + socket.errorString();
@@ -98,7 +98,7 @@ Sample runQLocalSocketRtt(const RunRequest &request)
         s.error = pair.error;
         return s;
     }
-    MessageReceiver peer(pair.receiver, request.count, request.warmup, true);
+    MessageReceiver peer(pair.receiver, request.count, true);
     QLocalSocket socket;
     if (!socket.setSocketDescriptor(pair.sender, QLocalSocket::ConnectedState, QIODevice::ReadWrite)) {
         s.error = u"QLocalSocket::setSocketDescriptor: "_s + socket.errorString();

@@ -136,7 +136,7 @@ Sample runTransportSmall(int burst, Releases releases, const RunRequest &request
         s.error = pair.error;
         return s;
     }
-    MessageReceiver receiver(pair.receiver, request.count, request.warmup);
+    MessageReceiver receiver(pair.receiver, request.count);
     BlightSocket socket;
     if (!socket.setSocketDescriptor(pair.sender)) {
         s.error = u"BlightSocket::setSocketDescriptor: "_s + socket.errorString();
@@ -229,7 +229,7 @@ Sample runTransportRtt(const RunRequest &request)
         s.error = pair.error;
         return s;
     }
-    MessageReceiver peer(pair.receiver, request.count, request.warmup, true);
+    MessageReceiver peer(pair.receiver, request.count, true);
     BlightSocket socket;
     if (!socket.setSocketDescriptor(pair.sender)) {
         s.error = u"BlightSocket::setSocketDescriptor: "_s + socket.errorString();

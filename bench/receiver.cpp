@@ -61,10 +61,9 @@ bool ReceiverThread::fail(const QString &error)
     return false;
 }
 
-MessageReceiver::MessageReceiver(int fd, quint64 expected, bool fullCheck, bool answer)
+MessageReceiver::MessageReceiver(int fd, quint64 expected, bool answer)
     : ReceiverThread(fd)
     , m_expected(expected)
-    , m_fullCheck(fullCheck)
     , m_answer(answer)
 {
 }
@@ -110,14 +109,9 @@ void MessageReceiver::receive()
                          .arg(ackidFor(seq)));
                 return;
             }
-            if (m_fullCheck) {
-                writeRepaintMessage(seq, expected);
-                if (std::memcmp(expected, buf + pos, RepaintMessageSize) != 0) {
-                    fail(u"receiver: message %1: bytes differ from what was sent"_s.arg(seq));
-                    return;
-                }
-            } else if (repaintChecksum(buf + pos + 12) != expectedRepaintChecksum(seq)) {
-                fail(u"receiver: message %1: payload checksum mismatch"_s.arg(seq));
+            writeRepaintMessage(seq, expected);
+            if (std::memcmp(expected, buf + pos, RepaintMessageSize) != 0) {
+                fail(u"receiver: message %1: bytes differ from what was sent"_s.arg(seq));
                 return;
             }
             if (m_answer) {

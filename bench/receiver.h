@@ -61,22 +61,22 @@ private:
 };
 
 /*!
-    Reads Repaint messages (12-byte header + 36 bytes) in chunks of 256 KiB.
-    In the timed part each message's header, ackid and payload checksum are
-    checked; with fullCheck every byte is compared with what was sent. With
-    answer, each message is answered at once with an Ack carrying its ackid.
+    Reads Repaint messages (12-byte header + 36 bytes) in chunks of 256 KiB
+    and compares every byte of each with what was sent (rebuilding the
+    expected message costs less than a checksum of the received one and of
+    the expected one did). With answer, each message is answered at once
+    with an Ack carrying its ackid.
 */
 class MessageReceiver : public ReceiverThread
 {
 public:
-    MessageReceiver(int fd, quint64 expected, bool fullCheck, bool answer = false);
+    MessageReceiver(int fd, quint64 expected, bool answer = false);
 
 protected:
     void receive() override;
 
 private:
     quint64 m_expected;
-    bool m_fullCheck;
     bool m_answer;
 };
 

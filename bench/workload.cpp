@@ -44,27 +44,6 @@ void writeRepaintMessage(quint64 seq, char *out)
     std::memset(out + sizeof header + offsetof(Blight::RepaintPayload, identifier) + 2, 0, 2);
 }
 
-quint64 repaintChecksum(const char *payload)
-{
-    // Fletcher-like over the nine 32-bit words: cheap, and sensitive to order.
-    quint64 a = 0;
-    quint64 b = 0;
-    for (int i = 0; i < 9; ++i) {
-        quint32 word;
-        std::memcpy(&word, payload + 4 * i, 4);
-        a += word;
-        b += a;
-    }
-    return (b << 32) ^ a;
-}
-
-quint64 expectedRepaintChecksum(quint64 seq)
-{
-    char message[RepaintMessageSize];
-    writeRepaintMessage(seq, message);
-    return repaintChecksum(message + 12);
-}
-
 quint64 positionalChecksum(const char *data, size_t size, size_t position, quint64 sum)
 {
     const auto *p = reinterpret_cast<const unsigned char *>(data);

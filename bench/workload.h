@@ -30,9 +30,6 @@ inline quint32 ackidFor(quint64 seq)
 }
 /*! Header and payload of message \a seq as they go on the wire, 48 bytes. */
 void writeRepaintMessage(quint64 seq, char *out);
-/*! A cheap checksum of a 36-byte Repaint payload. */
-quint64 repaintChecksum(const char *payload);
-quint64 expectedRepaintChecksum(quint64 seq);
 
 /*! A 64-bit sum of little-endian words, by position in the frame, so that a
     frame can be summed in pieces of any size. */
