@@ -457,15 +457,26 @@ quint64 BlightSocket::sendMessage(MessageType type, quint32 ackid, const QByteAr
     return d->enqueueMessage(makeHeader(type, ackid, quint32(payload.size())), payload);
 }
 
+namespace {
+
+// Out of line, so that the lane's path in sendMessageCopy() stays a leaf
+// that saves no registers.
+Q_NEVER_INLINE quint64 sendCopyFullPath(BlightSocketPrivate *d, MessageType type, quint32 ackid, QByteArrayView payload)
+{
+    Busy busy(d);
+    if (!d->acceptsMessage(type, payload.size()))
+        return 0;
+    return d->enqueueMessageCopy(makeHeader(type, ackid, quint32(payload.size())), payload);
+}
+
+} // namespace
+
 quint64 BlightSocket::sendMessageCopy(MessageType type, quint32 ackid, QByteArrayView payload)
 {
     Q_D(BlightSocket);
     if (const quint64 id = d->queueBehindTurn(type, ackid, payload))
         return id; // behind the turn's other messages: nothing else to decide
-    Busy busy(d);
-    if (!d->acceptsMessage(type, payload.size()))
-        return 0;
-    return d->enqueueMessageCopy(makeHeader(type, ackid, quint32(payload.size())), payload);
+    return sendCopyFullPath(d, type, ackid, payload);
 }
 
 quint64 BlightSocket::sendBuffer(MessageType type, quint32 ackid, const BlightBuffer &buffer)

@@ -64,8 +64,14 @@ void SendQueue::openLane(qsizetype room)
     m_laneRoom = 0;
     if (m_datagram || m_pieces.empty() || !m_pieces.back().staging || room <= 0)
         return;
-    const Piece &back = m_pieces.back();
+    Piece &back = m_pieces.back();
     m_laneRoom = qMin(room, back.bytes.size() - back.length);
+    m_laneOut = back.bytes.data() + back.length; // detached here, once, not per message
+    // Each message through the lane takes at least a header of the room: the
+    // end table grows now, so that the lane never has to.
+    const size_t ends = m_ends.size() + size_t(m_laneRoom / BlightHeaderSize) + 1;
+    if (ends > m_ends.capacity())
+        m_ends.reserve(std::max(ends, 2 * m_ends.capacity()));
 }
 
 quint64 SendQueue::idAt(qsizetype offset) const

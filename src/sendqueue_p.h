@@ -205,15 +205,27 @@ public:
     */
     void openLane(qsizetype room);
     void closeLane() { m_laneRoom = 0; }
+    /*! Payloads up to this go through the lane: a few moves, no call. */
+    static constexpr qsizetype LaneLimit = 64;
     /*! Appends a blight message (12-byte header) through the lane; false,
-        with nothing appended, if the lane is closed or too narrow for it. */
+        with nothing appended, if the lane is closed or too narrow for it or
+        its payload is over LaneLimit. Makes no call, so the socket's path
+        through it saves no registers (openLane() made room for the ends). */
     Q_ALWAYS_INLINE bool appendThroughLane(const char *header, QByteArrayView payload, quint64 id)
     {
         const qsizetype size = BlightHeaderSize + payload.size();
-        if (size > m_laneRoom || payload.size() > StageLimit)
+        if (size > m_laneRoom || payload.size() > LaneLimit || m_ends.size() == m_ends.capacity())
             return false;
         m_laneRoom -= size;
-        copyIntoStaging(m_pieces.back(), header, BlightHeaderSize, payload, id);
+        m_bytes += size;
+        endMessage(id); // before the copies, which may alias anything: the capacity check still holds
+        char *out = std::exchange(m_laneOut, m_laneOut + size);
+        std::memcpy(out, header, BlightHeaderSize);
+        copyPayload(out + BlightHeaderSize, payload.data(), payload.size());
+        Piece &piece = m_pieces.back();
+        piece.length += size;
+        piece.messagesEnding += 1;
+        piece.boundaryAtEnd = true;
         return true;
     }
 
@@ -229,14 +241,40 @@ private:
             std::memcpy(out, header, BlightHeaderSize); // a few moves, not a call
         else
             std::memcpy(out, header, size_t(headerSize));
-        if (!payload.isEmpty())
-            std::memcpy(out + headerSize, payload.data(), size_t(payload.size()));
+        copyPayload(out + headerSize, payload.data(), payload.size());
         const qsizetype size = headerSize + payload.size();
         piece.length += size;
         piece.messagesEnding += 1;
         piece.boundaryAtEnd = true;
         m_bytes += size;
         endMessage(id);
+    }
+    /*! memcpy() without the call up to LaneLimit bytes (most payloads):
+        two fixed-size moves that overlap in the middle. */
+    static Q_ALWAYS_INLINE void copyPayload(char *out, const char *in, qsizetype n)
+    {
+        static_assert(LaneLimit == 64, "the moves below cover up to 64 bytes");
+        if (n <= 0)
+            return;
+        if (n > LaneLimit) {
+            std::memcpy(out, in, size_t(n));
+        } else if (n >= 32) {
+            std::memcpy(out, in, 32);
+            std::memcpy(out + n - 32, in + n - 32, 32);
+        } else if (n >= 16) {
+            std::memcpy(out, in, 16);
+            std::memcpy(out + n - 16, in + n - 16, 16);
+        } else if (n >= 8) {
+            std::memcpy(out, in, 8);
+            std::memcpy(out + n - 8, in + n - 8, 8);
+        } else if (n >= 4) {
+            std::memcpy(out, in, 4);
+            std::memcpy(out + n - 4, in + n - 4, 4);
+        } else {
+            out[0] = in[0];
+            out[n / 2] = in[n / 2];
+            out[n - 1] = in[n - 1];
+        }
     }
     void push(Piece piece, quint64 endsId);
     Q_ALWAYS_INLINE void endMessage(quint64 id)
@@ -260,7 +298,8 @@ private:
     int m_pieceCount = 0;      // m_pieces.size(), which a deque computes: asked at every send
     QByteArray m_spareStaging; // a sent staging buffer kept for reuse
     qint64 m_bytes = 0;
-    qsizetype m_laneRoom = 0; // see openLane()
+    qsizetype m_laneRoom = 0;  // see openLane()
+    char *m_laneOut = nullptr; // where the lane's next message goes
     // Stream positions (bytes since the queue began) where queued messages
     // end, in order; m_sent is the position of the front. A staging piece
     // holds many messages, so completion is counted per message end, not

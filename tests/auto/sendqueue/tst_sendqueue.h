@@ -132,6 +132,8 @@ private Q_SLOTS:
     void laneRoom_data();
     void laneRoom();
     void laneRefusesLargePayload();
+    void laneCopiesEverySize_data();
+    void laneCopiesEverySize();
     void laneNeedsStagingAtBack();
     void laneClosedByChange_data();
     void laneClosedByChange();

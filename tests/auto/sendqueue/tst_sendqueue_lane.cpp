@@ -100,15 +100,42 @@ void tst_SendQueue::laneRoom()
 
 void tst_SendQueue::laneRefusesLargePayload()
 {
-    // A payload the full path would give an array of its own never goes
-    // into staging through the lane, however wide it is.
+    // Over LaneLimit a payload takes the full path, however wide the lane:
+    // the lane copies without a call.
     SendQueue queue;
     QByteArray expected;
     startStaging(queue, 36, &expected);
     queue.openLane(1024 * 1024);
-    QVERIFY(!throughLane(queue, 2, SendQueue::StageLimit + 1, &expected));
-    QVERIFY(throughLane(queue, 2, SendQueue::StageLimit, &expected));
+    QVERIFY(!throughLane(queue, 2, SendQueue::LaneLimit + 1, &expected));
+    QVERIFY(!throughLane(queue, 2, SendQueue::StageLimit, &expected));
+    QVERIFY(throughLane(queue, 2, SendQueue::LaneLimit, &expected));
     QCOMPARE(drain(queue).bytes, expected);
+}
+
+void tst_SendQueue::laneCopiesEverySize_data()
+{
+    // Each class of the lane's copy (none, bytes, 4, 8, 16, 32 bytes twice)
+    // at its edges: a byte too many or too few shows in the stream.
+    QTest::addColumn<qsizetype>("payloadSize");
+    for (const qsizetype size : {0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 36, 47, 63, 64})
+        QTest::addRow("%lld bytes", qlonglong(size)) << size;
+}
+
+void tst_SendQueue::laneCopiesEverySize()
+{
+    QFETCH(qsizetype, payloadSize);
+    SendQueue queue;
+    QByteArray expected;
+    startStaging(queue, 36, &expected);
+    queue.openLane(1024 * 1024);
+    // Three in a row: each copy starts where the one before ended.
+    for (int id = 2; id <= 4; ++id)
+        QVERIFY(throughLane(queue, id, payloadSize, &expected));
+    QCOMPARE(queue.bytes(), qint64(expected.size()));
+    QCOMPARE(queue.lastQueuedId(), quint64(4));
+    const Drained drained = drain(queue);
+    QCOMPARE(drained.bytes, expected);
+    QCOMPARE(drained.messages, quint64(4));
 }
 
 void tst_SendQueue::laneNeedsStagingAtBack()
