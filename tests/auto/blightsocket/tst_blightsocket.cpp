@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // BlightSocket over socket pairs and TCP: sending, coalescing, reassembly,
 // ping/ack, back-pressure, hang-ups, malformed input and refused descriptors.
+#include "lifecycleutil.h"
 #include "testutil.h"
 
 #include <BlightTransport/blightserver.h>
@@ -272,15 +273,10 @@ void tst_BlightSocket::backPressureWhenPeerStopsReading()
     // The peer reads again: the queue drains and the caller is told.
     qint64 drained = 0;
     const qint64 expected = qint64(accepted) * (payload.size() + HeaderSize);
-    QByteArray sink(256 * 1024, Qt::Uninitialized);
     QVERIFY(QTest::qWaitFor(
         [&] {
-            for (;;) {
-                const ssize_t n = ::recv(peer, sink.data(), size_t(sink.size()), MSG_DONTWAIT);
-                if (n <= 0)
-                    break;
-                drained += n;
-            }
+            bool eof = false;
+            drained += TestUtil::readAvailable(peer, &eof).size();
             return drained == expected;
         },
         10000));
@@ -348,15 +344,10 @@ void tst_BlightSocket::turnOfSendsKeepsLimits()
         expected += QByteArray(reinterpret_cast<const char *>(&repaint), qsizetype(sizeof(repaint)));
     }
     QByteArray got;
-    QByteArray sink(64 * 1024, Qt::Uninitialized);
     QVERIFY(QTest::qWaitFor(
         [&] {
-            for (;;) {
-                const ssize_t n = ::recv(peer, sink.data(), size_t(sink.size()), MSG_DONTWAIT);
-                if (n <= 0)
-                    break;
-                got.append(sink.constData(), qsizetype(n));
-            }
+            bool eof = false;
+            got += TestUtil::readAvailable(peer, &eof);
             return got.size() >= expected.size();
         },
         5000));
@@ -602,16 +593,11 @@ void tst_BlightSocket::rawDataIsCopiedWhenQueued()
         socket->sendMessage(MessageType::Ack, 2, QByteArray::fromRawData(userBuffer.constData(), userBuffer.size())));
     userBuffer.fill('z'); // the caller reuses its memory
     QByteArray wire;
-    QByteArray sink(256 * 1024, Qt::Uninitialized);
     const qsizetype expected = 2 * HeaderSize + filler.size() + 8192;
     QVERIFY(QTest::qWaitFor(
         [&] {
-            for (;;) {
-                const ssize_t n = ::recv(peer, sink.data(), size_t(sink.size()), MSG_DONTWAIT);
-                if (n <= 0)
-                    break;
-                wire.append(sink.constData(), n);
-            }
+            bool eof = false;
+            wire += TestUtil::readAvailable(peer, &eof);
             return wire.size() == expected;
         },
         10000));
