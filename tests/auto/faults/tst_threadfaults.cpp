@@ -50,12 +50,12 @@ void addBackendRows(const char *suffix, const std::function<void(QTestData &)> &
     }
 }
 
-// Runs \a work in \a context's thread and waits until it has run. The two
-// hand-overs go through std::binary_semaphore, which TSan sees, and not only
-// through Qt's event queue and Qt::BlockingQueuedConnection's semaphore,
-// which it does not (Qt is not instrumented): without them the worker's use
-// of what this thread wrote on its stack, and this thread's later reuse of
-// that stack, looked like races.
+// Runs \a work in \a context's thread and waits until it has run. Both
+// hand-overs go through std::binary_semaphore, which TSan sees. Qt's own
+// (the event queue, Qt::BlockingQueuedConnection's semaphore) it does not
+// see, Qt not being instrumented, so the worker's use of what this thread
+// wrote on its stack, and this thread's later reuse of that stack, looked
+// like races.
 void runInThreadOf(QObject *context, const std::function<void()> &work)
 {
     std::binary_semaphore posted{0};
