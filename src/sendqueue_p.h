@@ -209,8 +209,8 @@ public:
     static constexpr qsizetype LaneLimit = 64;
     /*! Appends a blight message (12-byte header) through the lane; false,
         with nothing appended, if the lane is closed or too narrow for it or
-        its payload is over LaneLimit. Makes no call, so the socket's path
-        through it saves no registers (openLane() made room for the ends). */
+        its payload is over LaneLimit. Makes no call (openLane() made room
+        for the ends), so the socket's path through it stays short. */
     Q_ALWAYS_INLINE bool appendThroughLane(const char *header, QByteArrayView payload, quint64 id)
     {
         const qsizetype size = BlightHeaderSize + payload.size();
