@@ -123,16 +123,16 @@ void tst_ThreadFaults::destroyedInWorkerWithBuffersPending()
     QList<QByteArray> frames;
     for (int i = 0; i < 6; ++i)
         frames.append(TestUtil::pattern(4 * 1024 * 1024, i));
-    // An atomic, so that TSan sees the hand-back (Qt's own is not instrumented).
-    std::atomic<qint64> pendingAtDestroy{-1};
+    // runInThreadOf() orders the worker's write before this thread's read.
+    qint64 pendingAtDestroy = -1;
     runInThreadOf(socket, [socket, &frames, &pendingAtDestroy] {
         for (int i = 0; i < frames.size(); ++i)
             socket->sendMessage(MessageType::Ack, quint32(i), frames.at(i));
         socket->flush();
-        pendingAtDestroy.store(socket->pendingBuffers(), std::memory_order_release);
+        pendingAtDestroy = socket->pendingBuffers();
         delete socket;
     });
-    QVERIFY2(pendingAtDestroy.load(std::memory_order_acquire) > 0, "nothing was in flight: the test proves nothing");
+    QVERIFY2(pendingAtDestroy > 0, "nothing was in flight: the test proves nothing");
     // Destroyed, but the kernel still has the pages: the frames stay shared.
     const auto shared = [&frames] {
         return int(std::count_if(frames.cbegin(), frames.cend(), [](const QByteArray &f) { return !f.isDetached(); }));
@@ -231,21 +231,21 @@ void tst_ThreadFaults::movedWithSendsInFlight()
     QTRY_COMPARE_WITH_TIMEOUT(released.load(), quint64(2 * Frames), 10000);
     QCOMPARE(wrongThread.load(), 0);
 
-    std::atomic<int> after{-1};
-    std::atomic<qint64> pendingAfter{-1};
-    std::atomic<quint64> zeroCopySends{0};
-    std::atomic<quint64> releasedBuffers{0};
+    int after = -1;
+    qint64 pendingAfter = -1;
+    quint64 zeroCopySends = 0;
+    quint64 releasedBuffers = 0;
     runInThreadOf(socket, [&, socket] {
-        after.store(int(socket->activeZeroCopyBackend()));
-        pendingAfter.store(socket->pendingBuffers());
-        zeroCopySends.store(socket->statistics().zeroCopySends);
-        releasedBuffers.store(socket->statistics().releasedBuffers);
+        after = int(socket->activeZeroCopyBackend());
+        pendingAfter = socket->pendingBuffers();
+        zeroCopySends = socket->statistics().zeroCopySends;
+        releasedBuffers = socket->statistics().releasedBuffers;
         delete socket;
     });
-    QCOMPARE(Backend(after.load()), backend);
-    QCOMPARE(pendingAfter.load(), 0);
-    QVERIFY(zeroCopySends.load() > 0);
-    QCOMPARE(releasedBuffers.load(), zeroCopySends.load());
+    QCOMPARE(Backend(after), backend);
+    QCOMPARE(pendingAfter, 0);
+    QVERIFY(zeroCopySends > 0);
+    QCOMPARE(releasedBuffers, zeroCopySends);
     for (const QByteArray &frame : std::as_const(frames))
         QVERIFY(frame.isDetached());
 }
