@@ -337,6 +337,10 @@ public:
     bool queueDrained = false;
     bool flushScheduled = false;
     bool releaseScheduled = false;
+    // In the turn clock's list (or its event posted): the two flags above
+    // share one turn end, and a slot running inside endOfTurn() may need the
+    // next one whichever flag it sets.
+    bool turnEndPending = false;
     QList<SendIdRange> releasedSends; // reused for every notification
     bool datagramRetried = false;     // the front datagram met an error once already
     QBasicTimer noBuffersTimer;

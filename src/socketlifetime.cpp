@@ -63,6 +63,7 @@ void BlightSocketPrivate::finishDetach()
     TurnClock::cancel(this);
     flushScheduled = false;
     releaseScheduled = false;
+    turnEndPending = false;
     probeTimer.stop();
     noBuffersTimer.stop();
     QCoreApplication *app = QCoreApplication::instance();
@@ -127,7 +128,8 @@ bool BlightSocketPrivate::event(QEvent *e)
         TurnClock::cancel(this);
         coalescing.restart();
         streamHeldSince = 0;
-        if (flushScheduled || releaseScheduled || !queue.isEmpty()) {
+        turnEndPending = flushScheduled || releaseScheduled || !queue.isEmpty();
+        if (turnEndPending) {
             flushScheduled = flushScheduled || !queue.isEmpty();
             QCoreApplication::postEvent(this, new QEvent(EndOfTurnEvent));
         }
@@ -168,12 +170,13 @@ void BlightSocketPrivate::scheduleFlush()
     if (flushScheduled)
         return;
     flushScheduled = true;
-    if (!releaseScheduled)
-        scheduleTurnEnd();
+    scheduleTurnEnd();
 }
 
 void BlightSocketPrivate::scheduleTurnEnd()
 {
+    if (std::exchange(turnEndPending, true))
+        return;
     if (!TurnClock::schedule(this))
         QCoreApplication::postEvent(this, new QEvent(EndOfTurnEvent)); // no dispatcher yet
 }
@@ -196,8 +199,7 @@ void BlightSocketPrivate::scheduleRelease()
         return;
     }
     releaseScheduled = true;
-    if (!flushScheduled)
-        scheduleTurnEnd();
+    scheduleTurnEnd();
 }
 
 bool BlightSocketPrivate::emitReleases()

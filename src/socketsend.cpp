@@ -389,6 +389,10 @@ bool BlightSocketPrivate::reportQueueEmpty()
 void BlightSocketPrivate::endOfTurn()
 {
     Busy busy(this);
+    // From here on a flush or a release asked for is the next turn end's.
+    // releaseScheduled stays set through the flush, whose releases are
+    // reported below in this one.
+    turnEndPending = false;
     const bool flush = std::exchange(flushScheduled, false);
     if (flush && !queue.isEmpty() && state == BlightSocket::State::Connected && !flushQueue())
         return;

@@ -71,6 +71,7 @@ private Q_SLOTS:
     void pingAnswersTakeNoId();
     void copyPathReleasesOnlyWhatTheKernelTook();
     void oneNotificationForABurst();
+    void sendsFromATurnEndSlotLeave();
     void lateReceiverHearsEverything();
     void zeroCopyReleasedAfterTheCompletion();
     void droppedByAbortAreNotDelivered();
@@ -223,6 +224,55 @@ void tst_SendIds::oneNotificationForABurst()
     QCOMPARE(released.size(), 1);
     const auto ranges = released.at(0).at(0).value<QList<SendIdRange>>();
     QCOMPARE(ranges, (QList<SendIdRange>{{1, 1000, true}}));
+}
+
+void tst_SendIds::sendsFromATurnEndSlotLeave()
+{
+    // A slot that sends from a signal of the end-of-turn flush, while a
+    // notification is due in the same turn end: what it queues must leave,
+    // and later turns must still flush and be reported.
+    TestUtil::Pair pair = TestUtil::makePair(QStringLiteral("unix"));
+    QVERIFY(pair.ok);
+    BlightSocket &socket = *pair.a;
+    ReleaseLog log;
+    log.attach(&socket);
+    socket.setSendQueueLimit(4096);
+    // One turn: the first message leaves inside the call (a notification is
+    // due), the second waits for the turn's end, and a send the queue has no
+    // room for is refused, so canSend() turns false with a small queue.
+    QCOMPARE(socket.sendMessage(MessageType::Focus, 1, {}), quint64(1));
+    QCOMPARE(socket.sendMessage(MessageType::Focus, 2, {}), quint64(2));
+    QCOMPARE(socket.queuedBytes(), qint64(HeaderSize));
+    QCOMPARE(socket.sendMessage(MessageType::Focus, 3, QByteArray(8192, 'x')), quint64(0));
+    QCOMPARE(socket.lastSendError(), BlightSocket::Error::QueueFull);
+    QVERIFY(!socket.canSend());
+    // Time, not I/O: the turn ends after an idle pause (200 µs), so what the
+    // slot sends is not a stream held for the write notifier but a lone
+    // message and one queued behind it until the next turn's end.
+    QTest::qSleep(1);
+    // The turn's end flushes the queue and says canSendChanged(true) before
+    // it reports the releases; the slot sends two: the first leaves at once,
+    // the second is queued behind it.
+    int resumed = 0;
+    QObject::connect(&socket, &BlightSocket::canSendChanged, &socket, [&](bool can) {
+        if (!can || resumed++ > 0)
+            return;
+        QCOMPARE(socket.sendMessage(MessageType::Focus, 4, {}), quint64(3));
+        QCOMPARE(socket.sendMessage(MessageType::Focus, 5, {}), quint64(4));
+    });
+    QTRY_COMPARE(pair.b->messagesReceived(), quint64(4));
+    QCOMPARE(resumed, 1);
+    QTRY_VERIFY(log.complete(4));
+    QCOMPARE(socket.queuedBytes(), qint64(0));
+    for (int turn = 0; turn < 3; ++turn) {
+        const quint64 before = socket.messagesSent();
+        QVERIFY(socket.sendMessage(MessageType::Focus, 6, {}) != 0);
+        QVERIFY(socket.sendMessage(MessageType::Focus, 7, {}) != 0);
+        QTRY_COMPARE(socket.messagesSent(), before + 2);
+    }
+    QTRY_COMPARE(pair.b->messagesReceived(), quint64(10));
+    QTRY_VERIFY(log.complete(10));
+    QVERIFY(log.twice.isEmpty());
 }
 
 void tst_SendIds::lateReceiverHearsEverything()
