@@ -27,9 +27,25 @@ struct Clock
 };
 thread_local Clock clock;
 
+void runBatch(std::vector<TurnListener *> &batch)
+{
+    // A listener destroyed by another one in this loop clears its own slot,
+    // and one run by a nested edge (below) is cleared before it runs.
+    for (TurnListener *&slot : batch) {
+        if (TurnListener *listener = std::exchange(slot, nullptr))
+            listener->endOfTurn();
+    }
+}
+
 void onTurnEdge()
 {
     ++hot.turn;
+    // An edge inside a listener, whose slot runs a nested event loop (a
+    // dialog, a blocking call with a local loop): the listeners its edge has
+    // not reached yet run here, instead of waiting for that loop to end.
+    // By index: a listener's nested edge pushes and pops batches.
+    for (size_t i = 0; i < clock.flushing.size(); ++i)
+        runBatch(*clock.flushing[i]);
     if (clock.pending.empty())
         return;
     std::vector<TurnListener *> batch;
@@ -39,11 +55,7 @@ void onTurnEdge()
     }
     batch.swap(clock.pending);
     clock.flushing.push_back(&batch);
-    // A listener destroyed by another one in this loop clears its own slot.
-    for (TurnListener *&slot : batch) {
-        if (TurnListener *listener = std::exchange(slot, nullptr))
-            listener->endOfTurn();
-    }
+    runBatch(batch);
     clock.flushing.pop_back();
     batch.clear();
     clock.spares.push_back(std::move(batch));

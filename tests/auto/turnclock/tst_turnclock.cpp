@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Tests of the turn clock: the turn moves on with the loop, a listener runs
-// once at the end of the turn, and a cancelled one not at all.
+// once at the end of the turn, a cancelled one not at all, and a nested loop
+// in a listener runs the others.
 #include "turnclock_p.h"
 
 #include <QtCore/QEventLoop>
@@ -35,6 +36,7 @@ private Q_SLOTS:
     void turnMovesOn();
     void listenerRunsOnce();
     void cancelledListenerDoesNotRun();
+    void nestedLoopRunsTheRest();
 };
 
 void tst_TurnClock::turnMovesOn()
@@ -70,6 +72,30 @@ void tst_TurnClock::cancelledListenerDoesNotRun()
     QTimer::singleShot(0, &loop, &QEventLoop::quit);
     loop.exec();
     QCOMPARE(listener.runs, 0);
+}
+
+void tst_TurnClock::nestedLoopRunsTheRest()
+{
+    // The first listener of a turn end runs a nested event loop (a slot that
+    // opens a dialog): the second must not wait for that loop to end, and
+    // runs once in all.
+    Listener first;
+    Listener second;
+    int secondRunsInNested = -1;
+    first.then = [&] {
+        QEventLoop nested;
+        QTimer::singleShot(0, &nested, &QEventLoop::quit);
+        nested.exec();
+        secondRunsInNested = second.runs;
+    };
+    QVERIFY(TurnClock::schedule(&first));
+    QVERIFY(TurnClock::schedule(&second));
+    QEventLoop loop;
+    QTimer::singleShot(0, &loop, &QEventLoop::quit);
+    loop.exec();
+    QCOMPARE(first.runs, 1);
+    QCOMPARE(secondRunsInNested, 1);
+    QCOMPARE(second.runs, 1);
 }
 
 QTEST_GUILESS_MAIN(tst_TurnClock)
