@@ -218,8 +218,16 @@ bool BlightSocketPrivate::handleSharedMemoryMessage(const Message &message)
     }
     if (!valid)
         return protocolError(why);
-    if (closing && decoded.kind != Kind::Release)
-        return true; // a graceful close waits for releases only
+    if (closing && decoded.kind != Kind::Release) {
+        // A graceful close waits for releases only. A pool the peer announced
+        // meanwhile (its first frame from it follows) is not mapped; its
+        // descriptor is closed here rather than taken for a stray one.
+        if (decoded.kind == Kind::Pool && !pendingDescriptors.empty()) {
+            ::close(pendingDescriptors.front());
+            pendingDescriptors.erase(pendingDescriptors.begin());
+        }
+        return true;
+    }
     if (decoded.kind != Kind::Frame)
         ++stats.messagesReceived; // a frame is counted when it is dispatched
     switch (decoded.kind) {

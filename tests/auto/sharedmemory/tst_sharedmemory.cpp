@@ -139,6 +139,7 @@ private Q_SLOTS:
     void framesDroppedInAnotherThread();
     void enabledAfterThePeersOffer();
     void closeWaitsForReleases();
+    void peerPoolDuringClose();
     void closePastLingerRetires();
     void plainPeerClosesWithOfferUnread();
     void wireTowardsPlainPeer_data();
@@ -587,6 +588,37 @@ void tst_SharedMemory::closeWaitsForReleases()
     QCOMPARE(pool.retiredRegions(), 0);
     QCOMPARE(pool.available(), 2);
     QVERIFY(errors.isEmpty());
+}
+
+void tst_SharedMemory::peerPoolDuringClose()
+{
+    // While a graceful close waits for its frame, the peer, which has not
+    // seen the close yet, sends its first frame from a pool of its own: the
+    // close goes on, the pool's descriptor is closed, no error.
+    const int before = TestUtil::openDescriptors();
+    {
+        Link link = makeLink(true, true);
+        FrameSink sink;
+        ReleaseLog released;
+        QVERIFY(agree(link, &sink, &released));
+        QSignalSpy errors(link.sender.get(), &BlightSocket::errorOccurred);
+        QSignalSpy disconnected(link.sender.get(), &BlightSocket::disconnected);
+        BlightBufferPool pool(2, 4096, BlightBufferPool::Backing::SharedMemory);
+        const quint64 id = link.sender->sendBuffer(MessageType::Ack, 1, pool.acquire());
+        QTRY_COMPARE(sink.frames.size(), 1);
+        link.sender->close();
+        BlightBufferPool peerPool(1, 4096, BlightBufferPool::Backing::SharedMemory);
+        QVERIFY(link.receiver->sendBuffer(MessageType::Ack, 9, peerPool.acquire()) != 0);
+        QCOMPARE(link.receiver->statistics().sharedMemoryFramesSent, quint64(1));
+        QVERIFY(!disconnected.wait(50)); // the sender's frame is still out
+        QVERIFY(errors.isEmpty());
+        QCOMPARE(link.sender->state(), BlightSocket::State::Closing);
+        sink.frames.clear();
+        QVERIFY(disconnected.wait());
+        QVERIFY(released.ids.value(id, false));
+        QVERIFY(errors.isEmpty());
+    }
+    QCOMPARE(TestUtil::openDescriptors(), before);
 }
 
 void tst_SharedMemory::closePastLingerRetires()
