@@ -5,8 +5,10 @@
 
 #include <cerrno>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 namespace Blight {
@@ -18,10 +20,15 @@ MappedRegion *MappedRegion::map(int descriptor, quint64 size, QString *why)
     MappedRegion *region = nullptr;
     const int seals = ::fcntl(descriptor, F_GET_SEALS);
     struct stat status = {};
+    struct statfs filesystem = {};
     if (seals < 0) {
         *why = QStringLiteral("the descriptor is not a memfd (%1)").arg(SocketUtil::errnoText(errno));
     } else if ((seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) {
         *why = QStringLiteral("the memfd is not sealed against shrinking and growing (seals 0x%1)").arg(seals, 0, 16);
+    } else if (::fstatfs(descriptor, &filesystem) != 0 || filesystem.f_type != TMPFS_MAGIC) {
+        // A hugetlb memfd seals too, but the peer can punch a hole in it and
+        // use up the huge pages: the reader's next fault there is a SIGBUS.
+        *why = QStringLiteral("the memfd is not in shared memory (tmpfs), a hugetlb one say");
     } else if (::fstat(descriptor, &status) != 0) {
         *why = QStringLiteral("fstat of the memfd failed (%1)").arg(SocketUtil::errnoText(errno));
     } else if (!S_ISREG(status.st_mode) || quint64(status.st_size) != size) {

@@ -13,7 +13,10 @@
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
+#include <cerrno>
+#include <cstring>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -27,6 +30,7 @@ enum class Lie {
     FileAsPool,
     UnsealedMemfd,
     ShrinkSealOnly,
+    HugetlbMemfd,
     SizeDiffers,
     OverMapLimit,
     TooManyPools,
@@ -76,6 +80,7 @@ void tst_SharedMemoryHostile::refused_data()
     QTest::newRow("a regular file as the pool") << Lie::FileAsPool << QStringLiteral("not a memfd");
     QTest::newRow("an unsealed memfd") << Lie::UnsealedMemfd << QStringLiteral("not sealed");
     QTest::newRow("sealed against shrinking only") << Lie::ShrinkSealOnly << QStringLiteral("not sealed");
+    QTest::newRow("a hugetlb memfd") << Lie::HugetlbMemfd << QStringLiteral("not in shared memory");
     QTest::newRow("a size other than announced") << Lie::SizeDiffers << QStringLiteral("the pool message said");
     QTest::newRow("more than the map limit") << Lie::OverMapLimit << QStringLiteral("more than the limit");
     QTest::newRow("more pools than the cap") << Lie::TooManyPools << QStringLiteral("more than 16 pools");
@@ -156,6 +161,20 @@ void tst_SharedMemoryHostile::refused()
         case Lie::ShrinkSealOnly:
             QVERIFY(poolOf(Peer::memfd(PoolBytes, F_SEAL_SHRINK), PoolBytes));
             break;
+        case Lie::HugetlbMemfd: {
+            constexpr qint64 HugePage = 2 * 1024 * 1024;
+            const int region = ::memfd_create("hostile", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB);
+            if (region < 0 || ::ftruncate(region, HugePage) != 0
+                || ::fcntl(region, F_ADD_SEALS, Peer::requiredSeals()) != 0) {
+                const QString error = QString::fromLocal8Bit(std::strerror(errno));
+                if (region >= 0)
+                    ::close(region);
+                ::close(peer);
+                QSKIP(qPrintable(QStringLiteral("no sealed hugetlb memfd on this kernel: ") + error));
+            }
+            QVERIFY(poolOf(region, quint64(HugePage)));
+            break;
+        }
         case Lie::SizeDiffers:
             QVERIFY(poolOf(Peer::memfd(PoolBytes, Peer::requiredSeals()), PoolBytes / 2));
             break;
