@@ -73,6 +73,9 @@ public:
         nothing. (An heir has no public object either, but goes on quietly: every
         emit checks q_ptr.) */
     bool gone() const { return q_ptr == nullptr && !heir; }
+    /*! After a slot called close(): the messages read with the one it
+        handled may hold the releases that the close waits for. */
+    bool readsForReleases() const { return !gone() && closing && !tornDown && fd >= 0; }
     /*! Called by ~BlightSocket. */
     void detach();
     /*! Emits \a notify if a property changed from \a before to \a after. */

@@ -112,7 +112,7 @@ bool BlightSocketPrivate::readStream()
                 fail(BlightSocket::Error::ProtocolError, assembler.errorString());
                 return false;
             }
-            if (!deliver(incoming))
+            if (!deliver(incoming) && !readsForReleases())
                 return false;
         }
         if (!checkStrayDescriptors())
@@ -312,7 +312,7 @@ void BlightSocketPrivate::resumeReading()
                 fail(BlightSocket::Error::ProtocolError, assembler.errorString());
                 return;
             }
-            if (!deliver(incoming) || readingPaused)
+            if ((!deliver(incoming) && !readsForReleases()) || readingPaused)
                 return;
         }
     }

@@ -140,6 +140,7 @@ private Q_SLOTS:
     void enabledAfterThePeersOffer();
     void closeWaitsForReleases();
     void peerPoolDuringClose();
+    void closeFromSlotTakesReadReleases();
     void closePastLingerRetires();
     void plainPeerClosesWithOfferUnread();
     void wireTowardsPlainPeer_data();
@@ -619,6 +620,41 @@ void tst_SharedMemory::peerPoolDuringClose()
         QVERIFY(errors.isEmpty());
     }
     QCOMPARE(TestUtil::openDescriptors(), before);
+}
+
+void tst_SharedMemory::closeFromSlotTakesReadReleases()
+{
+    // A slot closes the socket on a message that came in one read with the
+    // peer's release of the frame the close waits for: the release is taken
+    // from what was read, and the close ends without waiting for its linger.
+    Link link = makeLink(true, true);
+    FrameSink sink;
+    ReleaseLog released;
+    QVERIFY(agree(link, &sink, &released));
+    link.sender->setLingerTime(10000);
+    QSignalSpy errors(link.sender.get(), &BlightSocket::errorOccurred);
+    QSignalSpy disconnected(link.sender.get(), &BlightSocket::disconnected);
+    BlightBufferPool pool(2, 4096, BlightBufferPool::Backing::SharedMemory);
+    const quint64 id = link.sender->sendBuffer(MessageType::Ack, 1, pool.acquire());
+    QTRY_COMPARE(sink.frames.size(), 1);
+    // The sender reads nothing while the receiver sends a message and then
+    // releases the frame: both wait in the socket, to be read together.
+    link.sender->setReadingPaused(true);
+    QVERIFY(link.receiver->sendMessage(MessageType::Focus, 2, {}) != 0);
+    const quint64 sentBefore = link.receiver->statistics().bytesSent;
+    sink.frames.clear();
+    QTRY_VERIFY(link.receiver->statistics().bytesSent > sentBefore);
+    int closes = 0;
+    QObject::connect(link.sender.get(), &BlightSocket::messageReceived, link.sender.get(), [&](const Message &message) {
+        if (message.type() == MessageType::Focus && closes++ == 0)
+            link.sender->close();
+    });
+    link.sender->setReadingPaused(false);
+    QVERIFY(disconnected.wait(5000));
+    QCOMPARE(closes, 1);
+    QVERIFY(released.ids.value(id, false)); // the peer's release, not the linger's end
+    QCOMPARE(pool.retiredRegions(), 0);
+    QVERIFY(errors.isEmpty());
 }
 
 void tst_SharedMemory::closePastLingerRetires()
