@@ -28,7 +28,7 @@ MappedRegion *MappedRegion::map(int descriptor, quint64 size, QString *why)
     } else if (::fstatfs(descriptor, &filesystem) != 0 || filesystem.f_type != TMPFS_MAGIC) {
         // A hugetlb memfd seals too, but the peer can punch a hole in it and
         // use up the huge pages: the reader's next fault there is a SIGBUS.
-        *why = QStringLiteral("the memfd is not in shared memory (tmpfs), a hugetlb one say");
+        *why = QStringLiteral("the memfd is not in tmpfs shared memory (a hugetlb memfd is refused)");
     } else if (::fstat(descriptor, &status) != 0) {
         *why = QStringLiteral("fstat of the memfd failed (%1)").arg(SocketUtil::errnoText(errno));
     } else if (!S_ISREG(status.st_mode) || quint64(status.st_size) != size) {

@@ -21,8 +21,9 @@ protected:
     aboutToBlock() and awake(); at every edge the turn number moves on and the
     listeners scheduled during the pass run. No event is posted, so ending a
     turn costs no system call. An edge of a nested event loop that a listener
-    runs also runs the listeners of the outer edge not reached yet. Everything here is per thread: a listener must
-    cancel() in the thread it scheduled in (before it moves to another).
+    runs also runs the listeners of the outer edge not reached yet. Everything
+    here is per thread: a listener must cancel() in the thread it scheduled in
+    (before it moves to another).
 */
 namespace TurnClock {
 

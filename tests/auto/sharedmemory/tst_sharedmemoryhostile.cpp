@@ -80,7 +80,7 @@ void tst_SharedMemoryHostile::refused_data()
     QTest::newRow("a regular file as the pool") << Lie::FileAsPool << QStringLiteral("not a memfd");
     QTest::newRow("an unsealed memfd") << Lie::UnsealedMemfd << QStringLiteral("not sealed");
     QTest::newRow("sealed against shrinking only") << Lie::ShrinkSealOnly << QStringLiteral("not sealed");
-    QTest::newRow("a hugetlb memfd") << Lie::HugetlbMemfd << QStringLiteral("not in shared memory");
+    QTest::newRow("a hugetlb memfd") << Lie::HugetlbMemfd << QStringLiteral("not in tmpfs shared memory");
     QTest::newRow("a size other than announced") << Lie::SizeDiffers << QStringLiteral("the pool message said");
     QTest::newRow("more than the map limit") << Lie::OverMapLimit << QStringLiteral("more than the limit");
     QTest::newRow("more pools than the cap") << Lie::TooManyPools << QStringLiteral("more than 16 pools");
