@@ -14,6 +14,7 @@
 #include <QtTest/QTest>
 
 #include <cstring>
+#include <memory>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -107,6 +108,32 @@ bool agree(Link &link, FrameSink *sink, ReleaseLog *released)
         released->attach(link.sender.get());
     return true;
 }
+
+// The start of every test of a close that waits for releases: both ends
+// agreed, the sender's first frame out at the receiver (held in sink), the
+// sender's errors and disconnection watched. Set up in place (the
+// connections point into it).
+struct FrameOut
+{
+    Link link = makeLink(true, true);
+    FrameSink sink;
+    ReleaseLog released;
+    BlightBufferPool pool{2, 4096, BlightBufferPool::Backing::SharedMemory};
+    std::unique_ptr<QSignalSpy> errors;
+    std::unique_ptr<QSignalSpy> disconnected;
+    quint64 id = 0;
+    bool start(int lingerTime = -1)
+    {
+        if (!agree(link, &sink, &released))
+            return false;
+        if (lingerTime >= 0)
+            link.sender->setLingerTime(lingerTime);
+        errors = std::make_unique<QSignalSpy>(link.sender.get(), &BlightSocket::errorOccurred);
+        disconnected = std::make_unique<QSignalSpy>(link.sender.get(), &BlightSocket::disconnected);
+        id = link.sender->sendBuffer(MessageType::Ack, 1, pool.acquire());
+        return id != 0 && QTest::qWaitFor([this] { return sink.frames.size() == 1; });
+    }
+};
 
 } // namespace
 
@@ -571,24 +598,17 @@ void tst_SharedMemory::closeWaitsForReleases()
 {
     // close() is graceful: it waits for the peer to let go of its frames, so
     // their sends are delivered and the region stays in use.
-    Link link = makeLink(true, true);
-    FrameSink sink;
-    ReleaseLog released;
-    QVERIFY(agree(link, &sink, &released));
-    QSignalSpy errors(link.sender.get(), &BlightSocket::errorOccurred);
-    QSignalSpy disconnected(link.sender.get(), &BlightSocket::disconnected);
-    BlightBufferPool pool(2, 4096, BlightBufferPool::Backing::SharedMemory);
-    const quint64 id = link.sender->sendBuffer(MessageType::Ack, 1, pool.acquire());
-    QTRY_COMPARE(sink.frames.size(), 1);
-    link.sender->close();
-    QCOMPARE(link.sender->state(), BlightSocket::State::Closing);
-    QVERIFY(!disconnected.wait(50)); // the frame is still out
-    sink.frames.clear();
-    QVERIFY(disconnected.wait());
-    QVERIFY(released.ids.value(id, false));
-    QCOMPARE(pool.retiredRegions(), 0);
-    QCOMPARE(pool.available(), 2);
-    QVERIFY(errors.isEmpty());
+    FrameOut out;
+    QVERIFY(out.start());
+    out.link.sender->close();
+    QCOMPARE(out.link.sender->state(), BlightSocket::State::Closing);
+    QVERIFY(!out.disconnected->wait(50)); // the frame is still out
+    out.sink.frames.clear();
+    QVERIFY(out.disconnected->wait());
+    QVERIFY(out.released.ids.value(out.id, false));
+    QCOMPARE(out.pool.retiredRegions(), 0);
+    QCOMPARE(out.pool.available(), 2);
+    QVERIFY(out.errors->isEmpty());
 }
 
 void tst_SharedMemory::peerPoolDuringClose()
@@ -598,26 +618,19 @@ void tst_SharedMemory::peerPoolDuringClose()
     // close goes on, the pool's descriptor is closed, no error.
     const int before = TestUtil::openDescriptors();
     {
-        Link link = makeLink(true, true);
-        FrameSink sink;
-        ReleaseLog released;
-        QVERIFY(agree(link, &sink, &released));
-        QSignalSpy errors(link.sender.get(), &BlightSocket::errorOccurred);
-        QSignalSpy disconnected(link.sender.get(), &BlightSocket::disconnected);
-        BlightBufferPool pool(2, 4096, BlightBufferPool::Backing::SharedMemory);
-        const quint64 id = link.sender->sendBuffer(MessageType::Ack, 1, pool.acquire());
-        QTRY_COMPARE(sink.frames.size(), 1);
-        link.sender->close();
+        FrameOut out;
+        QVERIFY(out.start());
+        out.link.sender->close();
         BlightBufferPool peerPool(1, 4096, BlightBufferPool::Backing::SharedMemory);
-        QVERIFY(link.receiver->sendBuffer(MessageType::Ack, 9, peerPool.acquire()) != 0);
-        QCOMPARE(link.receiver->statistics().sharedMemoryFramesSent, quint64(1));
-        QVERIFY(!disconnected.wait(50)); // the sender's frame is still out
-        QVERIFY(errors.isEmpty());
-        QCOMPARE(link.sender->state(), BlightSocket::State::Closing);
-        sink.frames.clear();
-        QVERIFY(disconnected.wait());
-        QVERIFY(released.ids.value(id, false));
-        QVERIFY(errors.isEmpty());
+        QVERIFY(out.link.receiver->sendBuffer(MessageType::Ack, 9, peerPool.acquire()) != 0);
+        QCOMPARE(out.link.receiver->statistics().sharedMemoryFramesSent, quint64(1));
+        QVERIFY(!out.disconnected->wait(50)); // the sender's frame is still out
+        QVERIFY(out.errors->isEmpty());
+        QCOMPARE(out.link.sender->state(), BlightSocket::State::Closing);
+        out.sink.frames.clear();
+        QVERIFY(out.disconnected->wait());
+        QVERIFY(out.released.ids.value(out.id, false));
+        QVERIFY(out.errors->isEmpty());
     }
     QCOMPARE(TestUtil::openDescriptors(), before);
 }
@@ -627,34 +640,27 @@ void tst_SharedMemory::closeFromSlotTakesReadReleases()
     // A slot closes the socket on a message that came in one read with the
     // peer's release of the frame the close waits for: the release is taken
     // from what was read, and the close ends without waiting for its linger.
-    Link link = makeLink(true, true);
-    FrameSink sink;
-    ReleaseLog released;
-    QVERIFY(agree(link, &sink, &released));
-    link.sender->setLingerTime(10000);
-    QSignalSpy errors(link.sender.get(), &BlightSocket::errorOccurred);
-    QSignalSpy disconnected(link.sender.get(), &BlightSocket::disconnected);
-    BlightBufferPool pool(2, 4096, BlightBufferPool::Backing::SharedMemory);
-    const quint64 id = link.sender->sendBuffer(MessageType::Ack, 1, pool.acquire());
-    QTRY_COMPARE(sink.frames.size(), 1);
+    FrameOut out;
+    QVERIFY(out.start(10000));
+    BlightSocket &sender = *out.link.sender;
     // The sender reads nothing while the receiver sends a message and then
     // releases the frame: both wait in the socket, to be read together.
-    link.sender->setReadingPaused(true);
-    QVERIFY(link.receiver->sendMessage(MessageType::Focus, 2, {}) != 0);
-    const quint64 sentBefore = link.receiver->statistics().bytesSent;
-    sink.frames.clear();
-    QTRY_VERIFY(link.receiver->statistics().bytesSent > sentBefore);
+    sender.setReadingPaused(true);
+    QVERIFY(out.link.receiver->sendMessage(MessageType::Focus, 2, {}) != 0);
+    const quint64 sentBefore = out.link.receiver->statistics().bytesSent;
+    out.sink.frames.clear();
+    QTRY_VERIFY(out.link.receiver->statistics().bytesSent > sentBefore);
     int closes = 0;
-    QObject::connect(link.sender.get(), &BlightSocket::messageReceived, link.sender.get(), [&](const Message &message) {
+    QObject::connect(&sender, &BlightSocket::messageReceived, &sender, [&](const Message &message) {
         if (message.type() == MessageType::Focus && closes++ == 0)
-            link.sender->close();
+            sender.close();
     });
-    link.sender->setReadingPaused(false);
-    QVERIFY(disconnected.wait(5000));
+    sender.setReadingPaused(false);
+    QVERIFY(out.disconnected->wait(5000));
     QCOMPARE(closes, 1);
-    QVERIFY(released.ids.value(id, false)); // the peer's release, not the linger's end
-    QCOMPARE(pool.retiredRegions(), 0);
-    QVERIFY(errors.isEmpty());
+    QVERIFY(out.released.ids.value(out.id, false)); // the peer's release, not the linger's end
+    QCOMPARE(out.pool.retiredRegions(), 0);
+    QVERIFY(out.errors->isEmpty());
 }
 
 void tst_SharedMemory::closePastLingerRetires()
