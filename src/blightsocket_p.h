@@ -246,6 +246,8 @@ public:
         messages that carry none. */
     bool checkStrayDescriptors();
     void closeDescriptors();
+    /*! The oldest descriptor not taken yet, now the caller's; -1 if none. */
+    int takeDescriptor();
     /*! A complete message from the stream: shared-memory messages are
         handled here, the rest dispatched. */
     bool deliver(Message &message);

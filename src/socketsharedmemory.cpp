@@ -181,6 +181,15 @@ void BlightSocketPrivate::closeDescriptors()
         ::close(descriptor);
 }
 
+int BlightSocketPrivate::takeDescriptor()
+{
+    if (pendingDescriptors.empty())
+        return -1;
+    const int descriptor = pendingDescriptors.front();
+    pendingDescriptors.erase(pendingDescriptors.begin());
+    return descriptor;
+}
+
 bool BlightSocketPrivate::deliver(Message &message)
 {
     if (isSharedMemoryMessage(message.header, message.payload))
@@ -222,9 +231,9 @@ bool BlightSocketPrivate::handleSharedMemoryMessage(const Message &message)
         // A graceful close waits for releases only. A pool the peer announced
         // meanwhile (its first frame from it follows) is not mapped; its
         // descriptor is closed here rather than taken for a stray one.
-        if (decoded.kind == Kind::Pool && !pendingDescriptors.empty()) {
-            ::close(pendingDescriptors.front());
-            pendingDescriptors.erase(pendingDescriptors.begin());
+        if (decoded.kind == Kind::Pool) {
+            if (const int descriptor = takeDescriptor(); descriptor >= 0)
+                ::close(descriptor);
         }
         return true;
     }
@@ -259,10 +268,9 @@ bool BlightSocketPrivate::handleSharedMemoryMessage(const Message &message)
 
 bool BlightSocketPrivate::acceptPool(const PoolAnnounce &pool)
 {
-    if (pendingDescriptors.empty())
+    const int descriptor = takeDescriptor();
+    if (descriptor < 0)
         return protocolError(QStringLiteral("pool %1 announced without a descriptor").arg(pool.pool));
-    const int descriptor = pendingDescriptors.front();
-    pendingDescriptors.erase(pendingDescriptors.begin());
     QString why = shm.checkPool(pool, sharedMemoryLimit);
     if (!why.isEmpty()) {
         ::close(descriptor);
