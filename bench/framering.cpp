@@ -71,23 +71,23 @@ Sample runFrameRing(RingLink link, RingProducer producer, const RunRequest &requ
     std::unique_ptr<BlightBufferPool> pool;
     if (pooled) {
         // Every buffer holds the screen once; a frame changes its first 8 bytes.
-        pool = makeFramePool(link == RingLink::Unix ? PoolMemory::Shared : PoolMemory::Anonymous, &s.error);
+        pool = makeFramePool(PoolMemory::Shared, &s.error);
         if (!pool)
             return s;
     }
     const UnixFrameContent &screen = UnixFrameContent::instance(); // the fresh producer's source image
-    RingFrameReceiver receiver(connection.receiver(), request.count, request.warmup, link,
-                               pooled && link == RingLink::Unix);
+    RingFrameReceiver receiver(connection.receiver(), request.count, request.warmup, pooled);
     BlightSocket socket;
     if (!socket.setSocketDescriptor(connection.sender())) {
         s.error = u"BlightSocket::setSocketDescriptor: "_s + socket.errorString();
         return s;
     }
     connection.releaseSender();
-    // The same socket settings for both producers; zero-copy stays at its default.
-    if (link == RingLink::Unix)
-        socket.setSharedMemoryEnabled(true);
-    else
+    // The same socket settings for both producers; zero-copy stays at its
+    // default. Shared memory on both links: over TCP on loopback the pool's
+    // descriptor goes through the descriptor channel.
+    socket.setSharedMemoryEnabled(true);
+    if (link == RingLink::Tcp)
         socket.setZeroCopyBackend(BlightSocket::ZeroCopyBackend::MsgZeroCopy); // whatever Auto takes
     // The in-flight bound must be what holds the producer back, not the queue.
     socket.setSendQueueLimit(qint64(RingFramesInFlight + 1) * qint64(UnixFrameBytes));
@@ -174,7 +174,7 @@ Sample runFrameRing(RingLink link, RingProducer producer, const RunRequest &requ
     receiver.setAllReceived([&run] { run.quit(); });
     receiver.start([&run](bool) { run.quit(); });
     QString error;
-    if (link == RingLink::Unix && !awaitAgreement(socket, run, &error)) {
+    if (!awaitAgreement(socket, run, &error)) {
         receiver.abort();
         receiver.wait();
         s.error = error;
@@ -205,7 +205,7 @@ Sample runFrameRing(RingLink link, RingProducer producer, const RunRequest &requ
     finishSample(&s, r, request.count, run.error());
     if (s.ok && (released != request.count || undelivered != 0))
         s.error = u"%1 of %2 frames released (%3 undelivered)"_s.arg(released).arg(request.count).arg(undelivered);
-    const bool sharedExpected = pooled && link == RingLink::Unix;
+    const bool sharedExpected = pooled;
     if (s.error.isEmpty() && sharedExpected && stats.sharedMemoryFramesSent != request.count)
         s.error = u"%1 of %2 frames went in shared memory: %3"_s.arg(stats.sharedMemoryFramesSent)
                       .arg(request.count)

@@ -22,7 +22,7 @@ enum class RingProducer { Pool, Fresh };
 inline constexpr int RingFramesInFlight = UnixFramePoolCount;
 
 /*!
-    The receiving BlightSocket, the same for both producers: on AF_UNIX
+    The receiving BlightSocket, the same for both producers and links:
     with sharedMemoryEnabled and a slot on bufferReceived (which sums the
     frame in place and releases it at once), and a slot on messageReceived
     for frames that came as a copy. \a expectShared says which of the two
@@ -32,7 +32,7 @@ inline constexpr int RingFramesInFlight = UnixFramePoolCount;
 class RingFrameReceiver : public FramesReceiverThread
 {
 public:
-    RingFrameReceiver(int fd, quint64 frames, bool fullCheck, RingLink link, bool expectShared);
+    RingFrameReceiver(int fd, quint64 frames, bool fullCheck, bool expectShared);
     /*! The receiving socket's counters; read after wait(). */
     const Blight::SocketStatistics &statistics() const { return m_statistics; }
 
@@ -40,7 +40,6 @@ protected:
     void serve() override;
 
 private:
-    RingLink m_link;
     bool m_expectShared;
     Blight::SocketStatistics m_statistics;
 };

@@ -14,9 +14,8 @@ using Blight::BlightSocket;
 
 namespace Bench {
 
-RingFrameReceiver::RingFrameReceiver(int fd, quint64 frames, bool fullCheck, RingLink link, bool expectShared)
+RingFrameReceiver::RingFrameReceiver(int fd, quint64 frames, bool fullCheck, bool expectShared)
     : FramesReceiverThread(fd, frames, fullCheck)
-    , m_link(link)
     , m_expectShared(expectShared)
 {
 }
@@ -48,19 +47,18 @@ void RingFrameReceiver::serve()
                  .arg(shared ? u"in shared memory, expected a copy"_s : u"as a copy, expected shared memory"_s));
         loop.quit();
     };
-    if (m_link == RingLink::Unix) {
-        // Both producers meet the same receiver: only the producer differs.
-        socket.setSharedMemoryEnabled(true);
-        QObject::connect(&socket, &BlightSocket::bufferReceived, &loop,
-                         [&](Blight::MessageType type, quint32 ackid, const BlightBuffer &frame) {
-                             if (!m_expectShared || !frame.isShared()) {
-                                 wrongPath(frame.isShared());
-                                 return;
-                             }
-                             if (accept(type, ackid, frame.constData(), frame.size()))
-                                 socket.releaseBuffer(frame); // summed: the sender may reuse it now
-                         });
-    }
+    // Both producers meet the same receiver, on either link: only the
+    // producer differs.
+    socket.setSharedMemoryEnabled(true);
+    QObject::connect(&socket, &BlightSocket::bufferReceived, &loop,
+                     [&](Blight::MessageType type, quint32 ackid, const BlightBuffer &frame) {
+                         if (!m_expectShared || !frame.isShared()) {
+                             wrongPath(frame.isShared());
+                             return;
+                         }
+                         if (accept(type, ackid, frame.constData(), frame.size()))
+                             socket.releaseBuffer(frame); // summed: the sender may reuse it now
+                     });
     QObject::connect(&socket, &BlightSocket::messageReceived, &loop, [&](const Blight::Message &message) {
         if (m_expectShared) {
             wrongPath(false);

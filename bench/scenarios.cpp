@@ -245,13 +245,14 @@ std::vector<Scenario> makeScenarios(BenchContext &context)
         Scenario s;
         s.key = onUnix ? u"frame-ring/unix"_s : u"frame-ring/tcp"_s;
         s.description = u"%1-byte screen frames (1404x1872x4) over %2, at most %3 in flight: pool = sendBuffer() of "
-                        u"a %3-buffer BlightBufferPool (%4) with the frame number written in place; fresh = "
+                        u"a %3-buffer BlightBufferPool (shared memory, sharedMemoryEnabled on both ends%4) with the "
+                        u"frame number written in place; fresh = "
                         u"sendMessage() of a new QByteArray per frame, filled by one memcpy of the screen; the "
                         u"receiver sums every 8-byte word"_s.arg(UnixFrameBytes)
                             .arg(onUnix ? u"socketpair(AF_UNIX, SOCK_STREAM)"_s : u"TCP on 127.0.0.1"_s)
                             .arg(RingFramesInFlight)
-                            .arg(onUnix ? u"shared memory, sharedMemoryEnabled on both ends"_s
-                                        : u"anonymous memory, zero-copy mode auto"_s);
+                            .arg(onUnix ? QString()
+                                        : u"; its descriptor through the descriptor channel; zero-copy mode auto"_s);
         s.reference = u"fresh"_s;
         s.count = sizes.ringFrames;
         s.warmupCount = sizes.ringFramesWarmup;

@@ -10,6 +10,7 @@
 
 #include "coalescingpolicy_p.h"
 #include "completiontracker_p.h"
+#include "descriptorchannel_p.h"
 #include "sendledger_p.h"
 #include "sendqueue_p.h"
 #include "sharedmemorysession_p.h"
@@ -230,8 +231,16 @@ public:
     bool datagramSendFailed(UringFlight flight, int errorNumber);
 #endif
 
-    // Shared memory on AF_UNIX (socketsharedmemory.cpp).
+    // Shared memory on AF_UNIX, and over TCP to a loopback peer
+    // (socketsharedmemory.cpp).
     bool sharedMemoryPossible() const;
+    /*! AF_UNIX stream: pool descriptors travel on the socket itself; over
+        TCP, on the descriptor channel. */
+    bool descriptorsInBand() const
+    {
+        return kind == BlightSocket::SocketKind::UnixStream;
+    }
+    void takePeerChannel(const SharedMemoryWire::ChannelAddress &address);
     void enableSharedMemory(bool enabled);
     /*! Sends this side's offer once per connection, when enabled. */
     void offerSharedMemory(bool adopting = false);
@@ -246,8 +255,10 @@ public:
         messages that carry none. */
     bool checkStrayDescriptors();
     void closeDescriptors();
-    /*! The oldest descriptor not taken yet, now the caller's; -1 if none. */
-    int takeDescriptor();
+    /*! The descriptor of the Pool message just read, now the caller's: the
+        oldest one not taken yet, or over TCP the next on the descriptor
+        channel; -1 with \a why if there is none. */
+    int takeDescriptor(QString *why);
     /*! A complete message from the stream: shared-memory messages are
         handled here, the rest dispatched. */
     bool deliver(Message &message);
@@ -375,7 +386,9 @@ public:
     SharedMemorySession shm;
     ReleaseChannel *releaseChannel = nullptr;
     std::vector<int> pendingDescriptors;
-    std::vector<quint32> releaseTokens; // reused for every batch of releases
+    DescriptorChannel descriptorChannel; // over TCP
+    bool peerOnLoopback = false;         // TCP only: the peer shares this host's loopback
+    std::vector<quint32> releaseTokens;  // reused for every batch of releases
 
     // Close.
     bool failed = false;

@@ -13,6 +13,8 @@ void SharedMemorySession::reset()
 {
     offerSent = false;
     offerReceived = false;
+    channelNeeded = false;
+    channelReceived = false;
     peerMapLimit = 0;
     m_announced.clear();
     m_announcedBytes = 0;

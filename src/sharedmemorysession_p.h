@@ -33,8 +33,12 @@ public:
     // The agreement.
     bool offerSent = false;
     bool offerReceived = false;
+    // Over TCP a side also needs the peer's descriptor channel (its Channel
+    // message follows its Offer).
+    bool channelNeeded = false;
+    bool channelReceived = false;
     quint64 peerMapLimit = 0;
-    bool agreed() const { return offerSent && offerReceived; }
+    bool agreed() const { return offerSent && offerReceived && (!channelNeeded || channelReceived); }
 
     // Sending.
     struct OutFrame

@@ -29,6 +29,8 @@ qsizetype sizeOf(Kind kind)
         return PoolSize;
     case Kind::Frame:
         return FrameSize;
+    case Kind::Channel:
+        return ChannelSize;
     case Kind::Release:
         break;
     }
@@ -68,7 +70,7 @@ Result decode(QByteArrayView payload, Decoded *out, QString *why)
         *why = QStringLiteral("shared-memory message of version %1 (this side speaks %2)").arg(version).arg(Version);
         return Result::Error;
     }
-    if (kind < quint32(Kind::Offer) || kind > quint32(Kind::Release)) {
+    if (kind < quint32(Kind::Offer) || kind > quint32(Kind::Channel)) {
         *why = QStringLiteral("shared-memory message of unknown kind %1").arg(kind);
         return Result::Error;
     }
@@ -116,6 +118,10 @@ Result decode(QByteArrayView payload, Decoded *out, QString *why)
     case Kind::Release:
         out->releaseTokens = payload.sliced(ReleaseHeadSize);
         break;
+    case Kind::Channel:
+        std::memcpy(out->channel.name, at + 16, ChannelAddress::NameSize);
+        std::memcpy(out->channel.token, at + 16 + ChannelAddress::NameSize, ChannelAddress::TokenSize);
+        break;
     }
     return Result::Ok;
 }
@@ -134,6 +140,14 @@ qsizetype encodePool(char *out, const PoolAnnounce &pool)
     store(payload + 20, quint32(0));
     store(payload + 24, pool.size);
     return HeaderSize + PoolSize;
+}
+
+qsizetype encodeChannel(char *out, const ChannelAddress &channel)
+{
+    char *payload = begin(out, Kind::Channel, ChannelSize);
+    std::memcpy(payload + 16, channel.name, ChannelAddress::NameSize);
+    std::memcpy(payload + 16 + ChannelAddress::NameSize, channel.token, ChannelAddress::TokenSize);
+    return HeaderSize + ChannelSize;
 }
 
 qsizetype encodeFrame(char *out, const FrameRef &frame)

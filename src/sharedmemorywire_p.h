@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The shared-memory messages on the wire (docs/shared-memory.md): encoding
-// and strict decoding of Offer, Pool, Frame and Release. Pure, no I/O; the
+// and strict decoding of Offer, Pool, Frame, Release and Channel. Pure, no I/O; the
 // fuzzer and the socket use exactly this code.
 #pragma once
 
@@ -11,7 +11,7 @@
 
 namespace Blight::SharedMemoryWire {
 
-enum class Kind : quint32 { Offer = 1, Pool = 2, Frame = 3, Release = 4 };
+enum class Kind : quint32 { Offer = 1, Pool = 2, Frame = 3, Release = 4, Channel = 5 };
 
 inline constexpr char Magic[8] = {'B', 'l', 'i', 'g', 'h', 't', 'S', 'M'};
 inline constexpr quint32 Version = 1;
@@ -20,12 +20,24 @@ inline constexpr qsizetype OfferSize = 24;
 inline constexpr qsizetype PoolSize = 32;
 inline constexpr qsizetype FrameSize = 48;
 inline constexpr qsizetype ReleaseHeadSize = 20;
+inline constexpr qsizetype ChannelSize = 48;
 inline constexpr quint32 MaxReleaseCount = 4096;
 inline constexpr qsizetype MaxReleaseSize = ReleaseHeadSize + 4 * qsizetype(MaxReleaseCount);
 
 struct Offer
 {
     quint64 mapLimit = 0;
+};
+
+/*! Over TCP, where descriptors cannot travel: the abstract AF_UNIX socket
+    at which this side takes the peer's pool descriptors, and the secret the
+    peer proves itself with there (descriptorchannel_p.h). */
+struct ChannelAddress
+{
+    static constexpr int NameSize = 16;
+    static constexpr int TokenSize = 16;
+    char name[NameSize] = {};
+    char token[TokenSize] = {};
 };
 
 struct PoolAnnounce
@@ -49,6 +61,7 @@ struct Decoded
 {
     Kind kind = Kind::Offer;
     Offer offer;
+    ChannelAddress channel;
     PoolAnnounce pool;
     FrameRef frame;
     quint32 releaseCount = 0;
@@ -69,6 +82,7 @@ Result decode(QByteArrayView payload, Decoded *out, QString *why);
     for its size; returns the bytes written. */
 qsizetype encodeOffer(char *out, const Offer &offer);
 qsizetype encodePool(char *out, const PoolAnnounce &pool);
+qsizetype encodeChannel(char *out, const ChannelAddress &channel);
 qsizetype encodeFrame(char *out, const FrameRef &frame);
 /*! \a count (1..MaxReleaseCount) tokens; \a out has HeaderSize +
     ReleaseHeadSize + 4 * count bytes. */

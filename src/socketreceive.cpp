@@ -87,7 +87,8 @@ bool BlightSocketPrivate::readStream()
         // Shared memory: room for the descriptors of Pool messages. Without
         // it the kernel closes any descriptor the peer sends.
         alignas(cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))];
-        const bool descriptors = (sharedMemoryEnabled || shm.offerSent) && sharedMemoryPossible();
+        const bool descriptors = (sharedMemoryEnabled || shm.offerSent) && descriptorsInBand()
+            && sharedMemoryPossible();
         if (descriptors) {
             message.msg_control = control;
             message.msg_controllen = sizeof(control);

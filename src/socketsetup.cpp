@@ -45,6 +45,18 @@ int defaultPendingBuffersLimit()
     return pendingBuffersLimitFor(parseProcInteger(readProcFile("/proc/sys/net/core/optmem_max"), 20480));
 }
 
+// Whether \a peer is a loopback address (an IPv4 one also when mapped into
+// IPv6): the peer then shares this host, and its abstract AF_UNIX sockets.
+bool onLoopback(const sockaddr_storage &peer)
+{
+    if (peer.ss_family != AF_INET && peer.ss_family != AF_INET6)
+        return false;
+    QHostAddress host(reinterpret_cast<const sockaddr *>(&peer));
+    bool mapped = false;
+    const quint32 v4 = host.toIPv4Address(&mapped);
+    return mapped ? QHostAddress(v4).isLoopback() : host.isLoopback();
+}
+
 } // namespace
 
 QString BlightSocketPrivate::describePeer() const
@@ -175,6 +187,7 @@ bool BlightSocketPrivate::adopt(int newFd, BlightSocket::Ownership ownership, co
     kind = newKind;
     datagram = isDatagram(newKind);
     queue.setDatagram(datagram);
+    peerOnLoopback = isTcp(kind) && !connectOnFirstDatagram && onLoopback(peer);
     if (isTcp(kind)) {
         // Coalescing happens in the send queue; Nagle would only add latency.
         const int one = 1;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Shared memory on AF_UNIX (docs/shared-memory.md): the offer, sending a
-// shared pool's buffer as a frame message (with the region's descriptor once
-// per connection), the descriptors and shared-memory messages the peer
-// sends, and the releases going back. The bookkeeping and every check are
+// Shared memory on AF_UNIX and over TCP on loopback (docs/shared-memory.md):
+// the offer, sending a shared pool's buffer as a frame message (with the
+// region's descriptor once per connection, in band or on the descriptor
+// channel), the descriptors and shared-memory messages the peer sends, and
+// the releases going back. The bookkeeping and every check are
 // the session's (sharedmemorysession.cpp); this file does the I/O around it.
 #include "blightsocket_p.h"
 #include "logging_p.h"
@@ -30,7 +31,14 @@ constexpr int MaxDescriptorsPerRead = 4;
 
 bool BlightSocketPrivate::sharedMemoryPossible() const
 {
-    return mode == BlightSocket::Mode::Messages && kind == BlightSocket::SocketKind::UnixStream;
+    return mode == BlightSocket::Mode::Messages
+        && (kind == BlightSocket::SocketKind::UnixStream || (SocketUtil::isTcp(kind) && peerOnLoopback));
+}
+
+void BlightSocketPrivate::takePeerChannel(const ChannelAddress &address)
+{
+    shm.channelReceived = true;
+    descriptorChannel.setPeer(address);
 }
 
 void BlightSocketPrivate::enableSharedMemory(bool enabled)
@@ -48,9 +56,25 @@ void BlightSocketPrivate::offerSharedMemory(bool adopting)
     if (!sharedMemoryEnabled || !sharedMemoryPossible() || fd < 0 || closing || shm.offerSent
         || (!adopting && state != BlightSocket::State::Connected))
         return;
+    ChannelAddress channel;
+    if (!descriptorsInBand()) {
+        QString why;
+        if (!descriptorChannel.listen(&channel, &why)) {
+            qCWarning(lcSocket, "%s: shared memory not offered: %s", qPrintable(endpointText), qPrintable(why));
+            return;
+        }
+    }
     char bytes[HeaderSize + OfferSize];
     encodeOffer(bytes, Offer{quint64(qMax<qint64>(sharedMemoryLimit, 0))});
     queue.appendMessageCopy(bytes, HeaderSize, QByteArrayView(bytes + HeaderSize, OfferSize), SendQueue::NoId);
+    if (!descriptorsInBand()) {
+        // Right behind the offer: the peer agrees only once it has both.
+        char address[HeaderSize + ChannelSize];
+        encodeChannel(address, channel);
+        queue.appendMessageCopy(address, HeaderSize, QByteArrayView(address + HeaderSize, ChannelSize),
+                                SendQueue::NoId);
+        shm.channelNeeded = true;
+    }
     shm.offerSent = true;
     if (!releaseChannel)
         releaseChannel = new ReleaseChannel(this);
@@ -65,11 +89,14 @@ QString BlightSocketPrivate::sharedMemoryReason() const
                                  : QString();
     }
     if (!sharedMemoryPossible())
-        return QStringLiteral("shared memory works on AF_UNIX stream sockets in messages mode only");
+        return QStringLiteral("shared memory works in messages mode on AF_UNIX stream sockets and on TCP to a "
+                              "loopback address only");
     if (state != BlightSocket::State::Connected)
         return QStringLiteral("shared memory: not connected");
     if (!shm.offerReceived)
         return QStringLiteral("the peer has not offered shared memory");
+    if (shm.channelNeeded && !shm.channelReceived)
+        return QStringLiteral("the peer has not named its descriptor channel");
     if (!sharedMemoryEnabled)
         return QStringLiteral("shared memory was turned off on this socket: frames take the copy path");
     const QString agreed = QStringLiteral("the peer agreed to shared memory: buffers of shared pools travel without "
@@ -100,8 +127,22 @@ quint64 BlightSocketPrivate::enqueueSharedFrame(const Header &header, const Blig
                                    .arg(shm.peerMapLimit);
         return 0;
     }
+    const qsizetype wireBytes = HeaderSize + FrameSize + (pool < 0 ? HeaderSize + PoolSize : 0);
+    if (pool < 0 && !descriptorsInBand()) {
+        // Over TCP the descriptor goes now, ahead of the Pool message that
+        // names it; one that did not go leaves nothing announced.
+        if (!acceptable(wireBytes)) {
+            *taken = true;
+            return 0;
+        }
+        QString why;
+        if (!descriptorChannel.send(block->regionDescriptor, &why)) {
+            sharedMemoryFallback = why;
+            return 0;
+        }
+    }
     OwnedFd descriptor;
-    if (pool < 0) {
+    if (pool < 0 && descriptorsInBand()) {
         descriptor = OwnedFd(::fcntl(block->regionDescriptor, F_DUPFD_CLOEXEC, 0));
         if (descriptor.get() < 0) {
             sharedMemoryFallback = QStringLiteral("the pool's descriptor could not be duplicated (%1)")
@@ -110,17 +151,19 @@ quint64 BlightSocketPrivate::enqueueSharedFrame(const Header &header, const Blig
         }
     }
     *taken = true;
-    const qsizetype wireBytes = HeaderSize + FrameSize + (pool < 0 ? HeaderSize + PoolSize : 0);
     if (!acceptable(wireBytes))
         return 0;
     const bool immediate = sendsImmediately();
     if (pool < 0) {
-        // The descriptor goes with the first byte of this message's own
-        // sendmsg(), so the peer knows which message it belongs to.
+        // In band, the descriptor goes with the first byte of this message's
+        // own sendmsg(), so the peer knows which message it belongs to.
         pool = int(shm.announce(block->regionSerial, quint64(block->regionSize)));
         char bytes[HeaderSize + PoolSize];
         encodePool(bytes, PoolAnnounce{quint32(pool), quint64(block->regionSize)});
-        queue.appendWithDescriptor(bytes, sizeof(bytes), std::move(descriptor), SendQueue::NoId);
+        if (descriptorsInBand())
+            queue.appendWithDescriptor(bytes, sizeof(bytes), std::move(descriptor), SendQueue::NoId);
+        else
+            queue.appendMessageCopy(bytes, HeaderSize, QByteArrayView(bytes + HeaderSize, PoolSize), SendQueue::NoId);
     }
     const quint64 id = ledger.accept();
     FrameRef frame;
@@ -181,8 +224,10 @@ void BlightSocketPrivate::closeDescriptors()
         ::close(descriptor);
 }
 
-int BlightSocketPrivate::takeDescriptor()
+int BlightSocketPrivate::takeDescriptor(QString *why)
 {
+    if (!descriptorsInBand())
+        return descriptorChannel.receive(why);
     if (pendingDescriptors.empty())
         return -1;
     const int descriptor = pendingDescriptors.front();
@@ -213,6 +258,11 @@ bool BlightSocketPrivate::handleSharedMemoryMessage(const Message &message)
     if (!sharedMemoryEnabled && !shm.offerSent) {
         // Off here: only the peer's offer is taken out of the stream (noted
         // for zeroCopyReason()); anything else is the application's.
+        if (valid && decoded.kind == Kind::Channel && !descriptorsInBand() && !shm.channelReceived) {
+            ++stats.messagesReceived;
+            takePeerChannel(decoded.channel); // kept, as the offer is
+            return true;
+        }
         if (!valid || decoded.kind != Kind::Offer) {
             Message copy = message;
             return dispatch(copy);
@@ -232,7 +282,8 @@ bool BlightSocketPrivate::handleSharedMemoryMessage(const Message &message)
         // meanwhile (its first frame from it follows) is not mapped; its
         // descriptor is closed here rather than taken for a stray one.
         if (decoded.kind == Kind::Pool) {
-            if (const int descriptor = takeDescriptor(); descriptor >= 0)
+            QString none; // no descriptor: nothing to close
+            if (const int descriptor = takeDescriptor(&none); descriptor >= 0)
                 ::close(descriptor);
         }
         return true;
@@ -247,6 +298,16 @@ bool BlightSocketPrivate::handleSharedMemoryMessage(const Message &message)
         shm.peerMapLimit = decoded.offer.mapLimit;
         qCDebug(lcSocket, "%s: the peer offered shared memory (maps %llu bytes)", qPrintable(endpointText),
                 decoded.offer.mapLimit);
+        if (!shm.agreed() || !q_ptr)
+            return true;
+        Q_EMIT q_ptr->zeroCopyStateChanged();
+        return !gone();
+    case Kind::Channel:
+        if (descriptorsInBand())
+            return protocolError(QStringLiteral("a descriptor channel on a socket that carries descriptors"));
+        if (shm.channelReceived)
+            return protocolError(QStringLiteral("a second descriptor channel"));
+        takePeerChannel(decoded.channel);
         if (!shm.agreed() || !q_ptr)
             return true;
         Q_EMIT q_ptr->zeroCopyStateChanged();
@@ -268,10 +329,14 @@ bool BlightSocketPrivate::handleSharedMemoryMessage(const Message &message)
 
 bool BlightSocketPrivate::acceptPool(const PoolAnnounce &pool)
 {
-    const int descriptor = takeDescriptor();
-    if (descriptor < 0)
-        return protocolError(QStringLiteral("pool %1 announced without a descriptor").arg(pool.pool));
-    QString why = shm.checkPool(pool, sharedMemoryLimit);
+    QString why;
+    const int descriptor = takeDescriptor(&why);
+    if (descriptor < 0) {
+        return protocolError(QStringLiteral("pool %1 announced without a descriptor%2")
+                                 .arg(pool.pool)
+                                 .arg(why.isEmpty() ? QString() : QStringLiteral(": ") + why));
+    }
+    why = shm.checkPool(pool, sharedMemoryLimit);
     if (!why.isEmpty()) {
         ::close(descriptor);
         return protocolError(why);
@@ -398,6 +463,7 @@ void BlightSocketPrivate::endSharedMemory()
         releaseChannel = nullptr;
     }
     closeDescriptors();
+    descriptorChannel.reset();
     shm.reset(); // handles keep the regions they read
 }
 

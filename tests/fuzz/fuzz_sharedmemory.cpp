@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // libFuzzer target for the shared-memory messages a peer sends (Offer, Pool,
-// Frame, Release; docs/shared-memory.md) and the receiver's checks of them:
+// Frame, Release, Channel; docs/shared-memory.md) and the receiver's checks of them:
 // SharedMemoryWire::isSharedMemoryMessage() and decode(), then the session's
 // checkPool()/checkFrame() and its frame and token bookkeeping, fed from the
 // input, with the map limit, payload cap and pool sizes the input chooses.
@@ -100,7 +100,7 @@ void checkMessage(const char *payload, size_t size, quint32 cap, qint64 limit, S
         expected = 24;
     else if (kind == 2)
         expected = 32;
-    else if (kind == 3)
+    else if (kind == 3 || kind == 5)
         expected = 48;
     else if (kind == 4 && size >= 20) {
         count = readAt<quint32>(payload, 16);
@@ -171,6 +171,14 @@ void checkMessage(const char *payload, size_t size, quint32 cap, qint64 limit, S
         model.out.insert(frame.token);
         char again[HeaderSize + FrameSize];
         encodeFrame(again, frame);
+        FUZZ_CHECK(std::memcmp(again + HeaderSize, payload, size) == 0);
+        break;
+    }
+    case Kind::Channel: {
+        FUZZ_CHECK(std::memcmp(decoded.channel.name, payload + 16, ChannelAddress::NameSize) == 0);
+        FUZZ_CHECK(std::memcmp(decoded.channel.token, payload + 32, ChannelAddress::TokenSize) == 0);
+        char again[HeaderSize + ChannelSize];
+        encodeChannel(again, decoded.channel);
         FUZZ_CHECK(std::memcmp(again + HeaderSize, payload, size) == 0);
         break;
     }

@@ -53,6 +53,11 @@ QByteArray release(const QList<quint32> &tokens)
     return message(4, body);
 }
 
+QByteArray channel(const QByteArray &name, const QByteArray &token)
+{
+    return message(5, name.leftJustified(16, '\0', true) + token.leftJustified(16, '\0', true));
+}
+
 bool send(int socket, const QByteArray &bytes, const QList<int> &descriptors)
 {
     iovec iov{const_cast<char *>(bytes.constData()), size_t(bytes.size())};

@@ -49,6 +49,7 @@ enum class Lie {
     ReleaseNotOut,
     FrameBeforeAgreement,
     SecondOffer,
+    ChannelInBand,
     UnknownVersion,
     UnknownKind,
     OfferOfWrongSize,
@@ -104,6 +105,8 @@ void tst_SharedMemoryHostile::refused_data()
     QTest::newRow("a frame before the peer's offer")
         << Lie::FrameBeforeAgreement << QStringLiteral("before both sides offered");
     QTest::newRow("a second offer") << Lie::SecondOffer << QStringLiteral("a second shared-memory offer");
+    QTest::newRow("a descriptor channel on AF_UNIX")
+        << Lie::ChannelInBand << QStringLiteral("a descriptor channel on a socket that carries descriptors");
     QTest::newRow("an unknown version") << Lie::UnknownVersion << QStringLiteral("version 2");
     QTest::newRow("an unknown kind") << Lie::UnknownKind << QStringLiteral("unknown kind 9");
     QTest::newRow("an offer of the wrong size") << Lie::OfferOfWrongSize << QStringLiteral("with 28 bytes");
@@ -251,6 +254,9 @@ void tst_SharedMemoryHostile::refused()
             break;
         case Lie::SecondOffer:
             QVERIFY(Peer::send(peer, Peer::offer()));
+            break;
+        case Lie::ChannelInBand:
+            QVERIFY(Peer::send(peer, Peer::channel("name", "token")));
             break;
         case Lie::UnknownVersion:
             QVERIFY(Peer::send(peer, Peer::message(1, QByteArray(8, '\0'), 2)));

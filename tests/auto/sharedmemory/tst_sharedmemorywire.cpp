@@ -113,6 +113,25 @@ void tst_SharedMemoryWire::layoutAsDocumented()
     QCOMPARE(at<quint32>(releasePayload, 16), quint32(2));
     QCOMPARE(at<quint32>(releasePayload, 20), quint32(7));
     QCOMPARE(at<quint32>(releasePayload, 24), quint32(9));
+
+    ChannelAddress address;
+    for (int i = 0; i < ChannelAddress::NameSize; ++i)
+        address.name[i] = char(i + 1);
+    for (int i = 0; i < ChannelAddress::TokenSize; ++i)
+        address.token[i] = char(0xf0 - i);
+    char channel[HeaderSize + ChannelSize];
+    QCOMPARE(encodeChannel(channel, address), HeaderSize + ChannelSize);
+    const QByteArray channelPayload = payloadOf(channel, sizeof(channel));
+    QCOMPARE(channelPayload.size(), ChannelSize);
+    QCOMPARE(at<quint32>(channelPayload, 8), quint32(Kind::Channel));
+    QCOMPARE(channelPayload.mid(16, 16), QByteArray(address.name, 16));
+    QCOMPARE(channelPayload.mid(32, 16), QByteArray(address.token, 16));
+    Decoded decoded;
+    QString why;
+    QCOMPARE(decode(channelPayload, &decoded, &why), Result::Ok);
+    QCOMPARE(decoded.kind, Kind::Channel);
+    QCOMPARE(QByteArray(decoded.channel.name, 16), QByteArray(address.name, 16));
+    QCOMPARE(QByteArray(decoded.channel.token, 16), QByteArray(address.token, 16));
 }
 
 void tst_SharedMemoryWire::roundTrip()
@@ -181,8 +200,12 @@ void tst_SharedMemoryWire::refused_data()
     QByteArray kind = good;
     put(kind, 8, quint32(0));
     QTest::newRow("kind 0") << kind << QStringLiteral("unknown kind 0");
-    put(kind, 8, quint32(5));
-    QTest::newRow("kind 5") << kind << QStringLiteral("unknown kind 5");
+    put(kind, 8, quint32(6));
+    QTest::newRow("kind 6") << kind << QStringLiteral("unknown kind 6");
+    char channel[HeaderSize + ChannelSize];
+    encodeChannel(channel, ChannelAddress{});
+    QTest::newRow("channel too short") << QByteArray(channel + HeaderSize, ChannelSize - 1)
+                                       << QStringLiteral("with 47 bytes");
     QTest::newRow("offer too long") << good + QByteArray(1, '\0') << QStringLiteral("with 25 bytes");
     QTest::newRow("offer too short") << good.left(20) << QStringLiteral("with 20 bytes");
     char pool[HeaderSize + PoolSize];

@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: MIT
+// tst_sharedmemorytcp: shared memory between two sockets of this library on
+// TCP loopback, where the pool descriptors go through the descriptor channel
+// (docs/shared-memory.md, "Over TCP on loopback"), and one socket against a
+// hostile TCP peer written here: it reads the socket's Channel message off
+// the stream and then lies about the channel. Every test counts the
+// process's descriptors before and after.
+#include "hostilepeer.h"
+
+#include <testutil.h>
+
+#include <BlightTransport/blightbufferpool.h>
+#include <BlightTransport/blightsocket.h>
+
+#include <QtTest/QSignalSpy>
+#include <QtTest/QTest>
+
+#include <cerrno>
+#include <cstring>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+using namespace Blight;
+namespace Peer = HostilePeer;
+
+namespace {
+
+constexpr qsizetype FrameBytes = 512 * 1024 + 17;
+constexpr qint64 PoolBytes = 64 * 1024;
+// The socket's first bytes on a TCP connection with shared memory on: its
+// Offer (12 + 24) and its Channel (12 + 48).
+constexpr qsizetype OfferAndChannelBytes = 36 + 60;
+
+// A TCP connection on loopback: a BlightSocket on one end, a plain
+// descriptor on the other.
+struct RawTcp
+{
+    std::unique_ptr<BlightSocket> socket;
+    int peer = -1;
+    ~RawTcp()
+    {
+        if (peer >= 0)
+            ::close(peer);
+    }
+};
+
+bool makeRawTcp(RawTcp *out, bool sharedMemory)
+{
+    const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    const bool listening = listener >= 0 && ::bind(listener, reinterpret_cast<sockaddr *>(&address), length) == 0
+        && ::listen(listener, 1) == 0 && ::getsockname(listener, reinterpret_cast<sockaddr *>(&address), &length) == 0;
+    const int client = listening ? ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0) : -1;
+    const bool connected = client >= 0 && ::connect(client, reinterpret_cast<sockaddr *>(&address), length) == 0;
+    const int accepted = connected ? ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC) : -1;
+    if (listener >= 0)
+        ::close(listener);
+    if (accepted < 0) {
+        if (client >= 0)
+            ::close(client);
+        return false;
+    }
+    out->peer = client;
+    out->socket = std::make_unique<BlightSocket>();
+    out->socket->setSharedMemoryEnabled(sharedMemory);
+    return out->socket->setSocketDescriptor(accepted);
+}
+
+// Reads exactly \a size bytes from the raw peer, letting the socket's event
+// loop run meanwhile (its first bytes leave from the loop).
+QByteArray readExactly(int fd, qsizetype size)
+{
+    QByteArray bytes;
+    (void)QTest::qWaitFor([&] { // the caller compares the size
+        char chunk[4096];
+        const ssize_t got = ::recv(fd, chunk, size_t(qMin<qsizetype>(sizeof(chunk), size - bytes.size())),
+                                   MSG_DONTWAIT);
+        if (got > 0)
+            bytes.append(chunk, got);
+        return bytes.size() == size || got == 0;
+    });
+    return bytes;
+}
+
+// A connection to the abstract AF_UNIX socket a Channel message names by
+// \a name (its payload's bytes 16..31); -1 if refused.
+int connectToChannel(const QByteArray &name)
+{
+    const QByteArray path = QByteArrayLiteral("blight-fd-") + name.toHex();
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path + 1, path.constData(), size_t(path.size()));
+    const int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    const socklen_t length = socklen_t(offsetof(sockaddr_un, sun_path) + 1 + size_t(path.size()));
+    if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr *>(&address), length) == 0)
+        return fd;
+    if (fd >= 0)
+        ::close(fd);
+    return -1;
+}
+
+bool sendRecord(int channel, const QByteArray &bytes, const QList<int> &descriptors = {})
+{
+    return Peer::send(channel, bytes, descriptors);
+}
+
+enum class Lie {
+    NeverConnects,
+    ConnectsWithoutDescriptor,
+    TwoDescriptorsInOneRecord,
+    SecondChannel,
+    ImpostorFirst,
+};
+
+} // namespace
+
+Q_DECLARE_METATYPE(Lie)
+
+class tst_SharedMemoryTcp : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init() { m_descriptors = TestUtil::openDescriptors(); }
+    void cleanup()
+    {
+        // Deferred deletions (notifiers) first: then every descriptor a
+        // test opened, channels and listeners included, must be closed.
+        QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
+        QCOMPARE(TestUtil::openDescriptors(), m_descriptors);
+    }
+
+    void framesCrossOverTcp_data();
+    void framesCrossOverTcp();
+    void oneSideOnlyCopies();
+    void channelLies_data();
+    void channelLies();
+    void unreachableChannelTakesCopyPath();
+
+private:
+    int m_descriptors = 0;
+};
+
+void tst_SharedMemoryTcp::framesCrossOverTcp_data()
+{
+    QTest::addColumn<QString>("kind");
+    QTest::newRow("IPv4 loopback") << QStringLiteral("tcp4");
+    QTest::newRow("IPv6 loopback") << QStringLiteral("tcp6");
+}
+
+void tst_SharedMemoryTcp::framesCrossOverTcp()
+{
+    QFETCH(QString, kind);
+    TestUtil::Pair pair = TestUtil::makePair(kind);
+    if (!pair.ok && kind == u"tcp6")
+        QSKIP("no IPv6 loopback on this machine");
+    QVERIFY(pair.ok);
+    pair.a->setSharedMemoryEnabled(true);
+    pair.b->setSharedMemoryEnabled(true);
+    QTRY_VERIFY(pair.a->isSharedMemoryActive() && pair.b->isSharedMemoryActive());
+    QCOMPARE(pair.a->zeroCopyState(), BlightSocket::ZeroCopyState::SharedMemory);
+
+    QList<BlightBuffer> frames;
+    connect(pair.b.get(), &BlightSocket::bufferReceived, this,
+            [&](MessageType, quint32, const BlightBuffer &frame) { frames.append(frame); });
+    QList<SendIdRange> releases;
+    connect(pair.a.get(), &BlightSocket::sendsReleased, this,
+            [&](const QList<SendIdRange> &ranges) { releases += ranges; });
+
+    BlightBufferPool pool(2, FrameBytes, BlightBufferPool::Backing::SharedMemory);
+    for (int round = 0; round < 3; ++round) { // the pool's region is announced once
+        for (int i = 0; i < 2; ++i) {
+            BlightBuffer frame = pool.acquire();
+            QVERIFY(!frame.isNull());
+            const QByteArray pattern = TestUtil::pattern(FrameBytes, round * 2 + i);
+            std::memcpy(frame.data(), pattern.constData(), size_t(FrameBytes));
+            QVERIFY(pair.a->sendBuffer(MessageType::Ack, quint32(round * 2 + i + 1), frame) != 0);
+        }
+        QTRY_COMPARE(frames.size(), 2);
+        for (int i = 0; i < 2; ++i) {
+            QVERIFY(frames.at(i).isShared());
+            QCOMPARE(QByteArray(frames.at(i).constData(), frames.at(i).size()),
+                     TestUtil::pattern(FrameBytes, round * 2 + i));
+        }
+        frames.clear(); // the releases go back over TCP
+        QTRY_COMPARE(pool.available(), 2);
+    }
+    QVERIFY(!releases.isEmpty());
+    for (const SendIdRange &range : releases)
+        QVERIFY(range.delivered);
+    const SocketStatistics sent = pair.a->statistics();
+    QCOMPARE(sent.sharedMemoryFramesSent, quint64(6));
+    QCOMPARE(sent.userSpaceCopies, quint64(0));
+    QVERIFY2(sent.bytesSent < 1024, qPrintable(QString::number(sent.bytesSent))); // no frame bytes on TCP
+    QCOMPARE(pair.b->statistics().mappedPools, 1);
+}
+
+void tst_SharedMemoryTcp::oneSideOnlyCopies()
+{
+    // Only the sender enabled it: no channel is used, the frame is copied.
+    TestUtil::Pair pair = TestUtil::makePair(QStringLiteral("tcp4"));
+    QVERIFY(pair.ok);
+    pair.a->setSharedMemoryEnabled(true);
+    QList<QByteArray> payloads;
+    connect(pair.b.get(), &BlightSocket::messageReceived, this,
+            [&](const Message &message) { payloads.append(message.payload); });
+    pair.b->sendMessage(MessageType::Focus, 1, {}); // after it, nothing more comes
+    QTRY_COMPARE(pair.a->messagesReceived(), quint64(1));
+    QVERIFY(!pair.a->isSharedMemoryActive());
+    QVERIFY2(pair.a->zeroCopyReason().contains(u"has not offered shared memory"), qPrintable(pair.a->zeroCopyReason()));
+    BlightBufferPool pool(1, FrameBytes, BlightBufferPool::Backing::SharedMemory);
+    BlightBuffer frame = pool.acquire();
+    std::memcpy(frame.data(), TestUtil::pattern(FrameBytes, 3).constData(), size_t(FrameBytes));
+    QVERIFY(pair.a->sendBuffer(MessageType::Ack, 5, frame) != 0);
+    QTRY_COMPARE(payloads.size(), 1);
+    QCOMPARE(payloads.first(), TestUtil::pattern(FrameBytes, 3));
+    QCOMPARE(pair.a->statistics().sharedMemoryFramesSent, quint64(0));
+}
+
+void tst_SharedMemoryTcp::channelLies_data()
+{
+    QTest::addColumn<Lie>("lie");
+    QTest::addColumn<QString>("reason"); // a part of the error; empty: the frame is taken
+    QTest::newRow("a pool, the channel never connected")
+        << Lie::NeverConnects << QStringLiteral("has not connected to the descriptor channel");
+    QTest::newRow("a pool, no descriptor on the channel")
+        << Lie::ConnectsWithoutDescriptor << QStringLiteral("its descriptor is not on the descriptor channel");
+    QTest::newRow("two descriptors in one record")
+        << Lie::TwoDescriptorsInOneRecord << QStringLiteral("not one descriptor");
+    QTest::newRow("a second channel") << Lie::SecondChannel << QStringLiteral("a second descriptor channel");
+    QTest::newRow("an impostor connects first") << Lie::ImpostorFirst << QString();
+}
+
+void tst_SharedMemoryTcp::channelLies()
+{
+    QFETCH(Lie, lie);
+    QFETCH(QString, reason);
+    RawTcp tcp;
+    QVERIFY(makeRawTcp(&tcp, true));
+    const QByteArray first = readExactly(tcp.peer, OfferAndChannelBytes);
+    QCOMPARE(first.size(), OfferAndChannelBytes);
+    QCOMPARE(first.mid(36 + 12 + 8, 4), QByteArray("\x05\0\0\0", 4)); // kind 5 follows the offer
+    const QByteArray name = first.mid(36 + 12 + 16, 16);
+    const QByteArray token = first.mid(36 + 12 + 32, 16);
+
+    QList<BlightBuffer> held;
+    connect(tcp.socket.get(), &BlightSocket::bufferReceived, this,
+            [&](MessageType, quint32, const BlightBuffer &frame) { held.append(frame); });
+    QSignalSpy errors(tcp.socket.get(), &BlightSocket::errorOccurred);
+    QVERIFY(Peer::send(tcp.peer, Peer::offer() + Peer::channel("nobody", "none")));
+
+    const int region = Peer::memfd(PoolBytes, Peer::requiredSeals());
+    QVERIFY(region >= 0);
+    int channel = -1;
+    int impostor = -1;
+    switch (lie) {
+    case Lie::NeverConnects:
+        break;
+    case Lie::ConnectsWithoutDescriptor:
+        channel = connectToChannel(name);
+        QVERIFY(channel >= 0 && sendRecord(channel, token));
+        break;
+    case Lie::TwoDescriptorsInOneRecord:
+        channel = connectToChannel(name);
+        QVERIFY(channel >= 0 && sendRecord(channel, token) && sendRecord(channel, "D", {region, region}));
+        break;
+    case Lie::SecondChannel:
+        QVERIFY(Peer::send(tcp.peer, Peer::channel("again", "again")));
+        break;
+    case Lie::ImpostorFirst:
+        // It does not know the token; the peer, connecting after it, does.
+        impostor = connectToChannel(name);
+        channel = connectToChannel(name);
+        QVERIFY(impostor >= 0 && sendRecord(impostor, QByteArray(16, 'x'), {region}));
+        QVERIFY(channel >= 0 && sendRecord(channel, token) && sendRecord(channel, "D", {region}));
+        break;
+    }
+    if (lie != Lie::SecondChannel)
+        QVERIFY(Peer::send(tcp.peer, Peer::pool(0, PoolBytes) + Peer::frame(0, 1, 0, 100)));
+    ::close(region);
+    if (reason.isEmpty()) {
+        QTRY_COMPARE(held.size(), 1);
+        QVERIFY(held.first().isShared());
+        QVERIFY(errors.isEmpty());
+        char byte;
+        QCOMPARE(::recv(impostor, &byte, 1, MSG_DONTWAIT), ssize_t(0)); // the impostor was disconnected
+    } else {
+        QTRY_COMPARE(errors.size(), 1);
+        QCOMPARE(errors.first().at(0).value<BlightSocket::Error>(), BlightSocket::Error::ProtocolError);
+        QVERIFY2(errors.first().at(1).toString().contains(reason), qPrintable(errors.first().at(1).toString()));
+        QVERIFY(held.isEmpty());
+    }
+    for (int fd : {channel, impostor}) {
+        if (fd >= 0)
+            ::close(fd);
+    }
+}
+
+void tst_SharedMemoryTcp::unreachableChannelTakesCopyPath()
+{
+    // A peer that offers and names a channel nobody listens on (as a peer on
+    // another host behind a loopback forward would): frames are copied.
+    RawTcp tcp;
+    QVERIFY(makeRawTcp(&tcp, true));
+    QCOMPARE(readExactly(tcp.peer, OfferAndChannelBytes).size(), OfferAndChannelBytes);
+    QVERIFY(Peer::send(tcp.peer, Peer::offer() + Peer::channel("nobody listens", "token")));
+    QTRY_VERIFY(tcp.socket->isSharedMemoryActive());
+    BlightBufferPool pool(1, PoolBytes, BlightBufferPool::Backing::SharedMemory);
+    BlightBuffer frame = pool.acquire();
+    std::memcpy(frame.data(), TestUtil::pattern(PoolBytes, 9).constData(), size_t(PoolBytes));
+    QVERIFY(tcp.socket->sendBuffer(MessageType::Ack, 7, frame) != 0);
+    frame = BlightBuffer();
+    const QByteArray wire = readExactly(tcp.peer, 12 + PoolBytes);
+    QCOMPARE(wire.left(12), TestUtil::headerBytes(1, 7, quint32(PoolBytes)));
+    QCOMPARE(wire.mid(12), TestUtil::pattern(PoolBytes, 9));
+    QVERIFY2(tcp.socket->zeroCopyReason().contains(u"descriptor channel cannot be reached"),
+             qPrintable(tcp.socket->zeroCopyReason()));
+    QCOMPARE(tcp.socket->statistics().sharedMemoryFramesSent, quint64(0));
+    QTRY_COMPARE(pool.available(), 1);
+}
+
+QTEST_GUILESS_MAIN(tst_SharedMemoryTcp)
+#include "tst_sharedmemorytcp.moc"
