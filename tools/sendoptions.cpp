@@ -113,9 +113,10 @@ std::optional<SendOptions> parseSendOptions(const QStringList &arguments, int *e
                        "the end, with the error text when it failed; its \"released\" counts the messages whose\n"
                        "bytes the socket let go of (\"releasedUndelivered\": those it dropped before the kernel\n"
                        "took them). After a clean exit, released equals messages.\n"
-                       "With --shared-memory (AF_UNIX stream), the pool is a sealed memfd (of --pool N buffers,\n"
-                       "or up to 4 of them in 32 MiB) and, once the peer has offered shared memory too, each\n"
-                       "message is a small one naming its buffer: no payload byte is copied. A Ping goes first\n"
+                       "With --shared-memory (AF_UNIX stream, or TCP to a loopback address), the pool is a\n"
+                       "sealed memfd (of --pool N buffers, or up to 4 of them in 32 MiB) and, once the peer has\n"
+                       "offered shared memory too, each message is a small one naming its buffer: no payload\n"
+                       "byte is copied. A Ping goes first\n"
                        "and its answer is awaited, so that the peer's offer, sent when it connected, has\n"
                        "arrived; the summary then says whether the agreement stood (sharedMemoryActive) and\n"
                        "why not (sharedMemoryReason)."));

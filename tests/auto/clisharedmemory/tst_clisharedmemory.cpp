@@ -80,15 +80,18 @@ void tst_CliSharedMemory::framesBetweenProcesses_data()
     QTest::addColumn<int>("size");
     QTest::addColumn<int>("count");
     QTest::addColumn<int>("pool"); // 0: send's default shared pool (or none without --shared-memory)
+    QTest::addColumn<bool>("tcp"); // TCP on loopback (the descriptor channel) instead of AF_UNIX
 
     constexpr int MiB = 1024 * 1024;
-    QTest::addRow("both-default-pool") << true << true << 1 * MiB << 8 << 0;
+    QTest::addRow("both-default-pool") << true << true << 1 * MiB << 8 << 0 << false;
     // Two buffers for ten frames: every frame after the second waits for a
     // release from the other process, so buffers are reused while mapped.
-    QTest::addRow("both-pool-2-reused") << true << true << 3 * MiB << 10 << 2;
-    QTest::addRow("small-frames") << true << true << 100 << 50 << 4;
-    QTest::addRow("sender-only") << true << false << 1 * MiB << 6 << 0;
-    QTest::addRow("listener-only") << false << true << 1 * MiB << 6 << 0;
+    QTest::addRow("both-pool-2-reused") << true << true << 3 * MiB << 10 << 2 << false;
+    QTest::addRow("small-frames") << true << true << 100 << 50 << 4 << false;
+    QTest::addRow("sender-only") << true << false << 1 * MiB << 6 << 0 << false;
+    QTest::addRow("listener-only") << false << true << 1 * MiB << 6 << 0 << false;
+    QTest::addRow("tcp-both-pool-2-reused") << true << true << 3 * MiB << 10 << 2 << true;
+    QTest::addRow("tcp-sender-only") << true << false << 1 * MiB << 6 << 0 << true;
 }
 
 void tst_CliSharedMemory::framesBetweenProcesses()
@@ -98,11 +101,13 @@ void tst_CliSharedMemory::framesBetweenProcesses()
     QFETCH(int, size);
     QFETCH(int, count);
     QFETCH(int, pool);
+    QFETCH(bool, tcp);
     const bool expectShared = senderShared && listenerShared;
 
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
-    const QString endpoint = QStringLiteral("unix:") + dir.filePath(QStringLiteral("shm.sock"));
+    QString endpoint = tcp ? QStringLiteral("tcp://127.0.0.1:0")
+                           : QStringLiteral("unix:") + dir.filePath(QStringLiteral("shm.sock"));
     QProcess listener;
     dieWithTest(listener);
     // Without --shared-memory the listener still looks every payload up.
@@ -112,6 +117,12 @@ void tst_CliSharedMemory::framesBetweenProcesses()
     QVERIFY(listener.waitForStarted());
     QString listenerErr;
     QVERIFY2(waitForStderr(listener, QStringLiteral("listening on "), &listenerErr), qPrintable(listenerErr));
+    if (tcp) { // the port the listener got (its line is written whole)
+        const QRegularExpressionMatch bound
+            = QRegularExpression(QStringLiteral("listening on (\\S+)\n")).match(listenerErr);
+        QVERIFY2(bound.hasMatch(), qPrintable(listenerErr));
+        endpoint = bound.captured(1);
+    }
 
     QStringList arguments{QStringLiteral("send"),      endpoint,
                           QStringLiteral("--type"),    QStringLiteral("ack"),
