@@ -241,6 +241,8 @@ public:
         return kind == BlightSocket::SocketKind::UnixStream;
     }
     void takePeerChannel(const SharedMemoryWire::ChannelAddress &address);
+    /*! Connects to the peer's channel once both Channel messages are out. */
+    void connectChannel();
     void enableSharedMemory(bool enabled);
     /*! Sends this side's offer once per connection, when enabled. */
     void offerSharedMemory(bool adopting = false);
@@ -386,9 +388,11 @@ public:
     SharedMemorySession shm;
     ReleaseChannel *releaseChannel = nullptr;
     std::vector<int> pendingDescriptors;
-    DescriptorChannel descriptorChannel; // over TCP
-    bool peerOnLoopback = false;         // TCP only: the peer shares this host's loopback
-    std::vector<quint32> releaseTokens;  // reused for every batch of releases
+    DescriptorChannel descriptorChannel;          // over TCP
+    SharedMemoryWire::ChannelAddress peerChannel; // valid once shm.channelReceived
+    QString offerFailure;                         // why this side could not offer
+    bool peerOnLoopback = false;                  // TCP only: the peer shares this host's loopback
+    std::vector<quint32> releaseTokens;           // reused for every batch of releases
 
     // Close.
     bool failed = false;

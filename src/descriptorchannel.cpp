@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -73,6 +74,16 @@ ssize_t receiveRecord(int fd, char *data, size_t size, std::vector<int> *descrip
     return got;
 }
 
+// Compares without stopping at the first difference: how long a refusal
+// takes says nothing about the token.
+bool sameBytes(const char *a, const char *b, size_t size)
+{
+    unsigned char difference = 0;
+    for (size_t i = 0; i < size; ++i)
+        difference |= static_cast<unsigned char>(a[i] ^ b[i]);
+    return difference == 0;
+}
+
 void closeAll(std::vector<int> *descriptors)
 {
     for (int descriptor : std::exchange(*descriptors, {}))
@@ -92,14 +103,47 @@ void DescriptorChannel::reset()
     m_incoming.reset();
     m_outgoing.reset();
     m_own = Address();
-    m_peer = Address();
-    m_hasPeer = false;
-    m_outgoingFailure.clear();
+    m_failure.clear();
 }
 
-bool DescriptorChannel::listen(Address *address, QString *why)
+bool DescriptorChannel::tcpEndpoints(int tcpFd, char (&local)[Address::EndpointSize],
+                                     char (&peer)[Address::EndpointSize])
+{
+    const auto encode = [](const sockaddr_storage &address, char(&out)[Address::EndpointSize]) {
+        std::memset(out, 0, sizeof(out));
+        const quint16 family = quint16(address.ss_family);
+        std::memcpy(out, &family, 2);
+        if (address.ss_family == AF_INET) {
+            const auto &in = reinterpret_cast<const sockaddr_in &>(address);
+            std::memcpy(out + 2, &in.sin_port, 2);
+            std::memcpy(out + 4, &in.sin_addr, 4);
+            return true;
+        }
+        if (address.ss_family == AF_INET6) {
+            const auto &in6 = reinterpret_cast<const sockaddr_in6 &>(address);
+            std::memcpy(out + 2, &in6.sin6_port, 2);
+            std::memcpy(out + 4, &in6.sin6_addr, 16);
+            return true;
+        }
+        return false;
+    };
+    sockaddr_storage mine{};
+    sockaddr_storage theirs{};
+    socklen_t mineLength = sizeof(mine);
+    socklen_t theirsLength = sizeof(theirs);
+    return ::getsockname(tcpFd, reinterpret_cast<sockaddr *>(&mine), &mineLength) == 0
+        && ::getpeername(tcpFd, reinterpret_cast<sockaddr *>(&theirs), &theirsLength) == 0 && encode(mine, local)
+        && encode(theirs, peer);
+}
+
+bool DescriptorChannel::listen(int tcpFd, Address *address, QString *why)
 {
     Address own;
+    if (!tcpEndpoints(tcpFd, own.local, own.peer)) {
+        *why = QStringLiteral("no descriptor channel: the TCP connection has no endpoints (%1)")
+                   .arg(SocketUtil::errnoText(errno));
+        return false;
+    }
     std::array<quint32, (Address::NameSize + Address::TokenSize) / 4> random;
     QRandomGenerator::system()->fillRange(random.data(), qsizetype(random.size()));
     std::memcpy(own.name, random.data(), Address::NameSize);
@@ -133,12 +177,19 @@ bool DescriptorChannel::acceptPeer(QString *why)
             return false;
         }
         OwnedFd connection(accepted);
-        char token[Address::TokenSize + 1];
+        // The token, then the connector's own endpoint (our peer) and its
+        // peer (us): a channel echoed back, or passed on from another
+        // connection, does not match this one.
+        char proof[ProofSize + 1];
         std::vector<int> descriptors;
         int flags = 0;
-        const ssize_t got = receiveRecord(connection.get(), token, sizeof(token), &descriptors, &flags);
-        const bool proven = got == Address::TokenSize && descriptors.empty() && !(flags & (MSG_TRUNC | MSG_CTRUNC))
-            && std::memcmp(token, m_own.token, Address::TokenSize) == 0;
+        const ssize_t got = receiveRecord(connection.get(), proof, sizeof(proof), &descriptors, &flags);
+        char expected[ProofSize];
+        std::memcpy(expected, m_own.token, Address::TokenSize);
+        std::memcpy(expected + Address::TokenSize, m_own.peer, Address::EndpointSize);
+        std::memcpy(expected + Address::TokenSize + Address::EndpointSize, m_own.local, Address::EndpointSize);
+        const bool proven = got == ProofSize && descriptors.empty() && !(flags & (MSG_TRUNC | MSG_CTRUNC))
+            && sameBytes(proof, expected, ProofSize);
         closeAll(&descriptors);
         if (!proven)
             continue; // not the peer: whoever it was is disconnected
@@ -178,49 +229,55 @@ int DescriptorChannel::receive(QString *why)
     return -1;
 }
 
-void DescriptorChannel::setPeer(const Address &address)
+bool DescriptorChannel::connectToPeer(const Address &address, int tcpFd)
 {
-    m_peer = address;
-    m_hasPeer = true;
+    m_outgoing.reset();
+    m_failure.clear();
+    char local[Address::EndpointSize];
+    char peer[Address::EndpointSize];
+    if (!tcpEndpoints(tcpFd, local, peer)) {
+        m_failure = QStringLiteral("the TCP connection has no endpoints (%1)").arg(SocketUtil::errnoText(errno));
+        return false;
+    }
+    if (std::memcmp(address.local, peer, sizeof(peer)) != 0 || std::memcmp(address.peer, local, sizeof(local)) != 0) {
+        m_failure = QStringLiteral("the peer's descriptor channel names another TCP connection (a forward between "
+                                   "the two sides, or a channel passed on from another socket)");
+        return false;
+    }
+    OwnedFd connection = seqPacketSocket();
+    sockaddr_un where;
+    const socklen_t length = fillAddress(&where, socketName(address.name));
+    int result = connection.get() < 0 ? -1 : 0;
+    if (result == 0) {
+        do {
+            result = ::connect(connection.get(), reinterpret_cast<sockaddr *>(&where), length);
+        } while (result != 0 && errno == EINTR);
+    }
+    if (result != 0) {
+        m_failure
+            = QStringLiteral("the peer's descriptor channel cannot be reached (%1)").arg(SocketUtil::errnoText(errno));
+        return false;
+    }
+    // Connected means queued at the listener: the proof is there before
+    // anything this side writes on TCP afterwards.
+    char proof[ProofSize];
+    std::memcpy(proof, address.token, Address::TokenSize);
+    std::memcpy(proof + Address::TokenSize, local, Address::EndpointSize);
+    std::memcpy(proof + Address::TokenSize + Address::EndpointSize, peer, Address::EndpointSize);
+    if (::send(connection.get(), proof, sizeof(proof), MSG_DONTWAIT | MSG_NOSIGNAL) != ssize_t(sizeof(proof))) {
+        m_failure
+            = QStringLiteral("the peer's descriptor channel took no proof (%1)").arg(SocketUtil::errnoText(errno));
+        return false;
+    }
+    m_outgoing = std::move(connection);
+    return true;
 }
 
 bool DescriptorChannel::send(int descriptor, QString *why)
 {
-    if (!m_outgoingFailure.isEmpty()) {
-        *why = m_outgoingFailure;
+    if (!canSend()) {
+        *why = m_failure.isEmpty() ? QStringLiteral("the peer named no descriptor channel") : m_failure;
         return false;
-    }
-    if (!m_hasPeer) {
-        *why = QStringLiteral("the peer named no descriptor channel");
-        return false;
-    }
-    if (m_outgoing.get() < 0) {
-        OwnedFd connection = seqPacketSocket();
-        sockaddr_un where;
-        const socklen_t length = fillAddress(&where, socketName(m_peer.name));
-        int result = connection.get() < 0 ? -1 : 0;
-        if (result == 0) {
-            do {
-                result = ::connect(connection.get(), reinterpret_cast<sockaddr *>(&where), length);
-            } while (result != 0 && errno == EINTR);
-        }
-        if (result != 0) {
-            const int error = errno;
-            *why = QStringLiteral("the peer's descriptor channel cannot be reached (%1)")
-                       .arg(SocketUtil::errnoText(error));
-            if (error != EAGAIN) // a full backlog may drain; a peer on another host never appears
-                m_outgoingFailure = *why;
-            return false;
-        }
-        // Connected means queued at the listener: the token is there before
-        // anything this side writes on TCP afterwards.
-        if (::send(connection.get(), m_peer.token, Address::TokenSize, MSG_DONTWAIT | MSG_NOSIGNAL)
-            != Address::TokenSize) {
-            m_outgoingFailure = *why
-                = QStringLiteral("the peer's descriptor channel took no token (%1)").arg(SocketUtil::errnoText(errno));
-            return false;
-        }
-        m_outgoing = std::move(connection);
     }
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
     char mark = DescriptorMark;
@@ -245,7 +302,7 @@ bool DescriptorChannel::send(int descriptor, QString *why)
     *why = QStringLiteral("the pool's descriptor did not go on the descriptor channel (%1)")
                .arg(SocketUtil::errnoText(error));
     if (error != EAGAIN) // a full queue drains as the peer reads its pools
-        m_outgoingFailure = *why;
+        m_failure = *why;
     return false;
 }
 

@@ -15,6 +15,7 @@ void SharedMemorySession::reset()
     offerReceived = false;
     channelNeeded = false;
     channelReceived = false;
+    channelUsable = false;
     peerMapLimit = 0;
     m_announced.clear();
     m_announcedBytes = 0;

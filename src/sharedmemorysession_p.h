@@ -34,11 +34,15 @@ public:
     bool offerSent = false;
     bool offerReceived = false;
     // Over TCP a side also needs the peer's descriptor channel (its Channel
-    // message follows its Offer).
+    // message follows its Offer), and one it could connect to.
     bool channelNeeded = false;
     bool channelReceived = false;
+    bool channelUsable = false;
     quint64 peerMapLimit = 0;
-    bool agreed() const { return offerSent && offerReceived && (!channelNeeded || channelReceived); }
+    /*! Enough to take the peer's frames. */
+    bool offersCrossed() const { return offerSent && offerReceived; }
+    /*! Frames go both ways: over TCP this side can reach the peer's channel. */
+    bool agreed() const { return offersCrossed() && (!channelNeeded || channelUsable); }
 
     // Sending.
     struct OutFrame

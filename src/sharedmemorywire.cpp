@@ -120,7 +120,9 @@ Result decode(QByteArrayView payload, Decoded *out, QString *why)
         break;
     case Kind::Channel:
         std::memcpy(out->channel.name, at + 16, ChannelAddress::NameSize);
-        std::memcpy(out->channel.token, at + 16 + ChannelAddress::NameSize, ChannelAddress::TokenSize);
+        std::memcpy(out->channel.token, at + 32, ChannelAddress::TokenSize);
+        std::memcpy(out->channel.local, at + 48, ChannelAddress::EndpointSize);
+        std::memcpy(out->channel.peer, at + 68, ChannelAddress::EndpointSize);
         break;
     }
     return Result::Ok;
@@ -146,7 +148,9 @@ qsizetype encodeChannel(char *out, const ChannelAddress &channel)
 {
     char *payload = begin(out, Kind::Channel, ChannelSize);
     std::memcpy(payload + 16, channel.name, ChannelAddress::NameSize);
-    std::memcpy(payload + 16 + ChannelAddress::NameSize, channel.token, ChannelAddress::TokenSize);
+    std::memcpy(payload + 32, channel.token, ChannelAddress::TokenSize);
+    std::memcpy(payload + 48, channel.local, ChannelAddress::EndpointSize);
+    std::memcpy(payload + 68, channel.peer, ChannelAddress::EndpointSize);
     return HeaderSize + ChannelSize;
 }
 

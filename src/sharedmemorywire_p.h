@@ -20,7 +20,7 @@ inline constexpr qsizetype OfferSize = 24;
 inline constexpr qsizetype PoolSize = 32;
 inline constexpr qsizetype FrameSize = 48;
 inline constexpr qsizetype ReleaseHeadSize = 20;
-inline constexpr qsizetype ChannelSize = 48;
+inline constexpr qsizetype ChannelSize = 88;
 inline constexpr quint32 MaxReleaseCount = 4096;
 inline constexpr qsizetype MaxReleaseSize = ReleaseHeadSize + 4 * qsizetype(MaxReleaseCount);
 
@@ -30,14 +30,21 @@ struct Offer
 };
 
 /*! Over TCP, where descriptors cannot travel: the abstract AF_UNIX socket
-    at which this side takes the peer's pool descriptors, and the secret the
-    peer proves itself with there (descriptorchannel_p.h). */
+    at which this side takes the peer's pool descriptors, the secret the
+    peer proves itself with there, and the TCP connection as this side sees
+    it, so that the channel serves this connection only
+    (descriptorchannel_p.h). */
 struct ChannelAddress
 {
     static constexpr int NameSize = 16;
     static constexpr int TokenSize = 16;
+    /*! An endpoint: uint16 family (AF_INET or AF_INET6), uint16 port in
+        network order, 16 bytes of address (IPv4 in the first 4). */
+    static constexpr int EndpointSize = 20;
     char name[NameSize] = {};
     char token[TokenSize] = {};
+    char local[EndpointSize] = {};
+    char peer[EndpointSize] = {};
 };
 
 struct PoolAnnounce

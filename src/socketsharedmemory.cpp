@@ -38,7 +38,18 @@ bool BlightSocketPrivate::sharedMemoryPossible() const
 void BlightSocketPrivate::takePeerChannel(const ChannelAddress &address)
 {
     shm.channelReceived = true;
-    descriptorChannel.setPeer(address);
+    peerChannel = address;
+    connectChannel();
+}
+
+void BlightSocketPrivate::connectChannel()
+{
+    if (!shm.channelReceived || !shm.channelNeeded || fd < 0)
+        return;
+    shm.channelUsable = descriptorChannel.connectToPeer(peerChannel, fd);
+    if (!shm.channelUsable)
+        qCWarning(lcSocket, "%s: frames take the copy path: %s", qPrintable(endpointText),
+                  qPrintable(descriptorChannel.failure()));
 }
 
 void BlightSocketPrivate::enableSharedMemory(bool enabled)
@@ -59,8 +70,9 @@ void BlightSocketPrivate::offerSharedMemory(bool adopting)
     ChannelAddress channel;
     if (!descriptorsInBand()) {
         QString why;
-        if (!descriptorChannel.listen(&channel, &why)) {
+        if (!descriptorChannel.listen(fd, &channel, &why)) {
             qCWarning(lcSocket, "%s: shared memory not offered: %s", qPrintable(endpointText), qPrintable(why));
+            offerFailure = why;
             return;
         }
     }
@@ -76,6 +88,8 @@ void BlightSocketPrivate::offerSharedMemory(bool adopting)
         shm.channelNeeded = true;
     }
     shm.offerSent = true;
+    offerFailure.clear();
+    connectChannel(); // the peer's Channel may have come first
     if (!releaseChannel)
         releaseChannel = new ReleaseChannel(this);
     qCDebug(lcSocket, "%s: shared memory offered", qPrintable(endpointText));
@@ -95,8 +109,12 @@ QString BlightSocketPrivate::sharedMemoryReason() const
         return QStringLiteral("shared memory: not connected");
     if (!shm.offerReceived)
         return QStringLiteral("the peer has not offered shared memory");
+    if (!shm.offerSent && !offerFailure.isEmpty())
+        return QStringLiteral("shared memory not offered: ") + offerFailure;
     if (shm.channelNeeded && !shm.channelReceived)
         return QStringLiteral("the peer has not named its descriptor channel");
+    if (shm.channelNeeded && !shm.channelUsable)
+        return QStringLiteral("frames take the copy path: ") + descriptorChannel.failure();
     if (!sharedMemoryEnabled)
         return QStringLiteral("shared memory was turned off on this socket: frames take the copy path");
     const QString agreed = QStringLiteral("the peer agreed to shared memory: buffers of shared pools travel without "
@@ -138,6 +156,13 @@ quint64 BlightSocketPrivate::enqueueSharedFrame(const Header &header, const Blig
         QString why;
         if (!descriptorChannel.send(block->regionDescriptor, &why)) {
             sharedMemoryFallback = why;
+            if (!descriptorChannel.canSend()) {
+                // For good: the agreement no longer stands. Told from the
+                // event loop, since the caller is inside a send.
+                shm.channelUsable = false;
+                if (q_ptr)
+                    QMetaObject::invokeMethod(q_ptr, &BlightSocket::zeroCopyStateChanged, Qt::QueuedConnection);
+            }
             return 0;
         }
     }
@@ -258,7 +283,8 @@ bool BlightSocketPrivate::handleSharedMemoryMessage(const Message &message)
     if (!sharedMemoryEnabled && !shm.offerSent) {
         // Off here: only the peer's offer is taken out of the stream (noted
         // for zeroCopyReason()); anything else is the application's.
-        if (valid && decoded.kind == Kind::Channel && !descriptorsInBand() && !shm.channelReceived) {
+        if (valid && decoded.kind == Kind::Channel && sharedMemoryPossible() && !descriptorsInBand()
+            && !shm.channelReceived) {
             ++stats.messagesReceived;
             takePeerChannel(decoded.channel); // kept, as the offer is
             return true;
@@ -308,16 +334,16 @@ bool BlightSocketPrivate::handleSharedMemoryMessage(const Message &message)
         if (shm.channelReceived)
             return protocolError(QStringLiteral("a second descriptor channel"));
         takePeerChannel(decoded.channel);
-        if (!shm.agreed() || !q_ptr)
+        if (!q_ptr)
             return true;
-        Q_EMIT q_ptr->zeroCopyStateChanged();
+        Q_EMIT q_ptr->zeroCopyStateChanged(); // agreed, or the reason why frames are copied
         return !gone();
     case Kind::Pool:
     case Kind::Frame:
     case Kind::Release:
         break;
     }
-    if (!shm.agreed())
+    if (!shm.offersCrossed())
         return protocolError(
             QStringLiteral("a shared-memory message of kind %1 before both sides offered").arg(quint32(decoded.kind)));
     if (decoded.kind == Kind::Pool)
@@ -464,6 +490,7 @@ void BlightSocketPrivate::endSharedMemory()
     }
     closeDescriptors();
     descriptorChannel.reset();
+    offerFailure.clear();
     shm.reset(); // handles keep the regions they read
 }
 

@@ -100,8 +100,10 @@ void checkMessage(const char *payload, size_t size, quint32 cap, qint64 limit, S
         expected = 24;
     else if (kind == 2)
         expected = 32;
-    else if (kind == 3 || kind == 5)
+    else if (kind == 3)
         expected = 48;
+    else if (kind == 5)
+        expected = 88;
     else if (kind == 4 && size >= 20) {
         count = readAt<quint32>(payload, 16);
         expected = count >= 1 && count <= 4096 ? 20 + 4 * size_t(count) : 0;
@@ -177,6 +179,8 @@ void checkMessage(const char *payload, size_t size, quint32 cap, qint64 limit, S
     case Kind::Channel: {
         FUZZ_CHECK(std::memcmp(decoded.channel.name, payload + 16, ChannelAddress::NameSize) == 0);
         FUZZ_CHECK(std::memcmp(decoded.channel.token, payload + 32, ChannelAddress::TokenSize) == 0);
+        FUZZ_CHECK(std::memcmp(decoded.channel.local, payload + 48, ChannelAddress::EndpointSize) == 0);
+        FUZZ_CHECK(std::memcmp(decoded.channel.peer, payload + 68, ChannelAddress::EndpointSize) == 0);
         char again[HeaderSize + ChannelSize];
         encodeChannel(again, decoded.channel);
         FUZZ_CHECK(std::memcmp(again + HeaderSize, payload, size) == 0);

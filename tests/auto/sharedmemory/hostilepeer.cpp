@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -53,9 +54,48 @@ QByteArray release(const QList<quint32> &tokens)
     return message(4, body);
 }
 
-QByteArray channel(const QByteArray &name, const QByteArray &token)
+QByteArray channel(const QByteArray &name, const QByteArray &token, const QByteArray &local, const QByteArray &peer)
 {
-    return message(5, name.leftJustified(16, '\0', true) + token.leftJustified(16, '\0', true));
+    return message(5,
+                   name.leftJustified(16, '\0', true) + token.leftJustified(16, '\0', true)
+                       + local.leftJustified(20, '\0', true) + peer.leftJustified(20, '\0', true));
+}
+
+namespace {
+
+QByteArray endpointBytes(const sockaddr_storage &address)
+{
+    QByteArray bytes(20, '\0');
+    const quint16 family = address.ss_family;
+    std::memcpy(bytes.data(), &family, 2);
+    if (address.ss_family == AF_INET) {
+        const auto *in = reinterpret_cast<const sockaddr_in *>(&address);
+        std::memcpy(bytes.data() + 2, &in->sin_port, 2);
+        std::memcpy(bytes.data() + 4, &in->sin_addr, 4);
+    } else if (address.ss_family == AF_INET6) {
+        const auto *in6 = reinterpret_cast<const sockaddr_in6 *>(&address);
+        std::memcpy(bytes.data() + 2, &in6->sin6_port, 2);
+        std::memcpy(bytes.data() + 4, &in6->sin6_addr, 16);
+    }
+    return bytes;
+}
+
+} // namespace
+
+QByteArray localEndpoint(int fd)
+{
+    sockaddr_storage address{};
+    socklen_t length = sizeof(address);
+    ::getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length);
+    return endpointBytes(address);
+}
+
+QByteArray peerEndpoint(int fd)
+{
+    sockaddr_storage address{};
+    socklen_t length = sizeof(address);
+    ::getpeername(fd, reinterpret_cast<sockaddr *>(&address), &length);
+    return endpointBytes(address);
 }
 
 bool send(int socket, const QByteArray &bytes, const QList<int> &descriptors)

@@ -16,8 +16,14 @@ QByteArray offer(quint64 mapLimit = 64 * 1024 * 1024);
 QByteArray pool(quint32 number, quint64 size);
 QByteArray frame(quint32 pool, quint32 token, quint64 offset, quint64 length, qint32 type = 1, quint32 ackid = 0);
 QByteArray release(const QList<quint32> &tokens);
-/*! Over TCP: the peer's descriptor channel, 16 bytes of name and of token. */
-QByteArray channel(const QByteArray &name, const QByteArray &token);
+/*! Over TCP: the peer's descriptor channel, 16 bytes of name and of token,
+    then its endpoint and its peer's (20 bytes each, see endpoints()). */
+QByteArray channel(const QByteArray &name, const QByteArray &token, const QByteArray &local = {},
+                   const QByteArray &peer = {});
+/*! The local and the peer endpoint of the TCP socket \a fd as a Channel
+    message and a channel proof write them (family, port, address). */
+QByteArray localEndpoint(int fd);
+QByteArray peerEndpoint(int fd);
 
 /*! Writes \a bytes with \a descriptors attached to their first byte. */
 bool send(int socket, const QByteArray &bytes, const QList<int> &descriptors = {});

@@ -16,8 +16,10 @@
 #include <QtTest/QTest>
 
 #include <cerrno>
+#include <fcntl.h>
 #include <cstring>
 #include <netinet/in.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -30,8 +32,8 @@ namespace {
 constexpr qsizetype FrameBytes = 512 * 1024 + 17;
 constexpr qint64 PoolBytes = 64 * 1024;
 // The socket's first bytes on a TCP connection with shared memory on: its
-// Offer (12 + 24) and its Channel (12 + 48).
-constexpr qsizetype OfferAndChannelBytes = 36 + 60;
+// Offer (12 + 24) and its Channel (12 + 88).
+constexpr qsizetype OfferAndChannelBytes = 36 + 100;
 
 // A TCP connection on loopback: a BlightSocket on one end, a plain
 // descriptor on the other.
@@ -109,12 +111,64 @@ bool sendRecord(int channel, const QByteArray &bytes, const QList<int> &descript
     return Peer::send(channel, bytes, descriptors);
 }
 
+// One record from a SEQPACKET socket: its bytes and descriptors (owned by
+// the caller).
+QByteArray receiveRecord(int fd, QList<int> *descriptors)
+{
+    char data[256];
+    alignas(cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))];
+    iovec vector{data, sizeof(data)};
+    msghdr message{};
+    message.msg_iov = &vector;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof(control);
+    const ssize_t got = ::recvmsg(fd, &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    for (cmsghdr *c = CMSG_FIRSTHDR(&message); got >= 0 && c; c = CMSG_NXTHDR(&message, c)) {
+        for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); ++i) {
+            int descriptor;
+            std::memcpy(&descriptor, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+            descriptors->append(descriptor);
+        }
+    }
+    return got > 0 ? QByteArray(data, got) : QByteArray();
+}
+
+// The socket's Channel message, as the raw peer read it off the stream.
+struct SocketChannel
+{
+    QByteArray name, token, local, peer;
+    bool ok = false;
+};
+
+SocketChannel readSocketChannel(int fd)
+{
+    SocketChannel channel;
+    const QByteArray first = readExactly(fd, OfferAndChannelBytes);
+    const QByteArray payload = first.mid(36 + 12);
+    if (first.size() != OfferAndChannelBytes || payload.mid(8, 4) != QByteArray("\x05\0\0\0", 4))
+        return channel; // kind 5 right behind the offer
+    channel.name = payload.mid(16, 16);
+    channel.token = payload.mid(32, 16);
+    channel.local = payload.mid(48, 20);
+    channel.peer = payload.mid(68, 20);
+    channel.ok = true;
+    return channel;
+}
+
+// What a connector sends first: the token, its own endpoint, its peer's.
+QByteArray proofFrom(int tcpPeer, const QByteArray &token)
+{
+    return token + Peer::localEndpoint(tcpPeer) + Peer::peerEndpoint(tcpPeer);
+}
+
 enum class Lie {
     NeverConnects,
     ConnectsWithoutDescriptor,
     TwoDescriptorsInOneRecord,
     SecondChannel,
-    ImpostorFirst,
+    ProofForAnotherConnection,
+    ImpostorsFirst,
 };
 
 } // namespace
@@ -138,14 +192,15 @@ private Q_SLOTS:
     void framesCrossOverTcp_data();
     void framesCrossOverTcp();
     void oneSideOnlyCopies();
+    void sendsThroughThePeersChannel();
     void channelLies_data();
     void channelLies();
+    void echoedChannelIsRefused();
     void unreachableChannelTakesCopyPath();
 
 private:
     int m_descriptors = 0;
 };
-
 void tst_SharedMemoryTcp::framesCrossOverTcp_data()
 {
     QTest::addColumn<QString>("kind");
@@ -220,6 +275,83 @@ void tst_SharedMemoryTcp::oneSideOnlyCopies()
     QTRY_COMPARE(payloads.size(), 1);
     QCOMPARE(payloads.first(), TestUtil::pattern(FrameBytes, 3));
     QCOMPARE(pair.a->statistics().sharedMemoryFramesSent, quint64(0));
+    frame = BlightBuffer();
+    QTRY_COMPARE(pool.available(), 1); // the socket let go: nothing outlives the test
+}
+
+void tst_SharedMemoryTcp::sendsThroughThePeersChannel()
+{
+    // The sending side against a peer written from docs/shared-memory.md: the
+    // socket connects to the channel the peer names, proves itself, and the
+    // pool's descriptor arrives there before the Pool message on TCP.
+    RawTcp tcp;
+    QVERIFY(makeRawTcp(&tcp, true));
+    const SocketChannel own = readSocketChannel(tcp.peer);
+    QVERIFY(own.ok);
+    QCOMPARE(own.local, Peer::peerEndpoint(tcp.peer)); // the connection as the socket sees it
+    QCOMPARE(own.peer, Peer::localEndpoint(tcp.peer));
+
+    const QByteArray name = QByteArray("peer-channel-16b");
+    const QByteArray token = QByteArray("peer-token-16bts");
+    const QByteArray path = QByteArrayLiteral("blight-fd-") + name.toHex();
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path + 1, path.constData(), size_t(path.size()));
+    const int listener = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    QVERIFY(listener >= 0);
+    QVERIFY(::bind(listener, reinterpret_cast<sockaddr *>(&address),
+                   socklen_t(offsetof(sockaddr_un, sun_path) + 1 + size_t(path.size())))
+            == 0);
+    QVERIFY(::listen(listener, 4) == 0);
+    QVERIFY(Peer::send(tcp.peer,
+                       Peer::offer()
+                           + Peer::channel(name, token, Peer::localEndpoint(tcp.peer), Peer::peerEndpoint(tcp.peer))));
+    QTRY_VERIFY(tcp.socket->isSharedMemoryActive());
+    const int channel = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    ::close(listener);
+    QVERIFY(channel >= 0); // connected as soon as the Channel message was read
+    QList<int> none;
+    QCOMPARE(receiveRecord(channel, &none), token + Peer::peerEndpoint(tcp.peer) + Peer::localEndpoint(tcp.peer));
+    QVERIFY(none.isEmpty());
+
+    BlightBufferPool pool(1, PoolBytes, BlightBufferPool::Backing::SharedMemory);
+    BlightBuffer frame = pool.acquire();
+    std::memcpy(frame.data(), TestUtil::pattern(PoolBytes, 4).constData(), size_t(PoolBytes));
+    QVERIFY(tcp.socket->sendBuffer(MessageType::Ack, 3, frame) != 0);
+    frame = BlightBuffer();
+    QList<int> descriptors;
+    QCOMPARE(receiveRecord(channel, &descriptors), QByteArray("D"));
+    QCOMPARE(descriptors.size(), 1);
+    const int region = descriptors.first();
+    QCOMPARE(::fcntl(region, F_GETFL) & O_ACCMODE, O_RDONLY);
+    QVERIFY((::fcntl(region, F_GET_SEALS) & Peer::requiredSeals()) == Peer::requiredSeals());
+
+    const QByteArray wire = readExactly(tcp.peer, (12 + 32) + (12 + 48));
+    QCOMPARE(wire.size(), (12 + 32) + (12 + 48));
+    const QByteArray poolMessage = wire.left(12 + 32);
+    QCOMPARE(poolMessage.mid(12 + 8, 4), QByteArray("\x02\0\0\0", 4));
+    quint64 poolSize = 0;
+    std::memcpy(&poolSize, poolMessage.constData() + 12 + 24, 8);
+    const QByteArray frameMessage = wire.mid(12 + 32);
+    QCOMPARE(frameMessage.mid(12 + 8, 4), QByteArray("\x03\0\0\0", 4));
+    quint32 frameToken = 0;
+    quint64 offset = 0;
+    quint64 length = 0;
+    std::memcpy(&frameToken, frameMessage.constData() + 12 + 20, 4);
+    std::memcpy(&offset, frameMessage.constData() + 12 + 24, 8);
+    std::memcpy(&length, frameMessage.constData() + 12 + 32, 8);
+    QCOMPARE(length, quint64(PoolBytes));
+    QVERIFY(offset + length <= poolSize);
+    void *mapped = ::mmap(nullptr, size_t(poolSize), PROT_READ, MAP_SHARED, region, 0);
+    ::close(region);
+    QVERIFY(mapped != MAP_FAILED);
+    QCOMPARE(QByteArray(static_cast<const char *>(mapped) + offset, qsizetype(length)),
+             TestUtil::pattern(PoolBytes, 4));
+    ::munmap(mapped, size_t(poolSize));
+    QCOMPARE(pool.available(), 0); // held until the peer's release
+    QVERIFY(Peer::send(tcp.peer, Peer::release({frameToken})));
+    QTRY_COMPARE(pool.available(), 1);
+    ::close(channel);
 }
 
 void tst_SharedMemoryTcp::channelLies_data()
@@ -233,51 +365,63 @@ void tst_SharedMemoryTcp::channelLies_data()
     QTest::newRow("two descriptors in one record")
         << Lie::TwoDescriptorsInOneRecord << QStringLiteral("not one descriptor");
     QTest::newRow("a second channel") << Lie::SecondChannel << QStringLiteral("a second descriptor channel");
-    QTest::newRow("an impostor connects first") << Lie::ImpostorFirst << QString();
+    QTest::newRow("the token with another connection's endpoints")
+        << Lie::ProofForAnotherConnection << QStringLiteral("has not connected to the descriptor channel");
+    QTest::newRow("impostors connect first") << Lie::ImpostorsFirst << QString();
 }
 
 void tst_SharedMemoryTcp::channelLies()
 {
+    // The receiving side: the peer announces a pool on TCP and lies about
+    // its descriptor on the channel.
     QFETCH(Lie, lie);
     QFETCH(QString, reason);
     RawTcp tcp;
     QVERIFY(makeRawTcp(&tcp, true));
-    const QByteArray first = readExactly(tcp.peer, OfferAndChannelBytes);
-    QCOMPARE(first.size(), OfferAndChannelBytes);
-    QCOMPARE(first.mid(36 + 12 + 8, 4), QByteArray("\x05\0\0\0", 4)); // kind 5 follows the offer
-    const QByteArray name = first.mid(36 + 12 + 16, 16);
-    const QByteArray token = first.mid(36 + 12 + 32, 16);
+    const SocketChannel own = readSocketChannel(tcp.peer);
+    QVERIFY(own.ok);
 
     QList<BlightBuffer> held;
     connect(tcp.socket.get(), &BlightSocket::bufferReceived, this,
             [&](MessageType, quint32, const BlightBuffer &frame) { held.append(frame); });
     QSignalSpy errors(tcp.socket.get(), &BlightSocket::errorOccurred);
+    // A channel the socket cannot use: taking frames needs none.
     QVERIFY(Peer::send(tcp.peer, Peer::offer() + Peer::channel("nobody", "none")));
 
     const int region = Peer::memfd(PoolBytes, Peer::requiredSeals());
     QVERIFY(region >= 0);
+    const QByteArray proof = proofFrom(tcp.peer, own.token);
+    QList<int> impostors;
     int channel = -1;
-    int impostor = -1;
     switch (lie) {
     case Lie::NeverConnects:
         break;
     case Lie::ConnectsWithoutDescriptor:
-        channel = connectToChannel(name);
-        QVERIFY(channel >= 0 && sendRecord(channel, token));
+        channel = connectToChannel(own.name);
+        QVERIFY(channel >= 0 && sendRecord(channel, proof));
         break;
     case Lie::TwoDescriptorsInOneRecord:
-        channel = connectToChannel(name);
-        QVERIFY(channel >= 0 && sendRecord(channel, token) && sendRecord(channel, "D", {region, region}));
+        channel = connectToChannel(own.name);
+        QVERIFY(channel >= 0 && sendRecord(channel, proof) && sendRecord(channel, "D", {region, region}));
         break;
     case Lie::SecondChannel:
         QVERIFY(Peer::send(tcp.peer, Peer::channel("again", "again")));
         break;
-    case Lie::ImpostorFirst:
-        // It does not know the token; the peer, connecting after it, does.
-        impostor = connectToChannel(name);
-        channel = connectToChannel(name);
-        QVERIFY(impostor >= 0 && sendRecord(impostor, QByteArray(16, 'x'), {region}));
-        QVERIFY(channel >= 0 && sendRecord(channel, token) && sendRecord(channel, "D", {region}));
+    case Lie::ProofForAnotherConnection:
+        // What the socket itself would send if its channel came back to it.
+        channel = connectToChannel(own.name);
+        QVERIFY(channel >= 0 && sendRecord(channel, own.token + own.local + own.peer)
+                && sendRecord(channel, "D", {region}));
+        break;
+    case Lie::ImpostorsFirst:
+        // One knows nothing, one the token but not the connection; the
+        // peer, connecting after them, knows both.
+        impostors = {connectToChannel(own.name), connectToChannel(own.name)};
+        QVERIFY(impostors[0] >= 0 && impostors[1] >= 0);
+        QVERIFY(sendRecord(impostors[0], QByteArray(proof.size(), 'x')) && sendRecord(impostors[0], "D", {region}));
+        QVERIFY(sendRecord(impostors[1], own.token + QByteArray(40, '\0')) && sendRecord(impostors[1], "D", {region}));
+        channel = connectToChannel(own.name);
+        QVERIFY(channel >= 0 && sendRecord(channel, proof) && sendRecord(channel, "D", {region}));
         break;
     }
     if (lie != Lie::SecondChannel)
@@ -287,29 +431,67 @@ void tst_SharedMemoryTcp::channelLies()
         QTRY_COMPARE(held.size(), 1);
         QVERIFY(held.first().isShared());
         QVERIFY(errors.isEmpty());
-        char byte;
-        QCOMPARE(::recv(impostor, &byte, 1, MSG_DONTWAIT), ssize_t(0)); // the impostor was disconnected
+        QCOMPARE(tcp.socket->statistics().mappedPools, 1); // the peer's pool, no impostor's
+        for (int impostor : impostors) {
+            // Disconnected: an orderly end, or a reset for its unread records.
+            char byte;
+            const ssize_t got = ::recv(impostor, &byte, 1, MSG_DONTWAIT);
+            QVERIFY2(got == 0 || (got < 0 && errno == ECONNRESET), qPrintable(QString::number(got)));
+        }
     } else {
         QTRY_COMPARE(errors.size(), 1);
         QCOMPARE(errors.first().at(0).value<BlightSocket::Error>(), BlightSocket::Error::ProtocolError);
         QVERIFY2(errors.first().at(1).toString().contains(reason), qPrintable(errors.first().at(1).toString()));
         QVERIFY(held.isEmpty());
     }
-    for (int fd : {channel, impostor}) {
+    impostors.append(channel);
+    for (int fd : std::as_const(impostors)) {
         if (fd >= 0)
             ::close(fd);
     }
 }
 
+void tst_SharedMemoryTcp::echoedChannelIsRefused()
+{
+    // A peer that hands the socket its own channel back (or another
+    // socket's): the socket would send its pools to itself and take them for
+    // the peer's. It refuses the channel, and frames are copied.
+    RawTcp tcp;
+    QVERIFY(makeRawTcp(&tcp, true));
+    const SocketChannel own = readSocketChannel(tcp.peer);
+    QVERIFY(own.ok);
+    QSignalSpy states(tcp.socket.get(), &BlightSocket::zeroCopyStateChanged);
+    QVERIFY(Peer::send(tcp.peer, Peer::offer() + Peer::channel(own.name, own.token, own.local, own.peer)));
+    QTRY_COMPARE(states.size(), 1); // told with the channel
+    QVERIFY(!tcp.socket->isSharedMemoryActive());
+    QVERIFY2(tcp.socket->zeroCopyReason().contains(u"names another TCP connection"),
+             qPrintable(tcp.socket->zeroCopyReason()));
+    BlightBufferPool pool(1, PoolBytes, BlightBufferPool::Backing::SharedMemory);
+    BlightBuffer frame = pool.acquire();
+    std::memcpy(frame.data(), TestUtil::pattern(PoolBytes, 5).constData(), size_t(PoolBytes));
+    QVERIFY(tcp.socket->sendBuffer(MessageType::Ack, 8, frame) != 0);
+    frame = BlightBuffer();
+    const QByteArray wire = readExactly(tcp.peer, 12 + PoolBytes);
+    QCOMPARE(wire.left(12), TestUtil::headerBytes(1, 8, quint32(PoolBytes)));
+    QCOMPARE(wire.mid(12), TestUtil::pattern(PoolBytes, 5));
+    QCOMPARE(tcp.socket->statistics().sharedMemoryFramesSent, quint64(0));
+    QCOMPARE(tcp.socket->statistics().mappedPools, 0);
+}
+
 void tst_SharedMemoryTcp::unreachableChannelTakesCopyPath()
 {
     // A peer that offers and names a channel nobody listens on (as a peer on
-    // another host behind a loopback forward would): frames are copied.
+    // another host behind a forward would): frames are copied.
     RawTcp tcp;
     QVERIFY(makeRawTcp(&tcp, true));
-    QCOMPARE(readExactly(tcp.peer, OfferAndChannelBytes).size(), OfferAndChannelBytes);
-    QVERIFY(Peer::send(tcp.peer, Peer::offer() + Peer::channel("nobody listens", "token")));
-    QTRY_VERIFY(tcp.socket->isSharedMemoryActive());
+    QVERIFY(readSocketChannel(tcp.peer).ok);
+    QVERIFY(Peer::send(tcp.peer,
+                       Peer::offer()
+                           + Peer::channel("nobody listens", "token", Peer::localEndpoint(tcp.peer),
+                                           Peer::peerEndpoint(tcp.peer))));
+    QTRY_VERIFY2(tcp.socket->zeroCopyReason().contains(u"descriptor channel cannot be reached"),
+                 qPrintable(tcp.socket->zeroCopyReason()));
+    QVERIFY(!tcp.socket->isSharedMemoryActive());
     BlightBufferPool pool(1, PoolBytes, BlightBufferPool::Backing::SharedMemory);
     BlightBuffer frame = pool.acquire();
     std::memcpy(frame.data(), TestUtil::pattern(PoolBytes, 9).constData(), size_t(PoolBytes));
@@ -318,8 +500,6 @@ void tst_SharedMemoryTcp::unreachableChannelTakesCopyPath()
     const QByteArray wire = readExactly(tcp.peer, 12 + PoolBytes);
     QCOMPARE(wire.left(12), TestUtil::headerBytes(1, 7, quint32(PoolBytes)));
     QCOMPARE(wire.mid(12), TestUtil::pattern(PoolBytes, 9));
-    QVERIFY2(tcp.socket->zeroCopyReason().contains(u"descriptor channel cannot be reached"),
-             qPrintable(tcp.socket->zeroCopyReason()));
     QCOMPARE(tcp.socket->statistics().sharedMemoryFramesSent, quint64(0));
     QTRY_COMPARE(pool.available(), 1);
 }

@@ -119,6 +119,10 @@ void tst_SharedMemoryWire::layoutAsDocumented()
         address.name[i] = char(i + 1);
     for (int i = 0; i < ChannelAddress::TokenSize; ++i)
         address.token[i] = char(0xf0 - i);
+    for (int i = 0; i < ChannelAddress::EndpointSize; ++i) {
+        address.local[i] = char(0x40 + i);
+        address.peer[i] = char(0x80 + i);
+    }
     char channel[HeaderSize + ChannelSize];
     QCOMPARE(encodeChannel(channel, address), HeaderSize + ChannelSize);
     const QByteArray channelPayload = payloadOf(channel, sizeof(channel));
@@ -126,12 +130,16 @@ void tst_SharedMemoryWire::layoutAsDocumented()
     QCOMPARE(at<quint32>(channelPayload, 8), quint32(Kind::Channel));
     QCOMPARE(channelPayload.mid(16, 16), QByteArray(address.name, 16));
     QCOMPARE(channelPayload.mid(32, 16), QByteArray(address.token, 16));
+    QCOMPARE(channelPayload.mid(48, 20), QByteArray(address.local, 20));
+    QCOMPARE(channelPayload.mid(68, 20), QByteArray(address.peer, 20));
     Decoded decoded;
     QString why;
     QCOMPARE(decode(channelPayload, &decoded, &why), Result::Ok);
     QCOMPARE(decoded.kind, Kind::Channel);
     QCOMPARE(QByteArray(decoded.channel.name, 16), QByteArray(address.name, 16));
     QCOMPARE(QByteArray(decoded.channel.token, 16), QByteArray(address.token, 16));
+    QCOMPARE(QByteArray(decoded.channel.local, 20), QByteArray(address.local, 20));
+    QCOMPARE(QByteArray(decoded.channel.peer, 20), QByteArray(address.peer, 20));
 }
 
 void tst_SharedMemoryWire::roundTrip()
@@ -205,7 +213,7 @@ void tst_SharedMemoryWire::refused_data()
     char channel[HeaderSize + ChannelSize];
     encodeChannel(channel, ChannelAddress{});
     QTest::newRow("channel too short") << QByteArray(channel + HeaderSize, ChannelSize - 1)
-                                       << QStringLiteral("with 47 bytes");
+                                       << QStringLiteral("with 87 bytes");
     QTest::newRow("offer too long") << good + QByteArray(1, '\0') << QStringLiteral("with 25 bytes");
     QTest::newRow("offer too short") << good.left(20) << QStringLiteral("with 20 bytes");
     char pool[HeaderSize + PoolSize];
