@@ -192,6 +192,8 @@ private Q_SLOTS:
     void framesCrossOverTcp_data();
     void framesCrossOverTcp();
     void oneSideOnlyCopies();
+    void bothWaysFromTwoPools();
+    void enabledAfterThePeersChannel();
     void sendsThroughThePeersChannel();
     void channelLies_data();
     void channelLies();
@@ -277,6 +279,83 @@ void tst_SharedMemoryTcp::oneSideOnlyCopies()
     QCOMPARE(pair.a->statistics().sharedMemoryFramesSent, quint64(0));
     frame = BlightBuffer();
     QTRY_COMPARE(pool.available(), 1); // the socket let go: nothing outlives the test
+}
+
+// Sends one frame of \a pool with \a seed from \a socket; true if accepted.
+bool sendFrom(BlightSocket *socket, BlightBufferPool &pool, int seed)
+{
+    BlightBuffer frame = pool.acquire();
+    if (frame.isNull())
+        return false;
+    const QByteArray pattern = TestUtil::pattern(frame.size(), seed);
+    std::memcpy(frame.data(), pattern.constData(), size_t(pattern.size()));
+    return socket->sendBuffer(MessageType::Ack, quint32(seed), frame) != 0;
+}
+
+void tst_SharedMemoryTcp::bothWaysFromTwoPools()
+{
+    // Each side announces two pools: every Pool message must find its own
+    // descriptor on the channel, in order, in both directions at once.
+    TestUtil::Pair pair = TestUtil::makePair(QStringLiteral("tcp4"));
+    QVERIFY(pair.ok);
+    pair.a->setSharedMemoryEnabled(true);
+    pair.b->setSharedMemoryEnabled(true);
+    QTRY_VERIFY(pair.a->isSharedMemoryActive() && pair.b->isSharedMemoryActive());
+    QMap<quint32, QByteArray> atA;
+    QMap<quint32, QByteArray> atB;
+    connect(pair.a.get(), &BlightSocket::bufferReceived, this, [&](MessageType, quint32 ackid, const BlightBuffer &f) {
+        QVERIFY(f.isShared());
+        atA.insert(ackid, QByteArray(f.constData(), f.size()));
+    });
+    connect(pair.b.get(), &BlightSocket::bufferReceived, this, [&](MessageType, quint32 ackid, const BlightBuffer &f) {
+        QVERIFY(f.isShared());
+        atB.insert(ackid, QByteArray(f.constData(), f.size()));
+    });
+    BlightBufferPool smallA(1, 4096, BlightBufferPool::Backing::SharedMemory);
+    BlightBufferPool largeA(1, 256 * 1024, BlightBufferPool::Backing::SharedMemory);
+    BlightBufferPool smallB(1, 8192, BlightBufferPool::Backing::SharedMemory);
+    BlightBufferPool largeB(1, 128 * 1024, BlightBufferPool::Backing::SharedMemory);
+    QVERIFY(sendFrom(pair.a.get(), smallA, 1) && sendFrom(pair.a.get(), largeA, 2));
+    QVERIFY(sendFrom(pair.b.get(), smallB, 3) && sendFrom(pair.b.get(), largeB, 4));
+    QTRY_COMPARE(atB.size(), 2);
+    QTRY_COMPARE(atA.size(), 2);
+    QCOMPARE(atB.value(1), TestUtil::pattern(4096, 1));
+    QCOMPARE(atB.value(2), TestUtil::pattern(256 * 1024, 2));
+    QCOMPARE(atA.value(3), TestUtil::pattern(8192, 3));
+    QCOMPARE(atA.value(4), TestUtil::pattern(128 * 1024, 4));
+    QCOMPARE(pair.a->statistics().mappedPools, 2);
+    QCOMPARE(pair.b->statistics().mappedPools, 2);
+    QTRY_VERIFY(smallA.available() == 1 && largeA.available() == 1 && smallB.available() == 1
+                && largeB.available() == 1);
+}
+
+void tst_SharedMemoryTcp::enabledAfterThePeersChannel()
+{
+    // Off at first: the peer's Offer and Channel are kept (they do not reach
+    // the application), and enabling it later completes the agreement.
+    TestUtil::Pair pair = TestUtil::makePair(QStringLiteral("tcp4"));
+    QVERIFY(pair.ok);
+    QList<Message> messages;
+    connect(pair.b.get(), &BlightSocket::messageReceived, this,
+            [&](const Message &message) { messages.append(message); });
+    pair.a->setSharedMemoryEnabled(true);
+    pair.a->sendMessage(MessageType::Focus, 1, {}); // behind the offer and the channel
+    QTRY_COMPARE(messages.size(), 1);
+    QCOMPARE(messages.first().type(), MessageType::Focus); // nothing of them reached the application
+    QVERIFY2(pair.b->zeroCopyReason().contains(u"offered shared memory, which is off"),
+             qPrintable(pair.b->zeroCopyReason()));
+    QList<BlightBuffer> frames;
+    connect(pair.b.get(), &BlightSocket::bufferReceived, this,
+            [&](MessageType, quint32, const BlightBuffer &frame) { frames.append(frame); });
+    pair.b->setSharedMemoryEnabled(true);
+    QTRY_VERIFY(pair.a->isSharedMemoryActive() && pair.b->isSharedMemoryActive());
+    BlightBufferPool pool(1, FrameBytes, BlightBufferPool::Backing::SharedMemory);
+    QVERIFY(sendFrom(pair.a.get(), pool, 6));
+    QTRY_COMPARE(frames.size(), 1);
+    QVERIFY(frames.first().isShared());
+    QCOMPARE(QByteArray(frames.first().constData(), frames.first().size()), TestUtil::pattern(FrameBytes, 6));
+    frames.clear();
+    QTRY_COMPARE(pool.available(), 1);
 }
 
 void tst_SharedMemoryTcp::sendsThroughThePeersChannel()
