@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 
 using namespace Qt::StringLiterals;
@@ -42,6 +43,50 @@ void writeRepaintMessage(quint64 seq, char *out)
     std::memcpy(out + sizeof header, &payload, sizeof payload);
     // The two bytes of padding go out as zeros, as Blight::encode() writes them.
     std::memset(out + sizeof header + offsetof(Blight::RepaintPayload, identifier) + 2, 0, 2);
+}
+
+// The words below follow the wire layout of a Repaint message on a
+// little-endian host, as blight's own peers are.
+static_assert(Q_BYTE_ORDER == Q_LITTLE_ENDIAN);
+static_assert(offsetof(Blight::RepaintPayload, x) == 0 && offsetof(Blight::RepaintPayload, y) == 4
+              && offsetof(Blight::RepaintPayload, width) == 8 && offsetof(Blight::RepaintPayload, height) == 12
+              && offsetof(Blight::RepaintPayload, waveform) == 16 && offsetof(Blight::RepaintPayload, contentType) == 20
+              && offsetof(Blight::RepaintPayload, mode) == 24 && offsetof(Blight::RepaintPayload, marker) == 28
+              && offsetof(Blight::RepaintPayload, identifier) == 32 && sizeof(Blight::SurfaceId) == 2
+              && sizeof(Blight::RepaintPayload) == 36);
+
+bool RepaintSequence::matches(const char *received) const
+{
+    const auto pair = [](quint64 low, quint64 high) { return (low & 0xffffffffu) | high << 32; };
+    const quint64 expected[6] = {
+        pair(quint32(Blight::MessageType::Repaint), m_ackid),
+        pair(sizeof(Blight::RepaintPayload), m_x),
+        pair(m_y, 1 + (m_seq & 511)),
+        pair(1 + ((m_seq >> 9) & 511), m_seq & 7),
+        pair(m_contentType, m_mode),
+        pair(quint32(m_seq), Blight::SurfaceId(m_seq * 2654435761u >> 16)), // then two zero bytes of padding
+    };
+    quint64 words[6];
+    std::memcpy(words, received, sizeof(words));
+    quint64 difference = 0;
+    for (int i = 0; i < 6; ++i)
+        difference |= words[i] ^ expected[i];
+    return difference == 0;
+}
+
+bool RepaintSequence::next()
+{
+    ++m_seq;
+    m_ackid = m_ackid == 0xfffffffeu ? 1 : m_ackid + 1;
+    m_x = m_x + 1 == 1404 ? 0 : m_x + 1;
+    m_y = m_y + 7 >= 1872 ? m_y + 7 - 1872 : m_y + 7;
+    m_contentType = m_contentType == 2 ? 0 : m_contentType + 1;
+    m_mode = m_mode == 4 ? 0 : m_mode + 1;
+    if ((m_seq & 4095) != 0)
+        return true;
+    char reference[RepaintMessageSize];
+    writeRepaintMessage(m_seq, reference);
+    return matches(reference);
 }
 
 quint64 positionalChecksum(const char *data, size_t size, size_t position, quint64 sum)

@@ -31,6 +31,34 @@ inline quint32 ackidFor(quint64 seq)
 /*! Header and payload of message \a seq as they go on the wire, 48 bytes. */
 void writeRepaintMessage(quint64 seq, char *out);
 
+/*!
+    The messages of writeRepaintMessage() for seq = 0, 1, ... in turn, each
+    field kept as a counter instead of divided out of seq, and compared as
+    six 64-bit words made in registers: what the receiver checks every
+    message against (building the 48 bytes in memory and comparing them
+    stalled on store forwarding, and the receiver, not the sender, set the
+    pace). Every 4096th message next() also checks the sequence against
+    writeRepaintMessage() and returns false if they differ.
+*/
+class RepaintSequence
+{
+public:
+    quint64 seq() const { return m_seq; }
+    quint32 ackid() const { return m_ackid; }
+    /*! Whether the 48 bytes at \a received are message seq(), every byte. */
+    bool matches(const char *received) const;
+    /*! Moves on to the next message. */
+    bool next();
+
+private:
+    quint64 m_seq = 0;
+    quint32 m_ackid = 1;
+    quint32 m_x = 0;
+    quint32 m_y = 0;
+    quint32 m_contentType = 0;
+    quint32 m_mode = 0;
+};
+
 /*! A 64-bit sum of little-endian words, by position in the frame, so that a
     frame can be summed in pieces of any size. */
 quint64 positionalChecksum(const char *data, size_t size, size_t position, quint64 sum);

@@ -82,10 +82,14 @@ void BlightSocketPrivate::openLane()
 {
     // Only while nothing but bytes could stop the next message of the turn:
     // below the queue limit, below the flush threshold (the iovec count does
-    // not grow inside a staging array).
+    // not grow inside a staging array). While the socket is full the
+    // threshold stops nothing (afterEnqueue() flushes only once it is
+    // writable, from the event loop, and that flush closes the lane), so the
+    // queue limit alone bounds the lane then.
     if (gone() || state != BlightSocket::State::Connected || closing || queue.isEmpty() || datagram)
         return;
-    const qint64 room = qMin(coalescing.flushThreshold() - 1, sendQueueLimit) - queue.bytes();
+    const qint64 limit = writeBlocked ? sendQueueLimit : qMin(coalescing.flushThreshold() - 1, sendQueueLimit);
+    const qint64 room = limit - queue.bytes();
     if (room <= 0)
         return;
     coalescing.noteQueued(TurnClock::current());
