@@ -299,6 +299,8 @@ const QList<Row> &rows()
          signal(&BlightSocket::zeroCopyStateChanged), When::FromLoop},
         {"zeroCopyStateChanged: the peer offers, shared memory is off here", S::PeerOffersWhileOff, SharedMemoryOffer,
          signal(&BlightSocket::zeroCopyStateChanged), When::FromLoop},
+        {"zeroCopyStateChanged: over TCP, the peer's descriptor channel completes the agreement",
+         S::SharedMemoryChannel, SharedMemoryOffer, signal(&BlightSocket::zeroCopyStateChanged), When::FromLoop},
         {"bufferReceived: a frame in shared memory", S::SharedMemoryFrame, Frame, signal(&BlightSocket::bufferReceived),
          When::FromLoop},
     };

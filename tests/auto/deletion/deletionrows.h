@@ -88,6 +88,7 @@ enum class Scenario {
     SharedMemoryAgreement, // both enabled: the peer's offer completes it
     PeerOffersWhileOff,    // only the peer enabled: its offer is noted
     SharedMemoryFrame,     // a frame from the peer's shared pool
+    SharedMemoryChannel,   // over TCP loopback: the peer's Channel completes it
 };
 
 /*! Where the signal must come from for the slot to delete: inside the call

@@ -401,6 +401,14 @@ void tst_Deletion::run(Scenario scenario)
         QVERIFY(m_peer->sendBuffer(MessageType::Ack, 1, pool.acquire()) > 0);
         return;
     }
+    case Scenario::SharedMemoryChannel:
+        // This side offers first; the peer's Offer then changes nothing it
+        // reports, its Channel (read right after) does.
+        QVERIFY(takeTcpPair());
+        m_socket->setSharedMemoryEnabled(true);
+        m_peer->setSharedMemoryEnabled(true);
+        arm();
+        return;
     default:
         break;
     }
